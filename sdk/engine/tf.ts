@@ -1,7 +1,7 @@
-// The one place the SDK imports TensorFlow.js from. Backends register themselves here;
-// which one is active is decided by ./backend.ts.
-import * as tf from '@tensorflow/tfjs-core';
-import '@tensorflow/tfjs-backend-cpu';
+// The one place the SDK imports TensorFlow.js from. The umbrella package registers every op's
+// gradient and the pure-JS cpu backend; faster backends register themselves and are chosen in
+// ./backend.ts.
+import * as tf from '@tensorflow/tfjs';
 
 export { tf };
 export type Tensor = tf.Tensor;

@@ -36,11 +36,14 @@ export class Adam {
     }
   }
 
-  /** Applies one update from `grads` (name -> gradient). Returns the gradient norm before clipping and the lr used. */
-  apply(grads: Record<string, tf.Tensor>): { gradNorm: number; lr: number } {
+  /**
+   * Applies one update from `grads` (name -> gradient). Returns the gradient norm before clipping and
+   * the lr used. `lr` overrides the warmup-then-constant schedule (e.g. a pre-training cosine decay).
+   */
+  apply(grads: Record<string, tf.Tensor>, lrOverride?: number): { gradNorm: number; lr: number } {
     this.step += 1;
     const t = this.step;
-    const lr = learningRate(this.cfg, t);
+    const lr = lrOverride ?? learningRate(this.cfg, t);
     const [b1, b2] = this.cfg.betas;
     const gradNorm = tf.tidy(() => {
       const sq = Object.values(grads).map((g) => tf.sum(tf.square(g)));

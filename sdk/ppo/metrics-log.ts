@@ -104,15 +104,31 @@ export class MetricsLog {
     this.rowList.push(cleanRow(row, `MetricsLog.append: row ${this.rowList.length}`));
   }
 
-  /** Add a row and persist: one fsync'd line appended to metrics.jsonl, metrics.arrow rewritten atomically. */
+  /** Add a row and persist it (see save()). */
   async appendAndSave(dir: string, row: MetricsRow): Promise<void> {
     this.append(row);
+    await this.save(dir);
+  }
+
+  /** Merge fields into the last row (e.g. eval results computed after the iteration's row). */
+  amendLast(fields: MetricsRow): void {
+    const last = this.rowList.length - 1;
+    if (last < 0) throw new Error('MetricsLog.amendLast: the log is empty');
+    this.rowList[last] = cleanRow({ ...this.rowList[last], ...fields }, `MetricsLog.amendLast: row ${last}`);
+    if (this.synced && this.synced.count > last) this.synced = null; // that line is on disk already: rewrite
+  }
+
+  /**
+   * Persist to dir: rows not yet on disk are appended to metrics.jsonl as fsync'd lines when the file
+   * holds exactly the earlier rows, else the file is rewritten atomically; metrics.arrow is rewritten atomically.
+   */
+  async save(dir: string): Promise<void> {
     const abs = resolve(dir);
     await mkdir(abs, { recursive: true });
     const jsonl = join(abs, METRICS_JSONL);
-    const last = this.rowList.length - 1;
-    if (this.synced?.dir === abs && this.synced.count === last) {
-      await appendLine(jsonl, JSON.stringify(this.rowList[last]) + '\n');
+    if (this.synced?.dir === abs && this.synced.count <= this.rowList.length) {
+      const fresh = this.rowList.slice(this.synced.count);
+      if (fresh.length) await appendLine(jsonl, fresh.map((r) => JSON.stringify(r) + '\n').join(''));
     } else {
       await writeFileAtomic(jsonl, this.rowList.map((r) => JSON.stringify(r) + '\n').join(''));
     }

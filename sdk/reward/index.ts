@@ -1,0 +1,8 @@
+// Rewards: the ORZ math reward (answer extraction + math equivalence) and running any RewardFn.
+
+export type { FinishReason, Sample, RewardFn } from './types.ts';
+export { RewardError, scoreSamples, type ScoreOptions } from './score.ts';
+export { lastBoxed, extractAnswer } from './extract.ts';
+export { normalizeAnswer } from './normalize.ts';
+export { mathAnswerEqual } from './equal.ts';
+export { mathReward } from './math-reward.ts';

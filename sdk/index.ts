@@ -1,0 +1,32 @@
+// orz: Open-Reasoner-Zero in TypeScript. The public API.
+
+// engine
+export { tf } from './engine/tf.ts';
+export { selectBackend, activeBackend, type BackendName, type BackendChoice } from './engine/backend.ts';
+export { Rng } from './engine/rng.ts';
+// model and tokenizer
+export { TransformerLM, KVCache, loadModel, saveModel, parseModelConfig, readSafetensors, writeSafetensors, type ModelConfig } from './model/index.ts';
+export { loadTokenizer, saveTokenizer, tokenizerFromJSON, trainByteLevelBPE, type Tokenizer } from './tokenizer/index.ts';
+// data
+export {
+  readDataset, readOrzTrainJson, readOrzEvalJson, readJsonl, DataError, type ProblemRecord,
+  ORZ_TEMPLATE, MINI_TEMPLATE, applyTemplate, resolveTemplate, type PromptTemplate,
+  arithProblems, arithCorpus, generateArithProblem, writeSolution, type ArithProblem,
+} from './data/index.ts';
+// rollout
+export { RolloutEngine, ORZ_STOP, DEFAULT_GENERATE, type GenerateParams, type PromptInput, type GenerateProgress } from './rollout/engine.ts';
+export { RolloutBatch, type RolloutSample } from './rollout/rollout-batch.ts';
+// reward
+export { mathReward, mathAnswerEqual, extractAnswer, lastBoxed, normalizeAnswer, scoreSamples, RewardError, type RewardFn, type Sample, type FinishReason } from './reward/index.ts';
+// ppo
+export { Trainer, type TrainerInit, type Experience, type EvalResult } from './ppo/trainer.ts';
+export { resolveTrainerConfig, ORZ_DEFAULTS, type TrainerConfig, type TrainerConfigInput } from './ppo/config.ts';
+export { Critic } from './ppo/critic.ts';
+export { advantagesGAE, advantagesGRPO, normalizeAdvantages, tokenRewards } from './ppo/advantages.ts';
+export { policyLoss, valueLoss, klPerToken, maskedMean } from './ppo/losses.ts';
+export { Adam, type AdamConfig } from './ppo/optimizer.ts';
+export { MetricsLog, type MetricsRow } from './ppo/metrics-log.ts';
+export { runTrainer, resumeFrom, latestCheckpoint, type RunOptions } from './ppo/run.ts';
+export { readRunConfig, trainerFromRunConfig, type RunConfig } from './ppo/run-config.ts';
+// viz
+export { lineFigure, plotlyBundle, tableBundle, textTable, progressLine, renderReport, type MimeBundle, type PlotlyFigure } from './viz/index.ts';

@@ -1,0 +1,70 @@
+// Rotary position embedding, Hugging Face Llama convention:
+//   inv_freq_i = theta^(-2i/d),  angle(p, j) = p * inv_freq_(j mod d/2)   (the d/2 frequencies repeated twice)
+//   rope(x) = x * cos(angle) + rotate_half(x) * sin(angle),  rotate_half([x1, x2]) = [-x2, x1]
+// rotate_half is a fixed signed permutation, done as x @ R so no slicing along the last axis is
+// needed (slow on the cpu backend). The tables are built once per model.
+
+import { tf } from '../engine/tf.ts';
+
+/** cos/sin of the angles of the positions in one forward pass, [N, d] each. */
+export interface RopeAngles { cos: tf.Tensor2D; sin: tf.Tensor2D }
+
+export class Rope {
+  private readonly cosTable: Float32Array; // [maxPos, d]
+  private readonly sinTable: Float32Array;
+  private readonly rotateHalf: tf.Tensor2D; // R [d, d] with x @ R = rotate_half(x)
+
+  constructor(readonly headDim: number, readonly maxPositions: number, theta: number) {
+    const d = headDim;
+    const half = d / 2;
+    this.cosTable = new Float32Array(maxPositions * d);
+    this.sinTable = new Float32Array(maxPositions * d);
+    // float32 rounding at each step as transformers does, so long positions match its angles
+    const invFreq = Array.from({ length: half }, (_, i) => Math.fround(1 / Math.fround(theta ** Math.fround((2 * i) / d))));
+    for (let p = 0; p < maxPositions; p++) {
+      for (let j = 0; j < d; j++) {
+        const angle = Math.fround(p * invFreq[j % half]!);
+        this.cosTable[p * d + j] = Math.cos(angle);
+        this.sinTable[p * d + j] = Math.sin(angle);
+      }
+    }
+    const r = new Float32Array(d * d);
+    for (let j = 0; j < half; j++) {
+      r[(j + half) * d + j] = -1; // out[j] = -x[j + d/2]
+      r[j * d + j + half] = 1;    // out[j + d/2] = x[j]
+    }
+    this.rotateHalf = tf.tensor2d(r, [d, d]);
+  }
+
+  /**
+   * Angles for flat positions [N] (validated by the caller); `scale` multiplies both (folds
+   * 1/sqrt(d) into q). Rows are copied from the tables in JS: positions are constants, not on the
+   * gradient path, and tf.gather walks element by element on the cpu backend.
+   */
+  angles(positions: Int32Array, scale = 1): RopeAngles {
+    const d = this.headDim;
+    const cos = new Float32Array(positions.length * d);
+    const sin = new Float32Array(positions.length * d);
+    positions.forEach((p, i) => {
+      cos.set(this.cosTable.subarray(p * d, (p + 1) * d), i * d);
+      sin.set(this.sinTable.subarray(p * d, (p + 1) * d), i * d);
+    });
+    if (scale !== 1) {
+      for (let i = 0; i < cos.length; i++) {
+        cos[i]! *= scale;
+        sin[i]! *= scale;
+      }
+    }
+    return { cos: tf.tensor2d(cos, [positions.length, d]), sin: tf.tensor2d(sin, [positions.length, d]) };
+  }
+
+  /** rope(x) for x [..., N, d] (any leading head axes) at the angles of the N positions. */
+  apply<T extends tf.Tensor>(x: T, a: RopeAngles): T {
+    const rotated = tf.matMul(x.reshape([-1, this.headDim]) as tf.Tensor2D, this.rotateHalf).reshape(x.shape);
+    return tf.add(tf.mul(x, a.cos), tf.mul(rotated, a.sin)) as T; // [N, d] broadcasts over leading axes
+  }
+
+  dispose(): void {
+    this.rotateHalf.dispose();
+  }
+}

@@ -1,0 +1,204 @@
+// A Llama/Qwen2-style decoder-only transformer:
+//   x_0 = E[ids]
+//   x_l' = x_l + Attn(RMSNorm(x_l)),   x_{l+1} = x_l' + MLP(RMSNorm(x_l'))
+//   h = RMSNorm(x_L),   logits = h W_head^T   (W_head = E when tied)
+// MLP = down(silu(gate(x)) * up(x)) (SwiGLU) or down(gelu(up(x))).
+// Weights are tf.Variables under their Hugging Face names, so checkpoints load as they are.
+
+import { tf } from '../engine/tf.ts';
+import { parseModelConfig, type ModelConfig, type ResolvedModelConfig } from './config.ts';
+import { attentionMask, selfAttention, type AttentionWeights } from './attention.ts';
+import { KVCache } from './kv-cache.ts';
+import { embeddingLookup, gelu, linear, rmsNorm, silu } from './ops.ts';
+import { Rope } from './rope.ts';
+import { initialValues, isIgnorableWeight, weightSpecs } from './weights.ts';
+
+export interface HiddenOptions {
+  /** int32 [B, T]; default past + t (past = cached length). */
+  positions?: tf.Tensor2D;
+  /** [B, past + T]: 1 = real token, 0 = padding; default all ones. */
+  keyMask?: tf.Tensor2D;
+  /** Appended to; queries also attend everything cached. */
+  cache?: KVCache;
+}
+
+interface LayerWeights {
+  inputNorm: tf.Tensor1D;
+  attn: AttentionWeights;
+  postNorm: tf.Tensor1D;
+  gate?: tf.Tensor2D;
+  up: tf.Tensor2D;
+  down: tf.Tensor2D;
+}
+
+export class TransformerLM {
+  private readonly layers: LayerWeights[];
+  private readonly rope: Rope;
+
+  private constructor(readonly config: ResolvedModelConfig, readonly weights: Map<string, tf.Variable>) {
+    const w = (name: string) => weights.get(name)!;
+    const opt = (name: string) => weights.get(name) as tf.Tensor1D | undefined;
+    this.layers = Array.from({ length: config.num_hidden_layers }, (_, i) => {
+      const p = `model.layers.${i}`;
+      const attn: AttentionWeights = {
+        q: w(`${p}.self_attn.q_proj.weight`) as tf.Tensor2D, k: w(`${p}.self_attn.k_proj.weight`) as tf.Tensor2D,
+        v: w(`${p}.self_attn.v_proj.weight`) as tf.Tensor2D, o: w(`${p}.self_attn.o_proj.weight`) as tf.Tensor2D,
+      };
+      const qBias = opt(`${p}.self_attn.q_proj.bias`), kBias = opt(`${p}.self_attn.k_proj.bias`);
+      const vBias = opt(`${p}.self_attn.v_proj.bias`), oBias = opt(`${p}.self_attn.o_proj.bias`);
+      if (qBias) attn.qBias = qBias;
+      if (kBias) attn.kBias = kBias;
+      if (vBias) attn.vBias = vBias;
+      if (oBias) attn.oBias = oBias;
+      const layer: LayerWeights = {
+        inputNorm: w(`${p}.input_layernorm.weight`) as tf.Tensor1D,
+        attn,
+        postNorm: w(`${p}.post_attention_layernorm.weight`) as tf.Tensor1D,
+        up: w(`${p}.mlp.up_proj.weight`) as tf.Tensor2D,
+        down: w(`${p}.mlp.down_proj.weight`) as tf.Tensor2D,
+      };
+      const gate = weights.get(`${p}.mlp.gate_proj.weight`);
+      if (gate) layer.gate = gate as tf.Tensor2D;
+      return layer;
+    });
+    this.rope = new Rope(config.head_dim, config.max_position_embeddings, config.rope_theta);
+  }
+
+  /** Fresh weights: N(0, 0.02), residual out-projections N(0, 0.02/sqrt(2L)), norms 1, biases 0. */
+  static init(config: ModelConfig, seed: number): TransformerLM {
+    const c = parseModelConfig(config, 'TransformerLM.init config');
+    const weights = new Map<string, tf.Variable>();
+    for (const [name, { shape, data }] of initialValues(c, seed)) weights.set(name, toVariable(tf.tensor(data, shape, 'float32'), true));
+    return new TransformerLM(c, weights);
+  }
+
+  /**
+   * A model over copies of `weights` (HF name -> tensor; cast to float32). Every weight the config
+   * implies must be present with its shape; unknown names are an error (a checkpoint for another
+   * architecture), except rotary inv_freq buffers and lm_head.weight when the head is tied.
+   * The caller keeps ownership of the given tensors.
+   */
+  static fromWeights(config: ModelConfig, weights: Map<string, tf.Tensor>, source = 'weights'): TransformerLM {
+    const c = parseModelConfig(config, `${source} config`);
+    const specs = weightSpecs(c);
+    const known = new Set(specs.map((s) => s.name));
+    const unexpected = [...weights.keys()].filter((n) => !known.has(n) && !isIgnorableWeight(n, c));
+    if (unexpected.length > 0) {
+      throw new Error(`${source}: unexpected weights for a ${c.model_type} config: ${unexpected.slice(0, 5).join(', ')}${unexpected.length > 5 ? ` (+${unexpected.length - 5} more)` : ''}`);
+    }
+    for (const s of specs) {
+      const t = weights.get(s.name);
+      if (!t) throw new Error(`${source}: missing weight ${s.name}`);
+      if (t.shape.join() !== s.shape.join()) throw new Error(`${source}: ${s.name} has shape [${t.shape}], expected [${s.shape}] from the config`);
+    }
+    const vars = new Map<string, tf.Variable>();
+    for (const s of specs) {
+      const t = weights.get(s.name)!;
+      vars.set(s.name, t.dtype === 'float32' ? toVariable(t, false) : toVariable(tf.cast(t, 'float32'), true));
+    }
+    return new TransformerLM(c, vars);
+  }
+
+  /**
+   * Hidden states after the final norm, [B, T, H], for int32 ids [B, T]. With a cache, the new keys
+   * and values are appended to it and queries see everything cached (causally within the new
+   * block). Differentiable w.r.t. `weights` when no cache is passed.
+   */
+  hidden(ids: tf.Tensor2D, opts: HiddenOptions = {}): tf.Tensor3D {
+    const c = this.config;
+    if (ids.rank !== 2) throw new Error(`TransformerLM.hidden: ids must be [B, T], got shape [${ids.shape}]`);
+    const [B, T] = ids.shape;
+    if (T < 1) throw new Error('TransformerLM.hidden: ids has no time steps');
+    const { cache } = opts;
+    if (cache && cache.batch !== B) throw new Error(`TransformerLM.hidden: ids has ${B} rows but the cache has ${cache.batch}`);
+    const past = cache?.length ?? 0;
+    const S = past + T;
+    checkRange(ids.dataSync(), c.vocab_size, 'ids', 'vocab_size');
+
+    let positions: Int32Array;
+    if (opts.positions) {
+      if (opts.positions.shape.join() !== `${B},${T}`) throw new Error(`TransformerLM.hidden: positions has shape [${opts.positions.shape}], expected [${B}, ${T}]`);
+      const given = opts.positions.dataSync();
+      checkRange(given, c.max_position_embeddings, 'positions', 'max_position_embeddings');
+      positions = Int32Array.from(given);
+    } else {
+      if (S > c.max_position_embeddings) throw new Error(`TransformerLM.hidden: ${S} positions exceed max_position_embeddings=${c.max_position_embeddings}`);
+      positions = new Int32Array(B * T);
+      for (let i = 0; i < B * T; i++) positions[i] = past + (i % T);
+    }
+    let keyMask: ArrayLike<number> | null = null;
+    if (opts.keyMask) {
+      if (opts.keyMask.shape.join() !== `${B},${S}`) throw new Error(`TransformerLM.hidden: keyMask has shape [${opts.keyMask.shape}], expected [${B}, ${S}] (batch, cached + new)`);
+      keyMask = opts.keyMask.dataSync();
+    }
+
+    const out = tf.tidy(() => {
+      const d = c.head_dim;
+      const ctx = {
+        B, T, heads: c.num_attention_heads, kvHeads: c.num_key_value_heads, headDim: d, rope: this.rope,
+        qAngles: this.rope.angles(positions, 1 / Math.sqrt(d)), kAngles: this.rope.angles(positions),
+        mask: attentionMask(keyMask, B, T, past), layer: 0,
+        ...(cache ? { cache } : {}),
+      };
+      const flatIds = tf.cast(ids.reshape([-1]), 'int32') as tf.Tensor1D;
+      let x = embeddingLookup(this.weights.get('model.embed_tokens.weight') as tf.Tensor2D, flatIds); // [B*T, H]
+      this.layers.forEach((l, i) => {
+        ctx.layer = i;
+        x = tf.add(x, selfAttention(rmsNorm(x, l.inputNorm, c.rms_norm_eps), l.attn, ctx));
+        x = tf.add(x, this.mlp(rmsNorm(x, l.postNorm, c.rms_norm_eps), l));
+      });
+      return rmsNorm(x, this.weights.get('model.norm.weight') as tf.Tensor1D, c.rms_norm_eps).reshape([B, T, c.hidden_size]) as tf.Tensor3D;
+    });
+    cache?.advance(T);
+    return out;
+  }
+
+  private mlp(x: tf.Tensor2D, l: LayerWeights): tf.Tensor2D {
+    const act = l.gate ? tf.mul(silu(linear(x, l.gate)), linear(x, l.up)) : gelu(linear(x, l.up));
+    return linear(act as tf.Tensor2D, l.down);
+  }
+
+  /** Logits [..., V] of hidden states [..., H] through the LM head (the embedding when tied). */
+  logits(hidden: tf.Tensor3D | tf.Tensor2D): tf.Tensor {
+    const { hidden_size: H, vocab_size: V, tie_word_embeddings: tied } = this.config;
+    if (hidden.shape[hidden.rank - 1] !== H) throw new Error(`TransformerLM.logits: last axis is ${hidden.shape[hidden.rank - 1]}, expected hidden_size=${H}`);
+    const head = this.weights.get(tied ? 'model.embed_tokens.weight' : 'lm_head.weight') as tf.Tensor2D;
+    return tf.tidy(() => linear(hidden.reshape([-1, H]), head).reshape([...hidden.shape.slice(0, -1), V]));
+  }
+
+  newCache(batch: number): KVCache {
+    return new KVCache(this.config.num_hidden_layers, this.config.num_key_value_heads, this.config.head_dim, batch);
+  }
+
+  /** Independent copy (e.g. the critic from the policy): updating one never changes the other. */
+  clone(): TransformerLM {
+    return TransformerLM.fromWeights(this.config, this.weights, 'TransformerLM.clone');
+  }
+
+  numParameters(): number {
+    let n = 0;
+    for (const v of this.weights.values()) n += v.size;
+    return n;
+  }
+
+  dispose(): void {
+    for (const v of this.weights.values()) v.dispose();
+    this.rope.dispose();
+  }
+}
+
+function checkRange(values: ArrayLike<number>, limit: number, what: string, limitName: string): void {
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!;
+    if (!(v >= 0 && v < limit) || !Number.isInteger(v)) {
+      throw new Error(`TransformerLM.hidden: ${what} has ${v} at flat index ${i}, outside [0, ${limitName}=${limit})`);
+    }
+  }
+}
+
+/** A trainable variable holding t's values (shared storage; tensors are immutable). */
+function toVariable(t: tf.Tensor, disposeSource: boolean): tf.Variable {
+  const v = tf.variable(t, true);
+  if (disposeSource) t.dispose();
+  return v;
+}

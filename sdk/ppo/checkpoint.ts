@@ -1,0 +1,113 @@
+// Training checkpoints: everything needed to continue exactly where a run stopped.
+//
+//   iter-N/policy/       config.json, model.safetensors, tokenizer.json (a loadable HF-style model)
+//   iter-N/critic/       the critic's backbone + value_head.safetensors
+//   iter-N/optimizer.safetensors   Adam moments of both optimizers
+//   iter-N/orz.json      iteration, data cursor, optimizer step counts, trainer config
+//
+// The RNG needs no saved state: every random draw is seeded from (seed, purpose, iteration).
+// A checkpoint directory is written under a temporary name and renamed into place, so a crash
+// leaves either the old set of checkpoints or the new one, never half of one.
+
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { tf } from '../engine/tf.ts';
+import { loadModel, readSafetensors, saveModel, writeSafetensors } from '../model/index.ts';
+import { saveTokenizer } from '../tokenizer/index.ts';
+import { Critic } from './critic.ts';
+import type { AdamState } from './optimizer.ts';
+import type { Trainer } from './trainer.ts';
+
+export const CHECKPOINT_FORMAT = 'orz-checkpoint/1';
+
+export interface CheckpointMeta {
+  format: string;
+  iteration: number;
+  dataCursor: number;
+  policyOptimizerStep: number;
+  criticOptimizerStep: number | null;
+  config: unknown;
+  savedAt: string;
+}
+
+function momentsToTensors(prefix: string, st: AdamState, out: Map<string, { dtype: 'F32'; shape: number[]; data: Float32Array }>) {
+  for (const [name, m] of Object.entries(st.m)) out.set(`${prefix}.m.${name}`, { dtype: 'F32', shape: [m.length], data: m });
+  for (const [name, v] of Object.entries(st.v)) out.set(`${prefix}.v.${name}`, { dtype: 'F32', shape: [v.length], data: v });
+}
+
+function momentsFromTensors(prefix: string, step: number, tensors: Map<string, { data: ArrayLike<number> }>): AdamState {
+  const st: AdamState = { step, m: {}, v: {} };
+  for (const [key, t] of tensors) {
+    if (key.startsWith(`${prefix}.m.`)) st.m[key.slice(prefix.length + 3)] = Float32Array.from(t.data);
+    else if (key.startsWith(`${prefix}.v.`)) st.v[key.slice(prefix.length + 3)] = Float32Array.from(t.data);
+  }
+  return st;
+}
+
+export async function saveCheckpoint(trainer: Trainer, dir: string): Promise<void> {
+  const tmp = `${dir}.tmp-${process.pid}`;
+  await rm(tmp, { recursive: true, force: true });
+  await mkdir(tmp, { recursive: true });
+  await saveModel(trainer.policy, join(tmp, 'policy'));
+  await saveTokenizer(trainer.tokenizer, join(tmp, 'policy', 'tokenizer.json'));
+  if (trainer.critic) await trainer.critic.save(join(tmp, 'critic'));
+  const moments = new Map<string, { dtype: 'F32'; shape: number[]; data: Float32Array }>();
+  momentsToTensors('policy', trainer.policyOptimizer.state(), moments);
+  if (trainer.criticOptimizer) momentsToTensors('critic', trainer.criticOptimizer.state(), moments);
+  await writeSafetensors(join(tmp, 'optimizer.safetensors'), moments);
+  const meta: CheckpointMeta = {
+    format: CHECKPOINT_FORMAT,
+    iteration: trainer.iteration,
+    dataCursor: trainer.dataCursor,
+    policyOptimizerStep: trainer.policyOptimizer.step,
+    criticOptimizerStep: trainer.criticOptimizer?.step ?? null,
+    config: trainer.config,
+    savedAt: new Date().toISOString(),
+  };
+  await writeFile(join(tmp, 'orz.json'), JSON.stringify(meta, null, 2));
+  if (existsSync(dir)) await rm(dir, { recursive: true, force: true });
+  await rename(tmp, dir);
+}
+
+export async function readCheckpointMeta(dir: string): Promise<CheckpointMeta> {
+  const file = join(dir, 'orz.json');
+  let meta: CheckpointMeta;
+  try {
+    meta = JSON.parse(await readFile(file, 'utf8')) as CheckpointMeta;
+  } catch (e) {
+    throw new Error(`${file}: cannot read checkpoint metadata: ${(e as Error).message}`);
+  }
+  if (meta.format !== CHECKPOINT_FORMAT) throw new Error(`${file}: unknown checkpoint format ${JSON.stringify(meta.format)}`);
+  return meta;
+}
+
+/** Loads weights, optimizer state, iteration and data cursor into a trainer built from the same config. */
+export async function loadCheckpoint(trainer: Trainer, dir: string): Promise<CheckpointMeta> {
+  const meta = await readCheckpointMeta(dir);
+  const assignAll = (target: Map<string, tf.Variable>, source: Map<string, tf.Variable>, what: string) => {
+    for (const [name, v] of target) {
+      const src = source.get(name);
+      if (!src) throw new Error(`${dir}: ${what} checkpoint lacks ${name}`);
+      if (src.shape.join() !== v.shape.join()) throw new Error(`${dir}: ${what} ${name} has shape [${src.shape}], expected [${v.shape}]`);
+      v.assign(src);
+    }
+  };
+  const policy = await loadModel(join(dir, 'policy'));
+  assignAll(trainer.policy.weights, policy.weights, 'policy');
+  policy.dispose();
+  if (trainer.critic) {
+    const critic = await Critic.load(join(dir, 'critic'));
+    assignAll(trainer.critic.weights(), critic.weights(), 'critic');
+    critic.dispose();
+  }
+  const { tensors } = await readSafetensors(join(dir, 'optimizer.safetensors'));
+  trainer.policyOptimizer.load(momentsFromTensors('policy', meta.policyOptimizerStep, tensors), `${dir}/optimizer.safetensors`);
+  if (trainer.criticOptimizer) {
+    trainer.criticOptimizer.load(momentsFromTensors('critic', meta.criticOptimizerStep ?? 0, tensors), `${dir}/optimizer.safetensors`);
+  }
+  trainer.iteration = meta.iteration;
+  trainer.dataCursor = meta.dataCursor;
+  trainer.metrics.truncateAfter(meta.iteration);
+  return meta;
+}

@@ -1,0 +1,165 @@
+// Trainer.run(): iterations with a live progress line, periodic evaluation, checkpoints, the run
+// directory (metrics, rollouts, report) and a clean stop at an iteration boundary on abort.
+//
+//   runs/<name>/config.json          what was run
+//   runs/<name>/metrics.jsonl|arrow  one row per iteration (+ an iteration-0 eval row)
+//   runs/<name>/rollouts/iter-N.arrow
+//   runs/<name>/checkpoints/iter-N/  and checkpoints/latest (the name of the newest)
+//   runs/<name>/report.html
+
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { MetricsLog, type MetricsRow } from './metrics-log.ts';
+import { loadCheckpoint, saveCheckpoint } from './checkpoint.ts';
+import type { Trainer } from './trainer.ts';
+import { progressLine, renderReport } from '../viz/index.ts';
+import type { RolloutSample } from '../rollout/rollout-batch.ts';
+
+export interface RunOptions {
+  /** Total iterations to reach (a resumed run continues up to this number). */
+  iterations: number;
+  /** Where to write metrics, rollouts, checkpoints and the report; nothing is written without it. */
+  runDir?: string;
+  signal?: AbortSignal;
+  /** Called with each iteration's metrics row. */
+  onIteration?: (row: MetricsRow) => void;
+  /** Where progress lines go (default: stderr; pass null for silence). */
+  log?: ((line: string) => void) | null;
+  /** Extra run-level config written to config.json and the report. */
+  runConfig?: object;
+}
+
+async function writeAtomic(path: string, text: string): Promise<void> {
+  const tmp = `${path}.tmp-${process.pid}`;
+  await writeFile(tmp, text);
+  await rename(tmp, path);
+}
+
+export async function latestCheckpoint(runDir: string): Promise<string | null> {
+  const file = join(runDir, 'checkpoints', 'latest');
+  if (!existsSync(file)) return null;
+  const name = (await readFile(file, 'utf8')).trim();
+  const dir = join(runDir, 'checkpoints', name);
+  return existsSync(dir) ? dir : null;
+}
+
+/** Restores the newest checkpoint of `runDir` (and its metrics) into `trainer`; false if there is none. */
+export async function resumeFrom(trainer: Trainer, runDir: string): Promise<boolean> {
+  const dir = await latestCheckpoint(runDir);
+  if (!dir) return false;
+  const log = await MetricsLog.open(runDir);
+  trainer.metrics.truncateAfter(-1);
+  for (const row of log.rows) trainer.metrics.append(row);
+  await loadCheckpoint(trainer, dir); // truncates metrics after the checkpoint's iteration
+  return true;
+}
+
+function fmt(x: unknown, digits = 3): string {
+  return typeof x === 'number' && Number.isFinite(x) ? x.toFixed(digits) : '-';
+}
+
+/** The compact per-iteration line printed under the progress bar. */
+export function metricsLine(row: MetricsRow): string {
+  const parts = [
+    `iter ${row['iteration']}`,
+    `reward ${fmt(row['reward/mean'])}`,
+    `len ${fmt(row['response_length/mean'], 1)}`,
+    `pass@n ${fmt(row['pass@n'], 2)}`,
+  ];
+  if (row['eval/accuracy'] !== undefined) parts.push(`eval ${fmt(row['eval/accuracy'])}`);
+  if (row['policy/clip_fraction'] !== undefined) parts.push(`clip ${fmt(row['policy/clip_fraction'])}`);
+  if (row['policy/entropy'] !== undefined) parts.push(`ent ${fmt(row['policy/entropy'])}`);
+  if (row['critic/loss'] !== undefined) parts.push(`vloss ${fmt(row['critic/loss'], 4)}`);
+  if (row['throughput/gen_tokens_per_s'] !== undefined) parts.push(`gen ${fmt(row['throughput/gen_tokens_per_s'], 0)} tok/s`);
+  if (row['time/iteration'] !== undefined) parts.push(`${fmt(row['time/iteration'], 1)} s`);
+  return parts.join(' | ');
+}
+
+export async function runTrainer(trainer: Trainer, opts: RunOptions): Promise<MetricsRow[]> {
+  const log = opts.log === null ? () => {} : (opts.log ?? ((l: string) => process.stderr.write(`${l}\n`)));
+  const c = trainer.config;
+  const runDir = opts.runDir;
+  const fullConfig = { ...(opts.runConfig ?? {}), trainer: c };
+  if (runDir) {
+    await mkdir(join(runDir, 'rollouts'), { recursive: true });
+    await mkdir(join(runDir, 'checkpoints'), { recursive: true });
+    await writeAtomic(join(runDir, 'config.json'), JSON.stringify(fullConfig, null, 2));
+  }
+  const record = async () => {
+    if (runDir) await trainer.metrics.save(runDir);
+  };
+  const evaluate = async (): Promise<MetricsRow> => {
+    const t = performance.now();
+    const ev = await trainer.evaluate({ signal: opts.signal });
+    const row: MetricsRow = {
+      'eval/accuracy': ev.accuracy,
+      'eval/response_length': ev.responseLength,
+      'eval/truncated_fraction': ev.truncatedFraction,
+      'time/eval': (performance.now() - t) / 1000,
+    };
+    for (const [level, acc] of Object.entries(ev.byLevel)) row[`eval/accuracy/level${level}`] = acc;
+    return row;
+  };
+  const recordedRollouts: { iteration: number; samples: RolloutSample[] }[] = [];
+  const writeReport = async () => {
+    if (!runDir) return;
+    const html = renderReport({ title: `orz run ${(opts.runConfig as { name?: string } | undefined)?.name ?? runDir}`, config: fullConfig, metrics: [...trainer.metrics.rows], rollouts: recordedRollouts.slice(-5) });
+    await writeAtomic(join(runDir, 'report.html'), html);
+  };
+  const checkpoint = async () => {
+    if (!runDir) return;
+    const name = `iter-${trainer.iteration}`;
+    await saveCheckpoint(trainer, join(runDir, 'checkpoints', name));
+    await writeAtomic(join(runDir, 'checkpoints', 'latest'), name);
+  };
+
+  const hasEval = trainer.evalDataset.length > 0 && c.evalEvery > 0;
+  if (hasEval && trainer.iteration === 0 && !trainer.metrics.rows.some((r) => r['iteration'] === 0)) {
+    log('evaluating the base model...');
+    const row: MetricsRow = { iteration: 0, ...(await evaluate()) };
+    trainer.metrics.append(row);
+    await record();
+    log(`iter 0 | eval ${fmt(row['eval/accuracy'])}`);
+  }
+  const start = performance.now();
+  const first = trainer.iteration;
+  let lastCheckpoint = trainer.iteration;
+  const rows: MetricsRow[] = [];
+  while (trainer.iteration < opts.iterations) {
+    if (opts.signal?.aborted) { log(`stopping at iteration ${trainer.iteration} (aborted)`); break; }
+    const last = rows.at(-1);
+    log(progressLine({
+      label: 'iter', done: trainer.iteration - first, total: opts.iterations - first,
+      elapsedSec: (performance.now() - start) / 1000, extra: last ? `reward=${fmt(last['reward/mean'])}` : undefined,
+    }));
+    let row: MetricsRow;
+    try {
+      row = await trainer.step({ signal: opts.signal });
+    } catch (e) {
+      if (opts.signal?.aborted) { log(`stopping at iteration ${trainer.iteration} (aborted mid-iteration; its work is discarded)`); break; }
+      throw e;
+    }
+    if (hasEval && (trainer.iteration % c.evalEvery === 0 || trainer.iteration === opts.iterations)) {
+      const ev = await evaluate();
+      Object.assign(row, ev);
+      trainer.metrics.amendLast(ev);
+    }
+    rows.push(row);
+    await record();
+    if (runDir && c.saveRollouts && trainer.lastBatch) {
+      await trainer.lastBatch.save(join(runDir, 'rollouts', `iter-${trainer.iteration}.arrow`));
+      recordedRollouts.push({ iteration: trainer.iteration, samples: trainer.lastBatch.samples().slice(0, 4) });
+    }
+    log(metricsLine(row));
+    opts.onIteration?.(row);
+    if (c.checkpointEvery > 0 && trainer.iteration % c.checkpointEvery === 0) {
+      await checkpoint();
+      lastCheckpoint = trainer.iteration;
+      await writeReport();
+    }
+  }
+  if (trainer.iteration !== lastCheckpoint || !(runDir && (await latestCheckpoint(runDir)))) await checkpoint();
+  await writeReport();
+  return rows;
+}

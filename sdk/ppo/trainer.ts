@@ -1,0 +1,338 @@
+// Trainer: Open-Reasoner-Zero's PPO loop, one iteration at a time.
+//
+//   prompts -> generate (n samples each) -> score (binary reward) -> advantages (critic + GAE)
+//           -> update (critic steps, policy step) -> metrics row
+//
+// Every arrow is a public method, so a notebook can run them one by one and look in between;
+// step() chains them and run() loops with progress, evaluation and checkpoints.
+
+import { tf } from '../engine/tf.ts';
+import { Rng } from '../engine/rng.ts';
+import type { TransformerLM } from '../model/index.ts';
+import type { Tokenizer } from '../tokenizer/index.ts';
+import { applyTemplate, resolveTemplate, type ProblemRecord, type PromptTemplate } from '../data/index.ts';
+import { RolloutEngine, type PromptInput } from '../rollout/engine.ts';
+import type { RolloutBatch, RolloutSample } from '../rollout/rollout-batch.ts';
+import { mathReward, scoreSamples, type RewardFn, type Sample } from '../reward/index.ts';
+import { advantagesGAE, advantagesGRPO, normalizeAdvantages, tokenRewards } from './advantages.ts';
+import { resolveTrainerConfig, type TrainerConfig, type TrainerConfigInput } from './config.ts';
+import { Critic } from './critic.ts';
+import { responseLogprobs } from './forward.ts';
+import { klPerToken, klValue, maskedMean, policyLoss, valueLoss } from './losses.ts';
+import { MetricsLog, type MetricsRow } from './metrics-log.ts';
+import { Adam } from './optimizer.ts';
+import { explainedVariance, rolloutStats, tokenStats } from './rollout-stats.ts';
+import { buildTokenBatch, disposeTokenBatch, padRows, unpadRows } from './token-batch.ts';
+import { optimizeEpoch } from './update.ts';
+import { runTrainer, type RunOptions } from './run.ts';
+import { loadCheckpoint, saveCheckpoint } from './checkpoint.ts';
+
+export interface TrainerInit {
+  policy: TransformerLM;
+  tokenizer: Tokenizer;
+  dataset: ProblemRecord[];
+  evalDataset?: ProblemRecord[];
+  /** Default: ORZ's binary math reward. */
+  reward?: RewardFn;
+  config?: TrainerConfigInput;
+  /** Critic to train; by default a copy of the policy with a fresh value head (GAE only). */
+  critic?: Critic;
+}
+
+/** Everything the update needs, per sample (arrays over response tokens). */
+export interface Experience {
+  batch: RolloutBatch;
+  samples: RolloutSample[];
+  rewards: number[];
+  oldLogprobs: Float32Array[];
+  values: Float32Array[] | null;
+  refLogprobs: Float32Array[] | null;
+  advantages: Float32Array[];
+  returns: Float32Array[] | null;
+  stats: MetricsRow;
+}
+
+export interface EvalResult { accuracy: number; responseLength: number; truncatedFraction: number; byLevel: Record<string, number>; batch: RolloutBatch }
+
+/** Mixes a seed with a counter into an independent 32-bit seed. */
+export function deriveSeed(seed: number, ...parts: number[]): number {
+  let r = new Rng(seed);
+  for (const p of parts) r = new Rng(r.nextU32() ^ Math.imul(p + 1, 0x9e3779b1));
+  return r.nextU32();
+}
+
+export class Trainer {
+  readonly config: TrainerConfig;
+  readonly policy: TransformerLM;
+  readonly critic: Critic | null;
+  readonly reference: TransformerLM | null;
+  readonly tokenizer: Tokenizer;
+  readonly engine: RolloutEngine;
+  readonly template: PromptTemplate;
+  readonly metrics = new MetricsLog();
+  readonly dataset: ProblemRecord[];
+  readonly evalDataset: ProblemRecord[];
+  reward: RewardFn;
+  /** Completed iterations. */
+  iteration = 0;
+  /** Prompts consumed so far; with the seed it fixes the data order (epoch = floor(cursor / N)). */
+  dataCursor = 0;
+  readonly policyOptimizer: Adam;
+  readonly criticOptimizer: Adam | null;
+
+  constructor(init: TrainerInit) {
+    this.config = resolveTrainerConfig(init.config);
+    if (init.dataset.length === 0) throw new Error('Trainer: the training dataset is empty');
+    const c = this.config;
+    this.policy = init.policy;
+    this.tokenizer = init.tokenizer;
+    this.dataset = init.dataset;
+    this.evalDataset = init.evalDataset ?? [];
+    this.reward = init.reward ?? mathReward;
+    this.template = resolveTemplate(c.template);
+    this.engine = new RolloutEngine(this.policy, this.tokenizer);
+    this.critic = c.advantageEstimator === 'gae' ? (init.critic ?? Critic.fromPolicy(this.policy, deriveSeed(c.seed, 1))) : null;
+    this.reference = c.kl.coef > 0 || c.kl.log ? this.policy.clone() : null;
+    const adam = (lr: number) => ({ lr, betas: c.adamBetas, eps: 1e-8, weightDecay: c.weightDecay, gradClip: c.gradClip, warmupSteps: c.warmupSteps });
+    this.policyOptimizer = new Adam(adam(c.policyLr), this.policy.weights);
+    this.criticOptimizer = this.critic ? new Adam(adam(c.criticLr), this.critic.weights()) : null;
+  }
+
+  /** The next `promptsPerIteration` records in the seeded epoch order; advances the data cursor. */
+  nextPrompts(): PromptInput[] {
+    const N = this.dataset.length;
+    const out: PromptInput[] = [];
+    for (let k = 0; k < this.config.promptsPerIteration; k++) {
+      const epoch = Math.floor(this.dataCursor / N);
+      const order = this.epochOrder(epoch);
+      out.push(this.toPrompt(this.dataset[order[this.dataCursor % N]!]!));
+      this.dataCursor++;
+    }
+    return out;
+  }
+
+  private epochOrderCache: { epoch: number; order: number[] } | null = null;
+  private epochOrder(epoch: number): number[] {
+    if (this.epochOrderCache?.epoch !== epoch) {
+      const order = new Rng(deriveSeed(this.config.seed, 2, epoch)).shuffle(Array.from({ length: this.dataset.length }, (_, i) => i));
+      this.epochOrderCache = { epoch, order };
+    }
+    return this.epochOrderCache.order;
+  }
+
+  private toPrompt(r: ProblemRecord): PromptInput {
+    const { prompt, groundTruth, source: _source, ...extra } = r;
+    return { ...extra, question: prompt, prompt: applyTemplate(this.template, prompt), groundTruth };
+  }
+
+  /** Samples `samplesPerPrompt` responses for the given prompts (default: the next ones from the dataset). */
+  async generate(prompts?: PromptInput[], opts: { signal?: AbortSignal } = {}): Promise<RolloutBatch> {
+    const g = this.config.generation;
+    return this.engine.generate(prompts ?? this.nextPrompts(), {
+      ...g, n: this.config.samplesPerPrompt, seed: deriveSeed(this.config.seed, 3, this.iteration),
+    }, opts);
+  }
+
+  /** Scores every sample with the reward function; returns the batch with a `reward` column. */
+  async score(batch: RolloutBatch): Promise<RolloutBatch> {
+    const samples = batch.samples().map((s) => ({ ...s, groundTruth: s.groundTruth ?? '' }) as Sample);
+    const rewards = await scoreSamples(this.reward, samples);
+    return batch.withRewards(rewards);
+  }
+
+  /** Critic values, reference log-probs and advantages for a scored batch. Changes no weights. */
+  advantages(batch: RolloutBatch): Experience {
+    const c = this.config;
+    const samples = batch.samples();
+    const rewards = samples.map((s, i) => {
+      if (typeof s.reward !== 'number') throw new Error(`advantages: sample ${i} has no reward; call score() first`);
+      return s.reward;
+    });
+    const oldLogprobs = samples.map((s) => Float32Array.from(s.logprobs));
+    const lengths = samples.map((s) => s.responseIds.length);
+    let values: Float32Array[] | null = null;
+    let refLogprobs: Float32Array[] | null = null;
+    const chunk = c.microBatchRows > 0 ? c.microBatchRows : samples.length;
+    const forwardChunks = (fn: (tb: ReturnType<typeof buildTokenBatch>) => tf.Tensor2D): Float32Array[] => {
+      const out: Float32Array[] = [];
+      for (let i = 0; i < samples.length; i += chunk) {
+        const part = samples.slice(i, i + chunk);
+        const tb = buildTokenBatch(part, this.tokenizer.padId);
+        try {
+          const t = fn(tb);
+          out.push(...unpadRows(t, tb.lengths));
+          t.dispose();
+        } finally {
+          disposeTokenBatch(tb);
+        }
+      }
+      return out;
+    };
+    if (this.critic) values = forwardChunks((tb) => this.critic!.values(tb));
+    if (this.reference) refLogprobs = forwardChunks((tb) => responseLogprobs(this.reference!, tb).logp);
+
+    const kl = refLogprobs ? oldLogprobs.map((lp, i) => lp.map((x, t) => klValue(x, refLogprobs![i]![t]!, c.kl.estimator))) : null;
+    const klInReward = c.kl.coef > 0 && c.kl.where === 'reward';
+    let advantages: Float32Array[];
+    let returns: Float32Array[] | null = null;
+    if (c.advantageEstimator === 'gae') {
+      advantages = [];
+      returns = [];
+      samples.forEach((s, i) => {
+        const r = tokenRewards(rewards[i]!, lengths[i]!, klInReward ? kl![i] : undefined, klInReward ? c.kl.coef : 0);
+        const g = advantagesGAE(r, values![i]!, c.gamma, c.lambda);
+        advantages.push(g.advantages);
+        returns!.push(g.returns);
+      });
+    } else {
+      const a = advantagesGRPO(rewards, samples.map((s) => s.promptIndex));
+      advantages = samples.map((_, i) => new Float32Array(lengths[i]!).fill(a[i]!));
+    }
+    const stats: MetricsRow = { ...tokenStats('advantage', advantages) };
+    if (c.normalizeAdvantages) normalizeAdvantages(advantages);
+    if (kl) stats['kl/mean'] = tokenStats('kl', kl)['kl/mean'] ?? null;
+    if (values && returns) {
+      stats['critic/explained_variance'] = explainedVariance(values, returns);
+      stats['critic/value_mean'] = tokenStats('v', values)['v/mean'] ?? null;
+    }
+    return { batch, samples, rewards, oldLogprobs, values, refLogprobs, advantages, returns, stats };
+  }
+
+  /** Critic steps, then (after the critic warmup) the policy step. Returns loss statistics. */
+  async update(exp: Experience): Promise<MetricsRow> {
+    const c = this.config;
+    const rows = exp.samples;
+    const order = new Rng(deriveSeed(c.seed, 4, this.iteration)).shuffle(rows.map((_, i) => i));
+    const out: MetricsRow = {};
+    const t0 = performance.now();
+    if (this.critic && this.criticOptimizer && exp.returns && exp.values) {
+      const critic = this.critic;
+      const stats = optimizeEpoch({
+        rows, order, steps: c.criticUpdateSteps, microBatchRows: c.microBatchRows, padId: this.tokenizer.padId,
+        params: critic.weights(), optimizer: this.criticOptimizer,
+        lossFn: (tb, idx, weight) => {
+          const v = critic.values(tb);
+          const oldV = padRows(idx.map((i) => exp.values![i]!), tb.R);
+          const G = padRows(idx.map((i) => exp.returns![i]!), tb.R);
+          const { loss, clipFraction } = valueLoss(v, oldV, G, tb.mask, c.valueClip);
+          return { loss: tf.mul(loss, weight) as tf.Scalar, stats: { loss, clip_fraction: clipFraction } };
+        },
+      });
+      for (const [k, v] of Object.entries(stats)) out[`critic/${k}`] = v;
+    }
+    out['time/update_critic'] = (performance.now() - t0) / 1000;
+    const t1 = performance.now();
+    if (this.iteration >= c.criticWarmupIterations) {
+      const klInLoss = c.kl.coef > 0 && c.kl.where === 'loss' && exp.refLogprobs;
+      const stats = optimizeEpoch({
+        rows, order, steps: c.policyUpdateSteps, microBatchRows: c.microBatchRows, padId: this.tokenizer.padId,
+        params: this.policy.weights, optimizer: this.policyOptimizer,
+        lossFn: (tb, idx, weight) => {
+          const { logp, entropy } = responseLogprobs(this.policy, tb, true);
+          const old = padRows(idx.map((i) => exp.oldLogprobs[i]!), tb.R);
+          const adv = padRows(idx.map((i) => exp.advantages[i]!), tb.R);
+          const pl = policyLoss(logp, old, adv, tb.mask, c.clipRatio);
+          const ent = maskedMean(entropy!, tb.mask);
+          let loss: tf.Scalar = pl.loss;
+          const stats: Record<string, tf.Scalar> = { loss: pl.loss, clip_fraction: pl.clipFraction, approx_kl: pl.approxKL, entropy: ent };
+          if (klInLoss) {
+            const ref = padRows(idx.map((i) => exp.refLogprobs![i]!), tb.R);
+            const klLoss = maskedMean(klPerToken(logp, ref, c.kl.estimator), tb.mask);
+            loss = tf.add(loss, tf.mul(klLoss, c.kl.coef)) as tf.Scalar;
+            stats['kl_loss'] = klLoss;
+          }
+          if (c.entropyCoef !== 0) loss = tf.sub(loss, tf.mul(ent, c.entropyCoef)) as tf.Scalar;
+          return { loss: tf.mul(loss, weight) as tf.Scalar, stats };
+        },
+      });
+      for (const [k, v] of Object.entries(stats)) out[`policy/${k}`] = v;
+    }
+    out['time/update_policy'] = (performance.now() - t1) / 1000;
+    const trainTokens = rows.reduce((a, s) => a + s.promptIds.length + s.responseIds.length, 0);
+    const dt = (performance.now() - t0) / 1000;
+    out['throughput/train_tokens_per_s'] = dt > 0 ? trainTokens / dt : null;
+    return out;
+  }
+
+  /** Greedy (by default) decoding of the eval set, scored with the trainer's reward. */
+  async evaluate(opts: { limit?: number; signal?: AbortSignal } = {}): Promise<EvalResult> {
+    const records = this.evalDataset.slice(0, opts.limit ?? this.evalDataset.length);
+    if (records.length === 0) throw new Error('evaluate: no eval dataset');
+    const g = this.config.evalGeneration;
+    const batch = await this.score(await this.engine.generate(records.map((r) => this.toPrompt(r)), {
+      ...this.config.generation, temperature: g.temperature, maxNewTokens: g.maxNewTokens, n: 1, seed: deriveSeed(this.config.seed, 5),
+    }, { signal: opts.signal }));
+    const samples = batch.samples();
+    const acc = (xs: RolloutSample[]) => xs.filter((s) => (s.reward ?? 0) > 0.5).length / Math.max(xs.length, 1);
+    const byLevel: Record<string, number> = {};
+    const levels = [...new Set(samples.map((s) => s['level']).filter((l) => l !== undefined && l !== null))].sort();
+    for (const l of levels) byLevel[String(l)] = acc(samples.filter((s) => s['level'] === l));
+    return {
+      accuracy: acc(samples),
+      responseLength: samples.reduce((a, s) => a + s.responseIds.length, 0) / samples.length,
+      truncatedFraction: samples.filter((s) => s.finishReason === 'length').length / samples.length,
+      byLevel,
+      batch,
+    };
+  }
+
+  /** One whole PPO iteration: generate, score, advantages, update. Returns (and logs) its metrics row. */
+  async step(opts: { signal?: AbortSignal } = {}): Promise<MetricsRow & { iteration: number }> {
+    const t = performance.now();
+    const tGen = performance.now();
+    const generated = await this.generate(undefined, opts);
+    const genSec = (performance.now() - tGen) / 1000;
+    const tScore = performance.now();
+    const batch = await this.score(generated);
+    const scoreSec = (performance.now() - tScore) / 1000;
+    const tAdv = performance.now();
+    const exp = this.advantages(batch);
+    const advSec = (performance.now() - tAdv) / 1000;
+    const upd = await this.update(exp);
+    this.iteration += 1;
+    this.lastBatch = batch;
+    const genTokens = exp.samples.reduce((a, s) => a + s.responseIds.length, 0);
+    const row: MetricsRow & { iteration: number } = {
+      iteration: this.iteration,
+      ...rolloutStats(exp.samples.map((s, i) => ({ ...s, reward: exp.rewards[i]! }))),
+      ...exp.stats,
+      ...upd,
+      'throughput/gen_tokens_per_s': genSec > 0 ? genTokens / genSec : null,
+      'time/generate': genSec,
+      'time/score': scoreSec,
+      'time/advantages': advSec,
+      'time/iteration': (performance.now() - t) / 1000,
+    };
+    this.metrics.append(row);
+    return row;
+  }
+
+  /** The scored batch of the last step(), for a look at the samples. */
+  lastBatch: RolloutBatch | null = null;
+
+  /**
+   * Loops step() up to `iterations` completed iterations with a progress line, evaluation every
+   * `evalEvery`, checkpoints every `checkpointEvery`, and a clean stop at an iteration boundary
+   * when `signal` aborts. With `runDir`, writes metrics, rollouts, checkpoints and report.html.
+   */
+  run(opts: RunOptions): Promise<MetricsRow[]> {
+    return runTrainer(this, opts);
+  }
+
+  /** Saves a checkpoint (weights, optimizer state, data cursor) to `dir`. */
+  saveCheckpoint(dir: string): Promise<void> {
+    return saveCheckpoint(this, dir);
+  }
+
+  /** Restores a checkpoint written by saveCheckpoint() into this trainer (same model shapes and config). */
+  async loadCheckpoint(dir: string): Promise<void> {
+    await loadCheckpoint(this, dir);
+  }
+
+  dispose(): void {
+    this.policyOptimizer.dispose();
+    this.criticOptimizer?.dispose();
+    this.critic?.dispose();
+    this.reference?.dispose();
+  }
+}

@@ -1,0 +1,92 @@
+// One pass of minibatch optimisation over an iteration's experience: split the rows into k
+// minibatches (k optimizer steps), each optionally in micro-batches whose gradients add up to the
+// minibatch's token-mean loss.
+
+import { tf } from '../engine/tf.ts';
+import type { Adam } from './optimizer.ts';
+import { buildTokenBatch, disposeTokenBatch, type TokenBatch } from './token-batch.ts';
+
+export interface ExperienceRow { promptIds: number[]; responseIds: number[] }
+
+/**
+ * `lossFn(tb, rows, weight)` returns the loss of a micro-batch already multiplied by `weight`
+ * (= the micro-batch's share of the minibatch's tokens), plus scalar stats to average.
+ */
+export type MicroLoss = (tb: TokenBatch, rows: number[], weight: number) => { loss: tf.Scalar; stats: Record<string, tf.Scalar> };
+
+export function optimizeEpoch(opts: {
+  rows: ExperienceRow[];
+  order: number[];            // shuffled row indices
+  steps: number;              // minibatches = optimizer steps
+  microBatchRows: number;     // 0 = whole minibatch at once
+  padId: number;
+  params: Map<string, tf.Variable>;
+  optimizer: Adam;
+  lossFn: MicroLoss;
+}): Record<string, number> {
+  const { rows, order, steps } = opts;
+  const varList = [...opts.params.values()];
+  const nameOf = new Map<tf.Variable, string>([...opts.params].map(([n, v]) => [v, n]));
+  const totals: Record<string, number> = {}; // token-weighted sums of the loss stats
+  let totalWeight = 0;
+  let gradNormSum = 0;
+  let stepsDone = 0;
+  let lastLr = 0;
+  const per = Math.ceil(order.length / steps);
+  for (let s = 0; s < steps; s++) {
+    const mb = order.slice(s * per, (s + 1) * per);
+    if (mb.length === 0) continue;
+    const mbTokens = mb.reduce((a, i) => a + Math.max(rows[i]!.responseIds.length, 0), 0) || 1;
+    const micro = opts.microBatchRows > 0 ? opts.microBatchRows : mb.length;
+    let acc: Record<string, tf.Tensor> | null = null;
+    for (let m = 0; m < mb.length; m += micro) {
+      const idx = mb.slice(m, m + micro);
+      const tokens = idx.reduce((a, i) => a + rows[i]!.responseIds.length, 0);
+      if (tokens === 0) continue;
+      const weight = tokens / mbTokens;
+      const tb = buildTokenBatch(idx.map((i) => rows[i]!), opts.padId);
+      try {
+        const kept: Record<string, tf.Scalar> = {};
+        const { value, grads } = tf.variableGrads(() => {
+          const { loss, stats } = opts.lossFn(tb, idx, weight);
+          for (const [k, v] of Object.entries(stats)) kept[k] = tf.keep(v);
+          return loss;
+        }, varList);
+        value.dispose();
+        for (const [k, v] of Object.entries(kept)) {
+          totals[k] = (totals[k] ?? 0) + v.dataSync()[0]! * tokens;
+          v.dispose();
+        }
+        totalWeight += tokens;
+        const named: Record<string, tf.Tensor> = {};
+        for (const v of varList) {
+          const g = grads[v.name];
+          if (g) named[nameOf.get(v)!] = g;
+        }
+        if (acc === null) acc = named;
+        else {
+          for (const [k, g] of Object.entries(named)) {
+            const prev = acc[k];
+            acc[k] = prev ? tf.add(prev, g) : g;
+            if (prev) { prev.dispose(); g.dispose(); }
+          }
+        }
+      } finally {
+        disposeTokenBatch(tb);
+      }
+    }
+    if (acc) {
+      const { gradNorm, lr } = opts.optimizer.apply(acc);
+      tf.dispose(Object.values(acc));
+      gradNormSum += gradNorm;
+      stepsDone += 1;
+      lastLr = lr;
+    }
+  }
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(totals)) out[k] = totalWeight > 0 ? v / totalWeight : 0;
+  out['grad_norm'] = stepsDone ? gradNormSum / stepsDone : 0; // mean pre-clip global norm
+  out['lr'] = lastLr;
+  out['steps'] = stepsDone;
+  return out;
+}

@@ -2,10 +2,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { mathAnswerEqual, mathReward, normalizeAnswer, type Sample } from '../sdk/reward/index.ts';
 import { Rng } from '../sdk/engine/rng.ts';
 
-const DATA_DIR = '/work/shared/data/orz-eval';
+const DATA_DIR = fileURLToPath(new URL('../../shared/data/orz-eval/', import.meta.url));
 const MAX_MS = 2000;
 
 function finalAnswers(name: string): string[] {

@@ -1,0 +1,95 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { tf } from '../sdk/engine/tf.ts';
+import { TransformerLM } from '../sdk/model/index.ts';
+import { trainByteLevelBPE, type Tokenizer } from '../sdk/tokenizer/index.ts';
+import { RolloutEngine } from '../sdk/rollout/engine.ts';
+
+const tokenizer = trainByteLevelBPE(['<answer> 12 </answer> User: hello there 345 abc'], {
+  vocabSize: 280, specialTokens: ['<|endoftext|>', '<|pad|>'], addedTokens: ['<answer>', '</answer>'],
+});
+const model = TransformerLM.init({
+  model_type: 'orz', vocab_size: tokenizer.vocabSize, hidden_size: 32, intermediate_size: 64, num_hidden_layers: 2,
+  num_attention_heads: 4, num_key_value_heads: 2, max_position_embeddings: 64, tie_word_embeddings: false, hidden_act: 'silu',
+}, 5);
+
+/** Greedy decoding by recomputing the whole sequence every step (no cache, no batching). */
+function greedyNoCache(m: TransformerLM, tok: Tokenizer, prompt: string, steps: number): number[] {
+  const ids = tok.encode(prompt);
+  const out: number[] = [];
+  for (let s = 0; s < steps; s++) {
+    const next = tf.tidy(() => {
+      const h = m.hidden(tf.tensor2d([...ids, ...out], [1, ids.length + out.length], 'int32'));
+      const last = tf.slice(h, [0, ids.length + out.length - 1, 0], [1, 1, -1]).reshape([1, -1]);
+      return tf.argMax(m.logits(last as tf.Tensor2D), -1).dataSync()[0]!;
+    });
+    out.push(next);
+  }
+  return out;
+}
+
+test('cached batched greedy generation equals recomputing the whole sequence', async () => {
+  const prompts = ['hello', 'User: hello there 345', 'abc 12']; // different lengths: left padding in the batch
+  const engine = new RolloutEngine(model, tokenizer);
+  const batch = await engine.generate(prompts, { temperature: 0, maxNewTokens: 12, stop: [], n: 1 });
+  prompts.forEach((p, i) => {
+    const s = batch.sample(i);
+    const eos = tokenizer.eosId;
+    const ref = greedyNoCache(model, tokenizer, p, 12);
+    const cut = eos !== undefined && ref.includes(eos) ? ref.indexOf(eos) : ref.length;
+    assert.deepEqual(s.responseIds, ref.slice(0, cut), `prompt ${i}`);
+  });
+});
+
+test('log-probs are the model log-softmax at the sampled tokens', async () => {
+  const engine = new RolloutEngine(model, tokenizer);
+  const batch = await engine.generate(['hello there'], { temperature: 1, maxNewTokens: 5, stop: [], seed: 3 });
+  const s = batch.sample(0);
+  const ids = [...s.promptIds, ...s.responseIds];
+  const logp = tf.tidy(() => {
+    const h = model.hidden(tf.tensor2d(ids, [1, ids.length], 'int32'));
+    return tf.logSoftmax(model.logits(h) as tf.Tensor3D).arraySync() as number[][][];
+  });
+  s.responseIds.forEach((t, j) => {
+    const expected = logp[0]![s.promptIds.length - 1 + j]![t]!;
+    assert.ok(Math.abs(s.logprobs[j]! - expected) < 1e-4, `token ${j}: ${s.logprobs[j]} vs ${expected}`);
+  });
+});
+
+test('n samples per prompt, seeded: same seed same samples, other seed differs', async () => {
+  const engine = new RolloutEngine(model, tokenizer);
+  const a = await engine.generate(['abc', 'hello'], { n: 3, maxNewTokens: 6, stop: [], seed: 1 });
+  const b = await engine.generate(['abc', 'hello'], { n: 3, maxNewTokens: 6, stop: [], seed: 1 });
+  const c = await engine.generate(['abc', 'hello'], { n: 3, maxNewTokens: 6, stop: [], seed: 2 });
+  assert.equal(a.length, 6);
+  assert.deepEqual(a.samples().map((s) => [s.promptIndex, s.sampleIndex]), [[0, 0], [0, 1], [0, 2], [1, 0], [1, 1], [1, 2]]);
+  assert.deepEqual(a.samples().map((s) => s.responseIds), b.samples().map((s) => s.responseIds));
+  assert.notDeepEqual(a.samples().map((s) => s.responseIds), c.samples().map((s) => s.responseIds));
+  for (const s of a.samples()) {
+    assert.equal(s.finishReason, 'length');
+    assert.equal(s.responseIds.length, 6);
+    assert.equal(s.logprobs.length, 6);
+  }
+});
+
+test('stop strings end a response with the stop text kept; fields ride along', async () => {
+  const engine = new RolloutEngine(model, tokenizer);
+  const free = (await engine.generate(['abc'], { temperature: 0, maxNewTokens: 6, stop: [] })).sample(0);
+  const stopText = tokenizer.decode(free.responseIds.slice(0, 2));
+  const batch = await engine.generate([{ prompt: 'abc', groundTruth: '7', level: 2 }], { temperature: 0, maxNewTokens: 6, stop: ['never', stopText] });
+  const s = batch.sample(0);
+  assert.equal(s.finishReason, 'stop');
+  assert.equal(s.response, stopText);
+  assert.deepEqual(s.responseIds, free.responseIds.slice(0, 2));
+  assert.equal(s.groundTruth, '7');
+  assert.equal(s['level'], 2);
+});
+
+test('invalid parameters and aborts are reported', async () => {
+  const engine = new RolloutEngine(model, tokenizer);
+  await assert.rejects(engine.generate(['abc'], { topP: 0 }), /topP must be in \(0, 1\]/);
+  await assert.rejects(engine.generate(['abc'], { n: 0 }), /n must be a positive integer/);
+  const ac = new AbortController();
+  ac.abort(new Error('stop now'));
+  await assert.rejects(engine.generate(['abc'], { maxNewTokens: 4, stop: [] }, { signal: ac.signal }), /stop now/);
+});

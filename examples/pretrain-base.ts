@@ -19,6 +19,7 @@ import { MINI_TEMPLATE, applyTemplate } from '../sdk/data/index.ts';
 import { trainByteLevelBPE, saveTokenizer, type Tokenizer } from '../sdk/tokenizer/index.ts';
 import { TransformerLM, saveModel, type ModelConfig } from '../sdk/model/index.ts';
 import { Adam } from '../sdk/ppo/optimizer.ts';
+import { selectLastAxis } from '../sdk/ppo/forward.ts';
 import { RolloutEngine } from '../sdk/rollout/engine.ts';
 import { mathReward } from '../sdk/reward/index.ts';
 
@@ -29,6 +30,10 @@ const { values: args } = parseArgs({
     batch: { type: 'string', default: '32' },
     seed: { type: 'string', default: '1' },
     'eval-every': { type: 'string', default: '500' },
+    'eval-count': { type: 'string', default: '200' },
+    hidden: { type: 'string', default: '64' },
+    layers: { type: 'string', default: '2' },
+    backend: { type: 'string' },
   },
 });
 const OUT = args.out!;
@@ -41,8 +46,8 @@ const MIX = { answerOnly: 0.6, steps: 0.28, flawed: 0.12 };
 const MODEL: ModelConfig = {
   model_type: 'orz', architectures: ['OrzForCausalLM'],
   vocab_size: 0, // set from the tokenizer
-  hidden_size: 96, intermediate_size: 256, num_hidden_layers: 3, num_attention_heads: 4, num_key_value_heads: 4,
-  max_position_embeddings: 160, rope_theta: 10000, rms_norm_eps: 1e-5, tie_word_embeddings: true, hidden_act: 'silu',
+  hidden_size: Number(args.hidden), intermediate_size: 3 * Number(args.hidden), num_hidden_layers: Number(args.layers),
+  num_attention_heads: 4, num_key_value_heads: 4, max_position_embeddings: 128, rope_theta: 10000, rms_norm_eps: 1e-5, tie_word_embeddings: true, hidden_act: 'silu',
 };
 
 const log = (s: string) => process.stderr.write(`${s}\n`);
@@ -69,10 +74,7 @@ function lmLoss(model: TransformerLM, docs: number[][], padId: number): tf.Scala
   return tf.tidy(() => {
     const h = model.hidden(tf.tensor2d(ids, [B, T], 'int32'));
     const logits = model.logits(h) as tf.Tensor3D;
-    const V = logits.shape[2];
-    const logp = tf.logSoftmax(logits).reshape([-1]);
-    const idx = tf.add(tf.mul(tf.range(0, B * T, 1, 'int32'), tf.scalar(V, 'int32')), tf.tensor1d(tgt, 'int32'));
-    const nll = tf.neg(tf.gather(logp, idx));
+    const nll = tf.neg(selectLastAxis(tf.logSoftmax(logits), tf.tensor2d(tgt, [B, T], 'int32'))).reshape([-1]);
     const m = tf.tensor1d(mask);
     return tf.div(tf.sum(tf.mul(nll, m)), tf.sum(m)) as tf.Scalar;
   });
@@ -95,7 +97,7 @@ async function greedyAccuracy(model: TransformerLM, tok: Tokenizer, problems: Ar
 }
 
 async function main() {
-  const backend = await selectBackend();
+  const backend = await selectBackend(args.backend);
   log(`backend: ${backend.name}`);
   await mkdir(join(OUT, 'base'), { recursive: true });
 
@@ -144,7 +146,7 @@ async function main() {
     emaLoss = Number.isNaN(emaLoss) ? loss : 0.95 * emaLoss + 0.05 * loss;
     if (step % 50 === 0 || step <= 3) log(`step ${step}/${STEPS} loss ${emaLoss.toFixed(4)} lr ${lr.toExponential(2)} ${((performance.now() - t0) / 1000).toFixed(0)} s`);
     if (step % Number(args['eval-every']) === 0 || step === STEPS) {
-      const ev = await greedyAccuracy(model, tok, evalProblems);
+      const ev = await greedyAccuracy(model, tok, evalProblems.slice(0, Number(args['eval-count'])));
       log(`  eval greedy accuracy ${ev.accuracy.toFixed(3)} | by level ${ev.byLevel.map((x) => x.toFixed(2)).join(' ')} | writes steps ${ev.stepsShare.toFixed(2)} | e.g. ${JSON.stringify(ev.example)}`);
     }
   }

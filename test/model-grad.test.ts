@@ -87,9 +87,13 @@ const CONFIGS: [string, ModelConfig][] = [
     model_type: 'qwen2', vocab_size: 50, hidden_size: 16, intermediate_size: 32, num_hidden_layers: 2, num_attention_heads: 4,
     num_key_value_heads: 2, max_position_embeddings: 32, tie_word_embeddings: false,
   }],
-  ['llama tied, o_proj bias, GELU', {
+  ['llama tied, o_proj bias, GELU-gated', {
     model_type: 'llama', vocab_size: 50, hidden_size: 16, intermediate_size: 32, num_hidden_layers: 2, num_attention_heads: 2,
     max_position_embeddings: 32, tie_word_embeddings: true, attention_bias: true, hidden_act: 'gelu',
+  }],
+  ['orz plain GELU MLP, one KV head', {
+    model_type: 'orz', vocab_size: 50, hidden_size: 16, intermediate_size: 32, num_hidden_layers: 1, num_attention_heads: 4,
+    num_key_value_heads: 1, max_position_embeddings: 32, tie_word_embeddings: true, hidden_act: 'gelu',
   }],
 ];
 

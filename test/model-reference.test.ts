@@ -90,12 +90,12 @@ function referenceLogits(c: Cfg, W: Weights, ids: number[][], pos: number[][], m
       });
       x = x.map((xi, t) => xi.map((val, i) => val + attnOut[t]![i]!));
       const h2 = x.map((xi) => rmsnorm(xi, w(`${p}.post_attention_layernorm.weight`), c.rms_norm_eps));
+      const act = c.hidden_act === 'silu' ? (z: number) => z / (1 + Math.exp(-z)) : (z: number) => 0.5 * z * (1 + erf(z / Math.SQRT2));
+      const gate = W.get(`${p}.mlp.gate_proj.weight`);
       const mlp = h2.map((hv) => {
         const up = matvec(w(`${p}.mlp.up_proj.weight`), hv, F);
-        const act = c.hidden_act === 'silu'
-          ? matvec(w(`${p}.mlp.gate_proj.weight`), hv, F).map((g, i) => (g / (1 + Math.exp(-g))) * up[i]!)
-          : up.map((u) => 0.5 * u * (1 + erf(u / Math.SQRT2)));
-        return matvec(w(`${p}.mlp.down_proj.weight`), act, H);
+        const hidden = gate ? matvec(gate, hv, F).map((g, i) => act(g) * up[i]!) : up.map(act);
+        return matvec(w(`${p}.mlp.down_proj.weight`), hidden, H);
       });
       x = x.map((xi, t) => xi.map((val, i) => val + mlp[t]![i]!));
     }
@@ -115,11 +115,27 @@ const CASES: [string, ModelConfig][] = [
     model_type: 'qwen2', vocab_size: 40, hidden_size: 16, intermediate_size: 24, num_hidden_layers: 2, num_attention_heads: 4,
     num_key_value_heads: 2, head_dim: 6, max_position_embeddings: 32, rope_theta: 100, tie_word_embeddings: false,
   }],
-  ['llama with attention_bias (o_proj bias too) and GELU MLP', {
+  ['llama with attention_bias (o_proj bias too), GELU-gated MLP, one KV head', {
     model_type: 'llama', vocab_size: 40, hidden_size: 12, intermediate_size: 20, num_hidden_layers: 1, num_attention_heads: 2,
     num_key_value_heads: 1, max_position_embeddings: 32, rope_theta: 500, attention_bias: true, hidden_act: 'gelu',
   }],
+  ['orz with the plain GELU MLP (no gate)', {
+    model_type: 'orz', vocab_size: 40, hidden_size: 12, intermediate_size: 20, num_hidden_layers: 2, num_attention_heads: 3,
+    max_position_embeddings: 32, tie_word_embeddings: true, hidden_act: 'gelu',
+  }],
 ];
+
+test('the MLP is gated for llama/qwen2 whatever hidden_act is, and plain only for orz + gelu', () => {
+  const has = (c: ModelConfig) => {
+    const m = TransformerLM.init(c, 0);
+    const gated = m.weights.has('model.layers.0.mlp.gate_proj.weight');
+    m.dispose();
+    return gated;
+  };
+  assert.equal(has(CASES[2]![1]), true);
+  assert.equal(has(CASES[3]![1]), false);
+  assert.equal(has({ ...CASES[3]![1], hidden_act: 'silu' }), true);
+});
 
 for (const [name, config] of CASES) {
   test(`forward matches the plain-loop reference: ${name}`, () => {

@@ -14,7 +14,7 @@ export interface ArithProblem { question: string; answer: number; level: number;
 export type SolutionStyle = 'answer-only' | 'steps' | 'flawed';
 
 /** Largest value any intermediate result may take: keeps every step a 1-2 digit operation. */
-export const ARITH_MAX_VALUE = 99;
+export const ARITH_MAX_VALUE = 60;
 
 const PEOPLE: readonly [string, string][] = [
   ['Ann', 'She'], ['Ben', 'He'], ['Cal', 'He'], ['Dee', 'She'], ['Eve', 'She'],
@@ -33,7 +33,7 @@ export function generateArithProblem(rng: Rng, level: number): ArithProblem {
   if (!Number.isInteger(level) || level < 1 || level > 4) throw new RangeError(`arith level must be 1-4, got ${level}`);
   const [name, pronoun] = rng.pick(PEOPLE);
   const items = rng.pick(ITEMS);
-  let x = rng.int(2, 30);
+  let x = rng.int(2, 20);
   const sentences = [`${name} has ${x} ${items}.`];
   const steps: ArithStep[] = [];
   for (let i = 0; i < level; i++) {
@@ -44,13 +44,13 @@ export function generateArithProblem(rng: Rng, level: number): ArithProblem {
     const op = rng.pick(choices);
     let b: number;
     if (op === '+') {
-      b = rng.int(2, Math.min(30, ARITH_MAX_VALUE - x));
+      b = rng.int(2, Math.min(20, ARITH_MAX_VALUE - x));
       sentences.push(`${pronoun} ${rng.pick(ADD_VERBS)} ${b} more.`);
     } else if (op === '-') {
       b = rng.int(1, x - 1);
       sentences.push(`${pronoun} ${rng.pick(SUB_VERBS)} ${b}.`);
     } else {
-      b = rng.int(2, Math.min(5, Math.floor(ARITH_MAX_VALUE / x)));
+      b = rng.int(2, Math.min(3, Math.floor(ARITH_MAX_VALUE / x)));
       sentences.push(`Then ${pronoun.toLowerCase()} has ${b} times as many.`);
     }
     const result = applyOp(x, op, b);

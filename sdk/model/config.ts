@@ -119,6 +119,15 @@ export function parseModelConfig(json: unknown, source = 'model config'): Resolv
   return out;
 }
 
+/**
+ * Whether the MLP is gated, down(act(gate(x)) * up(x)): always for llama/qwen2 (transformers gates
+ * with whatever hidden_act is), and for our "orz" type with silu (SwiGLU). An "orz" model with
+ * gelu has the plain MLP down(gelu(up(x))) and no gate_proj.
+ */
+export function hasGate(c: ResolvedModelConfig): boolean {
+  return c.model_type !== 'orz' || c.hidden_act === 'silu';
+}
+
 /** Whether o_proj has a bias: Llama ties it to attention_bias, Qwen2 never has one. */
 export function hasOutputBias(c: ResolvedModelConfig): boolean {
   return c.attention_bias && c.model_type !== 'qwen2';

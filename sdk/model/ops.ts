@@ -27,15 +27,18 @@ export function rmsNorm(x: tf.Tensor2D, w: tf.Tensor1D, eps: number): tf.Tensor2
     // sum then scale: tf.mean divides every element first, which costs more than the reduction
     const r = tf.rsqrt(tf.add(tf.mul(tf.sum(tf.square(xx), -1), 1 / H), eps)) as tf.Tensor1D;
     save([xx, w, r]);
-    return { value: tf.mul(xx, spreadRows(r, H, w)) as tf.Tensor2D, gradFunc: (dy: tf.Tensor2D, saved: tf.Tensor[]) => {
-      const [x, w, r] = saved as [tf.Tensor2D, tf.Tensor1D, tf.Tensor1D];
-      const g = tf.mul(dy, w);
-      const gxMean = tf.mul(tf.sum(tf.mul(g, x), -1), 1 / H) as tf.Tensor1D;
-      const r3m = tf.mul(tf.mul(tf.mul(r, r), r), gxMean) as tf.Tensor1D;
-      const dx = tf.sub(tf.mul(g, spreadRows(r, H)), tf.mul(x, spreadRows(r3m, H)));
-      const dw = tf.matMul(r.reshape([1, -1]) as tf.Tensor2D, tf.mul(dy, x) as tf.Tensor2D).reshape([H]);
-      return [dx, dw];
-    } };
+    return {
+      value: tf.mul(xx, spreadRows(r, H, w)) as tf.Tensor2D, // x * (r w^T)
+      gradFunc: (dy: tf.Tensor2D, saved: tf.Tensor[]) => {
+        const [x, w, r] = saved as [tf.Tensor2D, tf.Tensor1D, tf.Tensor1D];
+        const g = tf.mul(dy, w);
+        const gxMean = tf.mul(tf.sum(tf.mul(g, x), -1), 1 / H) as tf.Tensor1D;
+        const r3m = tf.mul(tf.mul(tf.mul(r, r), r), gxMean) as tf.Tensor1D;
+        const dx = tf.sub(tf.mul(g, spreadRows(r, H)), tf.mul(x, spreadRows(r3m, H)));
+        const dw = tf.matMul(r.reshape([1, -1]) as tf.Tensor2D, tf.mul(dy, x) as tf.Tensor2D).reshape([H]);
+        return [dx, dw];
+      },
+    };
   });
   return f(x, w) as tf.Tensor2D;
 }
@@ -84,10 +87,9 @@ export function projectHeads(x: tf.Tensor2D, w: tf.Tensor3D, b?: tf.Tensor3D): t
   return (b ? f(x, w, b) : f(x, w)) as tf.Tensor3D;
 }
 
-/** x W^T (+ b) for x [N, in], W [out, in] (torch.nn.Linear layout), b [out]. */
-export function linear(x: tf.Tensor2D, w: tf.Tensor2D, b?: tf.Tensor1D): tf.Tensor2D {
-  const y: tf.Tensor2D = tf.matMul(x, w, false, true);
-  return b ? (tf.add(y, b) as tf.Tensor2D) : y;
+/** x W^T for x [N, in], W [out, in] (torch.nn.Linear layout, bias-free). */
+export function linear(x: tf.Tensor2D, w: tf.Tensor2D): tf.Tensor2D {
+  return tf.matMul(x, w, false, true);
 }
 
 /** silu(x) = x * sigmoid(x) (the SwiGLU gate). */

@@ -2,7 +2,7 @@
 //   x_0 = E[ids]
 //   x_l' = x_l + Attn(RMSNorm(x_l)),   x_{l+1} = x_l' + MLP(RMSNorm(x_l'))
 //   h = RMSNorm(x_L),   logits = h W_head^T   (W_head = E when tied)
-// MLP = down(silu(gate(x)) * up(x)) (SwiGLU) or down(gelu(up(x))).
+// MLP = down(act(gate(x)) * up(x)) (SwiGLU with silu), or down(gelu(up(x))) for an ungated "orz" model.
 // Weights are tf.Variables under their Hugging Face names, so checkpoints load as they are.
 
 import { tf } from '../engine/tf.ts';
@@ -153,9 +153,11 @@ export class TransformerLM {
     return out;
   }
 
+  /** down(act(gate(x)) * up(x)), or down(act(up(x))) without a gate. */
   private mlp(x: tf.Tensor2D, l: LayerWeights): tf.Tensor2D {
-    const act = l.gate ? tf.mul(silu(linear(x, l.gate)), linear(x, l.up)) : gelu(linear(x, l.up));
-    return linear(act as tf.Tensor2D, l.down);
+    const act = this.config.hidden_act === 'silu' ? silu : gelu;
+    const h = l.gate ? tf.mul(act(linear(x, l.gate)), linear(x, l.up)) : act(linear(x, l.up));
+    return linear(h as tf.Tensor2D, l.down);
   }
 
   /** Logits [..., V] of hidden states [..., H] through the LM head (the embedding when tied). */

@@ -2,7 +2,7 @@
 // Linear weights are [out, in] as in torch.nn.Linear.
 
 import { Rng } from '../engine/rng.ts';
-import { hasOutputBias, type ResolvedModelConfig } from './config.ts';
+import { hasGate, hasOutputBias, type ResolvedModelConfig } from './config.ts';
 
 export interface WeightSpec { name: string; shape: number[]; init: 'normal' | 'residual' | 'ones' | 'zeros' }
 
@@ -27,7 +27,7 @@ export function weightSpecs(c: ResolvedModelConfig): WeightSpec[] {
     specs.push({ name: `${p}.self_attn.o_proj.weight`, shape: [H, qDim], init: 'residual' });
     if (hasOutputBias(c)) specs.push({ name: `${p}.self_attn.o_proj.bias`, shape: [H], init: 'zeros' });
     specs.push({ name: `${p}.post_attention_layernorm.weight`, shape: [H], init: 'ones' });
-    if (c.hidden_act === 'silu') specs.push({ name: `${p}.mlp.gate_proj.weight`, shape: [F, H], init: 'normal' });
+    if (hasGate(c)) specs.push({ name: `${p}.mlp.gate_proj.weight`, shape: [F, H], init: 'normal' });
     specs.push({ name: `${p}.mlp.up_proj.weight`, shape: [F, H], init: 'normal' });
     specs.push({ name: `${p}.mlp.down_proj.weight`, shape: [H, F], init: 'residual' });
   }

@@ -21,16 +21,20 @@ export function responseLogprobs(model: TransformerLM, tb: TokenBatch, withEntro
   tf.tidy(() => {
     const h = responseHidden(model, tb);
     const logits = model.logits(h) as tf.Tensor3D; // [B, R, V]
-    const V = logits.shape[2];
-    const logsm = tf.logSoftmax(logits).reshape([-1]);
-    // gather log pi at the target ids: flat index (b*R + t)*V + a_t
-    const base = tf.mul(tf.range(0, tb.rows * tb.R, 1, 'int32'), tf.scalar(V, 'int32'));
-    const flatIdx = tf.add(base, tb.targets.reshape([-1]));
-    out.logp = tf.keep(tf.gather(logsm, flatIdx).reshape([tb.rows, tb.R]) as tf.Tensor2D);
+    const logsm = tf.logSoftmax(logits);
+    out.logp = tf.keep(selectLastAxis(logsm, tb.targets));
     if (withEntropy) {
-      const l3 = logsm.reshape([tb.rows, tb.R, V]);
-      out.entropy = tf.keep(tf.neg(tf.sum(tf.mul(tf.exp(l3), l3), -1)) as tf.Tensor2D);
+      out.entropy = tf.keep(tf.neg(tf.sum(tf.mul(tf.exp(logsm), logsm), -1)) as tf.Tensor2D);
     }
   });
   return out;
+}
+
+/**
+ * x[b, t, ids[b, t]] for x [B, T, V]: the log-prob of each target token. Written as a one-hot
+ * product rather than a gather, because the cpu backend's gather gradient (an unsorted segment
+ * sum over B*T*V entries) takes minutes at training sizes while this is one elementwise pass.
+ */
+export function selectLastAxis(x: tf.Tensor3D, ids: tf.Tensor2D): tf.Tensor2D {
+  return tf.tidy(() => tf.sum(tf.mul(x, tf.oneHot(ids, x.shape[2])), -1) as tf.Tensor2D);
 }

@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { tf } from '../engine/tf.ts';
-import { writeFileAtomic } from './atomic-write.ts';
+import { writeFileAtomic } from '../util/atomic-write.ts';
 import { readSafetensors, writeSafetensors, type SafeTensor, type TensorToWrite } from './safetensors.ts';
 import { TransformerLM } from './transformer.ts';
 

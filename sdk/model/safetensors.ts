@@ -7,7 +7,7 @@
 
 import { open, type FileHandle } from 'node:fs/promises';
 import { endianness } from 'node:os';
-import { writeFileAtomic } from './atomic-write.ts';
+import { writeFileAtomic } from '../util/atomic-write.ts';
 
 export type TensorData = Float32Array | Float64Array | Int32Array | Int16Array | Int8Array | Uint8Array;
 

@@ -1,9 +1,9 @@
 // The run's metrics, one row per PPO iteration. On disk (runs/<name>/): metrics.jsonl is the append-only
 // record (one fsync'd line per iteration, so a crash loses at most the line being written) and
 // metrics.arrow is the same rows as an Arrow table, rewritten atomically for readers and reports.
+import { writeFileAtomic } from '../util/atomic-write.ts';
 import * as arrow from 'apache-arrow';
-import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, open, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { JUPYTER_DISPLAY, tableBundle, type MimeBundle } from '../viz/index.ts';
 
@@ -23,23 +23,6 @@ function cleanRow(row: MetricsRow, where: string): MetricsRow {
     else throw new Error(`${where}: "${k}" must be a number, string or null, got ${typeof v}`);
   }
   return out;
-}
-
-async function writeFileAtomic(path: string, data: Uint8Array | string): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
-  try {
-    const fh = await open(tmp, 'w');
-    try {
-      await fh.writeFile(data);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, path);
-  } catch (err) {
-    await rm(tmp, { force: true });
-    throw new Error(`MetricsLog: cannot write ${path}: ${(err as Error).message}`);
-  }
 }
 
 async function appendLine(path: string, line: string): Promise<void> {
@@ -133,7 +116,7 @@ export class MetricsLog {
       await writeFileAtomic(jsonl, this.rowList.map((r) => JSON.stringify(r) + '\n').join(''));
     }
     this.synced = { dir: abs, count: this.rowList.length };
-    await writeFileAtomic(join(abs, METRICS_ARROW), arrow.tableToIPC(this.toTable(), 'file'));
+    await writeFileAtomic(join(abs, METRICS_ARROW), [arrow.tableToIPC(this.toTable(), 'file')]);
   }
 
   /** Drop rows whose iteration is greater than n (rows without a numeric iteration are kept). */

@@ -7,7 +7,8 @@
 //   runs/<name>/checkpoints/iter-N/  and checkpoints/latest (the name of the newest)
 //   runs/<name>/report.html
 
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
+import { writeFileAtomic as writeAtomic } from '../util/atomic-write.ts';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { MetricsLog, type MetricsRow } from './metrics-log.ts';
@@ -28,12 +29,6 @@ export interface RunOptions {
   log?: ((line: string) => void) | null;
   /** Extra run-level config written to config.json and the report. */
   runConfig?: object;
-}
-
-async function writeAtomic(path: string, text: string): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}`;
-  await writeFile(tmp, text);
-  await rename(tmp, path);
 }
 
 export async function latestCheckpoint(runDir: string): Promise<string | null> {

@@ -1,8 +1,8 @@
 // The result of generation: one row per sample in an apache-arrow Table, so a batch prints as a table in a
 // notebook, travels as Arrow IPC on the wire and is saved as an Arrow IPC file (runs/<name>/rollouts/iter-N.arrow).
+import { writeFileAtomic } from '../util/atomic-write.ts';
 import * as arrow from 'apache-arrow';
-import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { inspect } from 'node:util';
 import { JUPYTER_DISPLAY, tableBundle, textTable, type MimeBundle } from '../viz/index.ts';
@@ -125,24 +125,6 @@ function checkTable(table: arrow.Table): string[] {
   return extras;
 }
 
-/** Write to a temp file in the same directory, fsync, then rename: readers never see a partial file. */
-async function writeFileAtomic(path: string, data: Uint8Array): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
-  const tmp = `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
-  try {
-    const fh = await open(tmp, 'w');
-    try {
-      await fh.writeFile(data);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, path);
-  } catch (err) {
-    await rm(tmp, { force: true });
-    throw new Error(`RolloutBatch.save: cannot write ${path}: ${(err as Error).message}`);
-  }
-}
 
 const toNumber = (v: unknown) => (typeof v === 'bigint' ? Number(v) : (v as number));
 
@@ -253,7 +235,8 @@ export class RolloutBatch {
 
   /** Save as an Arrow IPC file (atomic: temp file + rename). */
   async save(path: string): Promise<void> {
-    await writeFileAtomic(path, arrow.tableToIPC(this.table, 'file'));
+    await mkdir(dirname(path), { recursive: true });
+    await writeFileAtomic(path, [arrow.tableToIPC(this.table, 'file')]);
   }
 
   private summary(): string {

@@ -4,7 +4,8 @@
 // raw text (HF matches `normalized: true` ones after normalization), and added tokens decode to their
 // literal text rather than through the byte-level decoder.
 
-import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, stat } from 'node:fs/promises';
+import { writeFileAtomic } from '../util/atomic-write.ts';
 import { dirname, join } from 'node:path';
 import { bpeFromJSON, type BpeModel } from './bpe.ts';
 import { fromByteLevel, utf8Bytes, utf8Text } from './bytes.ts';
@@ -205,7 +206,5 @@ export async function saveTokenizer(tok: Tokenizer, path: string): Promise<void>
   const isDir = await stat(path).then((s) => s.isDirectory(), () => false);
   const target = isDir ? join(path, 'tokenizer.json') : path;
   await mkdir(dirname(target), { recursive: true });
-  const tmp = `${target}.tmp-${process.pid}-${Date.now()}`;
-  await writeFile(tmp, JSON.stringify(tok.toJSON(), null, 2) + '\n');
-  await rename(tmp, target);
+  await writeFileAtomic(target, JSON.stringify(tok.toJSON(), null, 2) + '\n');
 }

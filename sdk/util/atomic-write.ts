@@ -1,4 +1,5 @@
-// Writes that either fully happen or not at all: a temp file in the same directory, then rename.
+// Writes that either fully happen or not at all: a temp file in the same directory, fsync, then rename.
+// Shared by every module that saves files (models, tokenizers, rollouts, metrics, runs).
 
 import { randomBytes } from 'node:crypto';
 import { open, rename, rm } from 'node:fs/promises';

@@ -36,8 +36,11 @@ async function tryRegister(name: BackendName): Promise<string | null> {
         await import('@tensorflow/tfjs-backend-wasm');
         return null;
       }
-      case 'onnxruntime':
-        return 'the onnxruntime backend is not built yet';
+      case 'onnxruntime': {
+        const { registerOnnxBackend } = await import('./onnx/index.ts');
+        registerOnnxBackend();
+        return null;
+      }
     }
   } catch (e) {
     return (e as Error).message;

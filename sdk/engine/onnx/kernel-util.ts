@@ -1,0 +1,62 @@
+// What every routed kernel shares: reading a tensor's typed array from the cpu backend's storage,
+// running a cached single-op session into a freshly allocated output, and falling back to the
+// cpu kernel for anything a route does not cover (other dtypes, tiny sizes, odd broadcasts).
+
+import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
+import { tf } from '../tf.ts';
+import type { OnnxGraph } from './proto.ts';
+import { ortTensor, sessionFor } from './session.ts';
+
+export type TensorInfo = tf.TensorInfo;
+export type NamedAttrMap = tf.NamedAttrMap;
+export type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: MathBackendCPU; attrs?: NamedAttrMap };
+export type Kernel = (args: KernelArgs) => TensorInfo | TensorInfo[];
+
+/** The cpu backend's kernel for `name` (our fallback). */
+export function cpuKernel(name: string): Kernel {
+  const k = tf.getKernel(name, 'cpu');
+  if (!k) throw new Error(`onnx/kernel-util: the cpu backend has no ${name} kernel`);
+  return k.kernelFunc as unknown as Kernel;
+}
+
+/**
+ * The float32 or int32 values behind a tensor, shared, not copied. Some cpu kernels label another
+ * typed array float32 (Cast from bool keeps the Uint8Array); those are converted.
+ */
+export function tensorValues(backend: MathBackendCPU, t: TensorInfo): Float32Array | Int32Array {
+  const values = backend.data.get(t.dataId)?.values;
+  if (t.dtype === 'float32' && values instanceof Float32Array) return values;
+  if (t.dtype === 'int32' && values instanceof Int32Array) return values;
+  if (ArrayBuffer.isView(values) && !(values instanceof DataView) && !(values instanceof BigInt64Array) && !(values instanceof BigUint64Array)) {
+    return t.dtype === 'float32' ? Float32Array.from(values) : Int32Array.from(values);
+  }
+  throw new Error(`onnx/kernel-util: no numeric values behind a ${t.dtype} tensor of shape [${t.shape}]`);
+}
+
+export function sizeOf(shape: readonly number[]): number {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+}
+
+/**
+ * Runs the session `key` (built by `graph` on first use) on float32/int32 inputs given as
+ * [tensor, dims-to-feed] and returns a new float32 tensor of `outShape`, fed to ORT as `outDims`
+ * (the same elements, possibly viewed at another rank).
+ */
+export function runFloat(
+  backend: MathBackendCPU, key: string, graph: () => OnnxGraph,
+  inputs: [TensorInfo, readonly number[]][], outShape: number[], outDims: readonly number[] = outShape,
+): TensorInfo {
+  const out = new Float32Array(sizeOf(outShape));
+  if (out.length > 0) {
+    const session = sessionFor(key, graph);
+    session.run(inputs.map(([t, dims]) => ortTensor(t.dtype as 'float32' | 'int32', tensorValues(backend, t), dims)), [ortTensor('float32', out, outDims)]);
+  }
+  return backend.makeTensorInfo(outShape, 'float32', out);
+}
+
+/** Symbolic dims d0..d{rank-1} with a prefix, so inputs of one graph get independent sizes. */
+export function symDims(prefix: string, rank: number): string[] {
+  return Array.from({ length: rank }, (_, i) => `${prefix}${i}`);
+}

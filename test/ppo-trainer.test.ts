@@ -1,11 +1,12 @@
 // End-to-end PPO on a toy problem small enough for a unit test, plus exact resume.
-import { test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TransformerLM } from '../sdk/model/index.ts';
+import { selectBackend } from '../sdk/engine/backend.ts';
 import { trainByteLevelBPE } from '../sdk/tokenizer/index.ts';
 import type { ProblemRecord } from '../sdk/data/index.ts';
 import { Trainer } from '../sdk/ppo/trainer.ts';
@@ -29,19 +30,6 @@ function makeTrainer(config: TrainerConfigInput = {}) {
   }, 11);
   return new Trainer({ policy, tokenizer, dataset, reward: evenFirst, config: { ...baseConfig, ...config } });
 }
-
-test('PPO raises a binary reward end to end (fixed seed)', async () => {
-  const trainer = makeTrainer();
-  const rows = [];
-  for (let i = 0; i < 12; i++) rows.push(await trainer.step());
-  const first = rows.slice(0, 2).reduce((a, r) => a + (r['reward/mean'] as number), 0) / 2;
-  const last = rows.slice(-2).reduce((a, r) => a + (r['reward/mean'] as number), 0) / 2;
-  assert.ok(last > first + 0.3, `reward ${first.toFixed(2)} -> ${last.toFixed(2)}`);
-  for (const k of ['policy/clip_fraction', 'policy/entropy', 'critic/loss', 'critic/explained_variance', 'kl/mean', 'pass@n', 'time/generate']) {
-    assert.ok(k in rows[0]!, `metric ${k} missing`);
-  }
-  trainer.dispose();
-});
 
 test('GRPO also raises it, without a critic', async () => {
   const trainer = makeTrainer({ advantageEstimator: 'grpo' });
@@ -69,37 +57,6 @@ test('the parts are callable one by one and agree with step()', async () => {
   a.dispose();
 });
 
-test('a run resumed from a checkpoint continues exactly like an uninterrupted one', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'orz-resume-'));
-  try {
-    const whole = makeTrainer();
-    const wholeRows = await whole.run({ iterations: 4, log: null });
-    whole.dispose();
-
-    const first = makeTrainer({ checkpointEvery: 2 });
-    await first.run({ iterations: 2, runDir: dir, log: null });
-    first.dispose();
-    assert.ok(existsSync(join(dir, 'checkpoints', 'iter-2', 'orz.json')));
-    assert.equal((await readFile(join(dir, 'checkpoints', 'latest'), 'utf8')).trim(), 'iter-2');
-
-    const second = makeTrainer({ checkpointEvery: 2 });
-    const { resumeFrom } = await import('../sdk/ppo/run.ts');
-    assert.equal(await resumeFrom(second, dir), true);
-    assert.equal(second.iteration, 2);
-    const rest = await second.run({ iterations: 4, runDir: dir, log: null });
-    second.dispose();
-    const keys = ['reward/mean', 'response_length/mean', 'policy/loss', 'critic/loss', 'advantage/mean', 'kl/mean'];
-    for (let i = 0; i < 2; i++) {
-      for (const k of keys) assert.equal(rest[i]![k], wholeRows[i + 2]![k], `iteration ${i + 3} ${k}`);
-    }
-    const lines = (await readFile(join(dir, 'metrics.jsonl'), 'utf8')).trim().split('\n');
-    assert.deepEqual(lines.map((l) => JSON.parse(l).iteration), [1, 2, 3, 4]);
-    assert.ok(existsSync(join(dir, 'report.html')));
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-});
-
 test('an abort stops at an iteration boundary', async () => {
   const t = makeTrainer();
   const ac = new AbortController();
@@ -108,3 +65,53 @@ test('an abort stops at an iteration boundary', async () => {
   assert.equal(t.iteration, 2);
   t.dispose();
 });
+
+for (const backend of ['cpu', 'onnxruntime'] as const) {
+  describe(`on the ${backend} backend`, () => {
+    test('select backend', async () => { await selectBackend(backend); });
+    test('PPO raises a binary reward end to end (fixed seed)', async () => {
+      const trainer = makeTrainer();
+      const rows = [];
+      for (let i = 0; i < 12; i++) rows.push(await trainer.step());
+      const first = rows.slice(0, 2).reduce((a, r) => a + (r['reward/mean'] as number), 0) / 2;
+      const last = rows.slice(-2).reduce((a, r) => a + (r['reward/mean'] as number), 0) / 2;
+      assert.ok(last > first + 0.3, `reward ${first.toFixed(2)} -> ${last.toFixed(2)}`);
+      for (const k of ['policy/clip_fraction', 'policy/entropy', 'critic/loss', 'critic/explained_variance', 'kl/mean', 'pass@n', 'time/generate']) {
+        assert.ok(k in rows[0]!, `metric ${k} missing`);
+      }
+      trainer.dispose();
+    });
+
+    test('a run resumed from a checkpoint continues exactly like an uninterrupted one', async () => {
+      const dir = await mkdtemp(join(tmpdir(), 'orz-resume-'));
+      try {
+        const whole = makeTrainer();
+        const wholeRows = await whole.run({ iterations: 4, log: null });
+        whole.dispose();
+
+        const first = makeTrainer({ checkpointEvery: 2 });
+        await first.run({ iterations: 2, runDir: dir, log: null });
+        first.dispose();
+        assert.ok(existsSync(join(dir, 'checkpoints', 'iter-2', 'orz.json')));
+        assert.equal((await readFile(join(dir, 'checkpoints', 'latest'), 'utf8')).trim(), 'iter-2');
+
+        const second = makeTrainer({ checkpointEvery: 2 });
+        const { resumeFrom } = await import('../sdk/ppo/run.ts');
+        assert.equal(await resumeFrom(second, dir), true);
+        assert.equal(second.iteration, 2);
+        const rest = await second.run({ iterations: 4, runDir: dir, log: null });
+        second.dispose();
+        const keys = ['reward/mean', 'response_length/mean', 'policy/loss', 'critic/loss', 'advantage/mean', 'kl/mean'];
+        for (let i = 0; i < 2; i++) {
+          for (const k of keys) assert.equal(rest[i]![k], wholeRows[i + 2]![k], `iteration ${i + 3} ${k}`);
+        }
+        const lines = (await readFile(join(dir, 'metrics.jsonl'), 'utf8')).trim().split('\n');
+        assert.deepEqual(lines.map((l) => JSON.parse(l).iteration), [1, 2, 3, 4]);
+        assert.ok(existsSync(join(dir, 'report.html')));
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    });
+    test('back to cpu', async () => { await selectBackend('cpu'); });
+  });
+}

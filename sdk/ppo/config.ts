@@ -39,8 +39,8 @@ export interface TrainerConfig {
   microBatchRows: number;
   /** Evaluate every k iterations (0 = never) and at the start and end of run(). */
   evalEvery: number;
-  /** Greedy by default so the eval curve is deterministic. */
-  evalGeneration: { temperature: number; maxNewTokens: number };
+  /** Eval decoding: greedy by default; with temperature > 0, `n` samples per prompt (accuracy = mean over samples). */
+  evalGeneration: { temperature: number; maxNewTokens: number; n: number };
   checkpointEvery: number; // 0 = only at the end of run()
   /** Rollouts saved per iteration into runs/<name>/rollouts/ (0 = none). */
   saveRollouts: boolean;
@@ -71,7 +71,7 @@ export const ORZ_DEFAULTS: TrainerConfig = {
   entropyCoef: 0,
   microBatchRows: 0,
   evalEvery: 5,
-  evalGeneration: { temperature: 0, maxNewTokens: 8000 },
+  evalGeneration: { temperature: 0, maxNewTokens: 8000, n: 1 },
   checkpointEvery: 10,
   saveRollouts: true,
 };
@@ -99,6 +99,7 @@ export function resolveTrainerConfig(input: TrainerConfigInput = {}, source = 't
   posInt('samplesPerPrompt', c.samplesPerPrompt);
   posInt('generation.maxNewTokens', c.generation.maxNewTokens);
   posInt('evalGeneration.maxNewTokens', c.evalGeneration.maxNewTokens);
+  posInt('evalGeneration.n', c.evalGeneration.n);
   posInt('policyUpdateSteps', c.policyUpdateSteps);
   posInt('criticUpdateSteps', c.criticUpdateSteps);
   nonNegInt('criticWarmupIterations', c.criticWarmupIterations);

@@ -254,13 +254,13 @@ export class Trainer {
     return out;
   }
 
-  /** Greedy (by default) decoding of the eval set, scored with the trainer's reward. */
+  /** Decodes the eval set (greedy by default, else `evalGeneration.n` samples each) and scores it with the trainer's reward. */
   async evaluate(opts: { limit?: number; signal?: AbortSignal } = {}): Promise<EvalResult> {
     const records = this.evalDataset.slice(0, opts.limit ?? this.evalDataset.length);
     if (records.length === 0) throw new Error('evaluate: no eval dataset');
     const g = this.config.evalGeneration;
     const batch = await this.score(await this.engine.generate(records.map((r) => this.toPrompt(r)), {
-      ...this.config.generation, temperature: g.temperature, maxNewTokens: g.maxNewTokens, n: 1, seed: deriveSeed(this.config.seed, 5),
+      ...this.config.generation, temperature: g.temperature, maxNewTokens: g.maxNewTokens, n: g.n, seed: deriveSeed(this.config.seed, 5),
     }, { signal: opts.signal }));
     const samples = batch.samples();
     const acc = (xs: RolloutSample[]) => xs.filter((s) => (s.reward ?? 0) > 0.5).length / Math.max(xs.length, 1);

@@ -57,6 +57,16 @@ test('the parts are callable one by one and agree with step()', async () => {
   a.dispose();
 });
 
+test('an iteration aborted during generation gives its prompts back', async () => {
+  const t = makeTrainer();
+  const ac = new AbortController();
+  ac.abort(new Error('stop'));
+  await assert.rejects(t.step({ signal: ac.signal }), /stop/);
+  assert.equal(t.dataCursor, 0);
+  assert.equal(t.iteration, 0);
+  t.dispose();
+});
+
 test('an abort stops at an iteration boundary', async () => {
   const t = makeTrainer();
   const ac = new AbortController();

@@ -279,9 +279,16 @@ export class Trainer {
   /** One whole PPO iteration: generate, score, advantages, update. Returns (and logs) its metrics row. */
   async step(opts: { signal?: AbortSignal } = {}): Promise<MetricsRow & { iteration: number }> {
     const t = performance.now();
-    const tGen = performance.now();
-    const generated = await this.generate(undefined, opts);
-    const genSec = (performance.now() - tGen) / 1000;
+    // An iteration that fails or is aborted must not consume its prompts, or a resume would skip them.
+    const cursorBefore = this.dataCursor;
+    let generated: RolloutBatch;
+    try {
+      generated = await this.generate(undefined, opts);
+    } catch (e) {
+      this.dataCursor = cursorBefore;
+      throw e;
+    }
+    const genSec = (performance.now() - t) / 1000;
     const tScore = performance.now();
     const batch = await this.score(generated);
     const scoreSec = (performance.now() - tScore) / 1000;

@@ -29,4 +29,9 @@ export { MetricsLog, type MetricsRow } from './ppo/metrics-log.ts';
 export { runTrainer, resumeFrom, latestCheckpoint, type RunOptions } from './ppo/run.ts';
 export { readRunConfig, trainerFromRunConfig, type RunConfig } from './ppo/run-config.ts';
 // viz
-export { lineFigure, plotlyBundle, tableBundle, textTable, progressLine, renderReport, type MimeBundle, type PlotlyFigure } from './viz/index.ts';
+export {
+  lineFigure, plotlyBundle, isPlotlyFigure, tableBundle, textTable, recordsBundle, tensorBundle, progressLine, ProgressBar,
+  LiveDisplay, trainingChart, renderReport, type MimeBundle, type PlotlyFigure,
+} from './viz/index.ts';
+// notebook hosts (a Jupyter kernel sets this so trainer.run() sees the cell's interrupt and shows live charts)
+export { setAmbientHost, ambientHost, type AmbientHost } from './util/ambient.ts';

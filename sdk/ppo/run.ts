@@ -1,5 +1,7 @@
 // Trainer.run(): iterations with a live progress line, periodic evaluation, checkpoints, the run
 // directory (metrics, rollouts, report) and a clean stop at an iteration boundary on abort.
+// Inside a notebook kernel that provides an ambient host (sdk/util/ambient.ts), the cell's interrupt is the
+// default abort signal, and a progress bar and a live training chart replace the stderr progress lines.
 //
 //   runs/<name>/config.json          what was run
 //   runs/<name>/metrics.jsonl|arrow  one row per iteration (+ an iteration-0 eval row)
@@ -14,7 +16,8 @@ import { join } from 'node:path';
 import { MetricsLog, type MetricsRow } from './metrics-log.ts';
 import { loadCheckpoint, saveCheckpoint } from './checkpoint.ts';
 import type { Trainer } from './trainer.ts';
-import { progressLine, renderReport } from '../viz/index.ts';
+import { progressLine, renderReport, RunDisplay } from '../viz/index.ts';
+import { ambientHost } from '../util/ambient.ts';
 import type { RolloutSample } from '../rollout/rollout-batch.ts';
 
 export interface RunOptions {
@@ -22,10 +25,14 @@ export interface RunOptions {
   iterations: number;
   /** Where to write metrics, rollouts, checkpoints and the report; nothing is written without it. */
   runDir?: string;
+  /** Stops the run at the next iteration boundary (default: the notebook cell's interrupt, when in a kernel). */
   signal?: AbortSignal;
   /** Called with each iteration's metrics row. */
   onIteration?: (row: MetricsRow) => void;
-  /** Where progress lines go (default: stderr; pass null for silence). */
+  /**
+   * Where progress lines go (default: stderr, or in a notebook kernel with display support a progress bar
+   * and a live chart redrawn at most once a second; pass null for silence).
+   */
   log?: ((line: string) => void) | null;
   /** Extra run-level config written to config.json and the report. */
   runConfig?: object;
@@ -72,7 +79,29 @@ export function metricsLine(row: MetricsRow): string {
 }
 
 export async function runTrainer(trainer: Trainer, opts: RunOptions): Promise<MetricsRow[]> {
-  const log = opts.log === null ? () => {} : (opts.log ?? ((l: string) => process.stderr.write(`${l}\n`)));
+  const host = ambientHost(); // read once: a later cell may install another host while this run goes on
+  const signal = opts.signal ?? host?.signal;
+  const stderrLine = (l: string) => process.stderr.write(`${l}\n`);
+  const live = opts.log === undefined && host?.display
+    ? new RunDisplay(host.display.bind(host), {
+      total: Math.max(0, opts.iterations - trainer.iteration),
+      rows: () => trainer.metrics.rows,
+      onError: (err) => stderrLine(`Trainer.run: live display failed, continuing without it: ${err.message}`),
+    })
+    : null;
+  // With a live display, messages become the status line under the bar instead of stderr lines.
+  const log = opts.log === null ? () => {} : live ? (l: string) => live.update(undefined, l) : (opts.log ?? stderrLine);
+  try {
+    return await runLoop(trainer, opts, signal, log, live);
+  } catch (err) {
+    live?.update(undefined, `stopped by an error: ${(err as Error)?.message ?? String(err)}`);
+    throw err;
+  } finally {
+    live?.finish();
+  }
+}
+
+async function runLoop(trainer: Trainer, opts: RunOptions, signal: AbortSignal | undefined, log: (line: string) => void, live: RunDisplay | null): Promise<MetricsRow[]> {
   const c = trainer.config;
   const runDir = opts.runDir;
   const fullConfig = { ...(opts.runConfig ?? {}), trainer: c };
@@ -86,7 +115,7 @@ export async function runTrainer(trainer: Trainer, opts: RunOptions): Promise<Me
   };
   const evaluate = async (): Promise<MetricsRow> => {
     const t = performance.now();
-    const ev = await trainer.evaluate({ signal: opts.signal });
+    const ev = await trainer.evaluate({ signal });
     const row: MetricsRow = {
       'eval/accuracy': ev.accuracy,
       'eval/response_length': ev.responseLength,
@@ -110,6 +139,7 @@ export async function runTrainer(trainer: Trainer, opts: RunOptions): Promise<Me
   };
 
   const hasEval = trainer.evalDataset.length > 0 && c.evalEvery > 0;
+  live?.show();
   if (hasEval && trainer.iteration === 0 && !trainer.metrics.rows.some((r) => r['iteration'] === 0)) {
     log('evaluating the base model...');
     const row: MetricsRow = { iteration: 0, ...(await evaluate()) };
@@ -122,17 +152,19 @@ export async function runTrainer(trainer: Trainer, opts: RunOptions): Promise<Me
   let lastCheckpoint = trainer.iteration;
   const rows: MetricsRow[] = [];
   while (trainer.iteration < opts.iterations) {
-    if (opts.signal?.aborted) { log(`stopping at iteration ${trainer.iteration} (aborted)`); break; }
+    if (signal?.aborted) { log(`stopping at iteration ${trainer.iteration} (aborted)`); break; }
     const last = rows.at(-1);
-    log(progressLine({
-      label: 'iter', done: trainer.iteration - first, total: opts.iterations - first,
-      elapsedSec: (performance.now() - start) / 1000, extra: last ? `reward=${fmt(last['reward/mean'])}` : undefined,
-    }));
+    if (!live) {
+      log(progressLine({
+        label: 'iter', done: trainer.iteration - first, total: opts.iterations - first,
+        elapsedSec: (performance.now() - start) / 1000, extra: last ? `reward=${fmt(last['reward/mean'])}` : undefined,
+      }));
+    }
     let row: MetricsRow;
     try {
-      row = await trainer.step({ signal: opts.signal });
+      row = await trainer.step({ signal });
     } catch (e) {
-      if (opts.signal?.aborted) { log(`stopping at iteration ${trainer.iteration} (aborted mid-iteration; its work is discarded)`); break; }
+      if (signal?.aborted) { log(`stopping at iteration ${trainer.iteration} (aborted mid-iteration; its work is discarded)`); break; }
       throw e;
     }
     if (hasEval && (trainer.iteration % c.evalEvery === 0 || trainer.iteration === opts.iterations)) {
@@ -146,7 +178,8 @@ export async function runTrainer(trainer: Trainer, opts: RunOptions): Promise<Me
       await trainer.lastBatch.save(join(runDir, 'rollouts', `iter-${trainer.iteration}.arrow`));
       recordedRollouts.push({ iteration: trainer.iteration, samples: trainer.lastBatch.samples().slice(0, 4) });
     }
-    log(metricsLine(row));
+    if (live) live.update(trainer.iteration - first, metricsLine(row));
+    else log(metricsLine(row));
     opts.onIteration?.(row);
     if (c.checkpointEvery > 0 && trainer.iteration % c.checkpointEvery === 0) {
       await checkpoint();

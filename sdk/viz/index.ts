@@ -2,6 +2,13 @@
 // (this project's kernel, tslab, VS Code) and in a static report.html.
 export { escapeHtml, JUPYTER_DISPLAY, type MimeBundle } from './html.ts';
 export { formatValue, tableBundle, textTable, type TableBundleOptions, type TextTableOptions } from './table.ts';
-export { lineFigure, plotlyBundle, type LineFigureOptions, type LineSeries, type PlotlyFigure } from './plotly.ts';
+export { isPlainObject, recordColumns, recordsBundle } from './records.ts';
+export { isPlotlyFigure, lineFigure, plotlyBundle, type LineFigureOptions, type LineSeries, type PlotlyFigure } from './plotly.ts';
+export { figureSvg } from './plotly-svg.ts';
+export { isTensorLike, numericStats, tensorBundle, tensorValuesText, type TensorLike, type TensorStats } from './tensor.ts';
 export { formatDuration, progressLine, type ProgressOptions } from './progress.ts';
+export { ProgressBar, type ProgressBarOptions } from './progress-bar.ts';
+export { LiveDisplay, type DisplayFn, type LiveDisplayOptions } from './live-display.ts';
+export { trainingChart } from './training-chart.ts';
+export { RunDisplay, type RunDisplayOptions } from './run-display.ts';
 export { renderReport, type ReportOptions } from './report.ts';

@@ -1,9 +1,11 @@
 // Plotly figure JSON and its mime bundle. The figure is plain data; front ends with a plotly renderer
-// use application/vnd.plotly.v1+json, the others get an HTML fallback that draws with window.Plotly.
+// use application/vnd.plotly.v1+json, the others get HTML: a static SVG preview that plotly.js replaces.
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { escapeHtml, jsonForScript, type MimeBundle } from './html.ts';
 import { formatNumber } from './table.ts';
+import { figureSvg } from './plotly-svg.ts';
+import { isPlainObject } from './records.ts';
 
 export interface PlotlyFigure {
   data: object[];
@@ -92,32 +94,62 @@ function figureSummary(fig: PlotlyFigure): string {
 let plotCounter = 0;
 
 /**
- * Mime bundle for a figure. The HTML draws with window.Plotly when the page has it, else tries to load
- * plotly.js with a <script> tag; where neither works (offline, scripts disabled) the div keeps a note.
+ * True for plotly figure JSON: a plain object whose keys are among data, layout, frames, config, with a
+ * `data` array of trace objects (each with a string `type`, or x/y/z values as plotly's default scatter).
+ * Strict on purpose, so an ordinary `{ data: [...] }` record is not drawn as a chart.
+ */
+export function isPlotlyFigure(value: unknown): value is PlotlyFigure {
+  if (!isPlainObject(value)) return false;
+  if (!Object.keys(value).every((k) => FIGURE_KEYS.has(k))) return false;
+  const { data, layout } = value as { data?: unknown; layout?: unknown };
+  if (!Array.isArray(data) || (layout !== undefined && !isPlainObject(layout))) return false;
+  if (data.length === 0) return layout !== undefined;
+  const isList = (v: unknown) => Array.isArray(v) || ArrayBuffer.isView(v);
+  return data.every((t) => isPlainObject(t) && (typeof t['type'] === 'string' || isList(t['x']) || isList(t['y']) || isList(t['z'])));
+}
+
+const FIGURE_KEYS = new Set(['data', 'layout', 'frames', 'config']);
+
+/**
+ * Mime bundle for a figure (a user-made one may lack `layout`).
+ *
+ * The HTML is a div holding a static SVG preview of the figure (see plotly-svg.ts), replaced by the
+ * interactive plot as soon as plotly.js is available: window.Plotly when the page has it, else plotly.js
+ * of the bundled version loaded once per page from its CDN with a <script> tag, shared by every plot on the
+ * page (live charts redraw each second; they must not add a script tag each time). plotly.js 3 and later
+ * set window.Plotly and never call an AMD define(), so the tag also works in pages with require.js (the
+ * classic Notebook). Offline, or where scripts never run, the preview stays. Inlining plotly.js instead
+ * would put 4.8 MB in every output and every live update.
  */
 export function plotlyBundle(fig: PlotlyFigure): MimeBundle {
+  const figure: PlotlyFigure = { ...fig, data: fig.data, layout: fig.layout ?? {} };
   const id = `orz-plot-${Date.now().toString(36)}-${(plotCounter++).toString(36)}`;
-  const note = `Plot "${figureTitle(fig)}" needs JavaScript and plotly.js; its data is in the application/vnd.plotly.v1+json output.`;
+  const note = `Plot "${figureTitle(figure)}" needs JavaScript and plotly.js; its data is in the application/vnd.plotly.v1+json output.`;
   const src = `https://cdn.plot.ly/plotly-${bundledPlotlyVersion()}.min.js`;
-  const html = `<div id="${id}" class="orz-plot" style="min-height:60px">${escapeHtml(note)}</div>
+  const preview = figureSvg(figure) ?? escapeHtml(note);
+  const html = `<div id="${id}" class="orz-plot" style="min-height:60px">${preview}</div>
 <script type="text/javascript">
 (function () {
-  var fig = ${jsonForScript(fig)};
+  var fig = ${jsonForScript(figure)};
   var el = document.getElementById(${jsonForScript(id)});
-  function draw() { el.textContent = ''; window.Plotly.newPlot(el, fig.data, fig.layout, { responsive: true, displaylogo: false }); }
-  function fail() { el.textContent = ${jsonForScript(note)}; }
   if (!el) return;
-  if (window.Plotly) { draw(); return; }
-  var s = document.createElement('script');
-  s.src = ${jsonForScript(src)};
-  s.onload = function () { if (window.Plotly) draw(); else fail(); };
-  s.onerror = fail;
-  document.head.appendChild(s);
+  function draw(Plotly) { el.textContent = ''; Plotly.newPlot(el, fig.data, fig.layout, Object.assign({ responsive: true, displaylogo: false }, fig.config)); }
+  if (window.Plotly) { draw(window.Plotly); return; }
+  if (!window.__orzPlotlyLoad) {
+    window.__orzPlotlyLoad = new Promise(function (resolve, reject) {
+      var s = document.createElement('script');
+      s.src = ${jsonForScript(src)};
+      s.onload = function () { if (window.Plotly) resolve(window.Plotly); else reject(new Error('plotly.js did not define window.Plotly')); };
+      s.onerror = function () { reject(new Error('plotly.js did not load')); };
+      document.head.appendChild(s);
+    });
+  }
+  window.__orzPlotlyLoad.then(draw, function () { /* keep the static preview */ });
 })();
 </script>`;
   return {
-    'application/vnd.plotly.v1+json': fig,
+    'application/vnd.plotly.v1+json': figure,
     'text/html': html,
-    'text/plain': figureSummary(fig),
+    'text/plain': figureSummary(figure),
   };
 }

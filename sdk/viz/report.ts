@@ -40,7 +40,7 @@ const finite = (v: unknown): v is number => typeof v === 'number' && Number.isFi
 function curveFigures(rows: MetricsRow[]): { id: string; figure: PlotlyFigure }[] {
   const x = rows.map((row, i) => (finite(row.iteration) ? row.iteration : i + 1));
   const present = (key: string) => rows.some((row) => finite(row[key]));
-  const series = (key: string, name = key): LineSeries => ({ name, y: rows.map((row) => (finite(row[key]) ? row[key] : null)) });
+  const series = (key: string, name = key): LineSeries => ({ name, y: rows.map((row) => { const v = row[key]; return finite(v) ? v : null; }) });
   const figures: { id: string; figure: PlotlyFigure }[] = [];
 
   if (present('reward/mean')) {

@@ -4,12 +4,14 @@ import { escapeHtml, type MimeBundle } from './html.ts';
 export interface TextTableOptions {
   maxRows?: number;      // rows shown; the rest are counted in a footer line (default 20)
   maxCellWidth?: number; // characters per cell before truncation with '…' (default 40)
+  totalRows?: number;    // rows in the whole table when `rows` is only its head (for the footer)
 }
 
 export interface TableBundleOptions {
   maxRows?: number;      // rows shown in every representation, including the data resource (default 20)
   title?: string;
   maxCellChars?: number; // HTML cells are cut after this many characters (default 300)
+  totalRows?: number;    // rows in the whole table when `rows` is only its head (for the footer notes)
 }
 
 const DEFAULT_MAX_ROWS = 20;
@@ -83,7 +85,7 @@ export function textTable(columns: string[], rows: unknown[][], opts: TextTableO
     widths.map((w) => '-'.repeat(w)).join('  '),
     ...cells.map((r) => r.map(pad).join('  ')),
   ].map((line) => line.trimEnd());
-  const more = footer(shown.length, rows.length);
+  const more = footer(shown.length, Math.max(rows.length, opts.totalRows ?? 0));
   if (more) lines.push(more);
   return lines.join('\n');
 }
@@ -143,10 +145,11 @@ export function tableBundle(columns: string[], rows: unknown[][], opts: TableBun
   const shown = rows.slice(0, maxRows);
   const fields = columns.map((name, c) => ({ name, type: schemaType(shown.map((r) => r[c])) }));
   const data = shown.map((row) => Object.fromEntries(columns.map((name, c) => [name, jsonValue(row[c])])));
-  const text = textTable(columns, rows, { maxRows });
+  const total = Math.max(rows.length, opts.totalRows ?? 0);
+  const text = textTable(columns, rows, { maxRows, totalRows: total });
   return {
     'text/plain': opts.title ? `${opts.title}\n${text}` : text,
-    'text/html': htmlTable(columns, shown, rows.length, opts.title, opts.maxCellChars ?? DEFAULT_HTML_CELL_CHARS),
+    'text/html': htmlTable(columns, shown, total, opts.title, opts.maxCellChars ?? DEFAULT_HTML_CELL_CHARS),
     'application/vnd.dataresource+json': { schema: { fields }, data },
   };
 }

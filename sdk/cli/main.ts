@@ -19,6 +19,8 @@ usage:
       --resume continues runs/<name>/ from its latest checkpoint.
   orz eval --model DIR --data FILE [--template orz|mini|TEXT] [--limit N] [--max-new-tokens N] [--backend B]
       Greedy accuracy of a model on a dataset with the math reward.
+  orz kernel install|list|remove|run ...
+      The TypeScript Jupyter kernel (orz kernel help).
   orz help
 
 environment:
@@ -101,6 +103,7 @@ async function main(argv: string[]): Promise<number> {
     switch (cmd) {
       case 'train': await train(rest); return 0;
       case 'eval': await evalCmd(rest); return 0;
+      case 'kernel': return await (await import('../../kernel/cli.ts')).kernelCommand(rest); // sdk never imports kernel statically
       case undefined: case 'help': case '--help': case '-h': process.stdout.write(USAGE); return cmd === undefined ? 2 : 0;
       default: throw new UsageError(`unknown command "${cmd}"`);
     }

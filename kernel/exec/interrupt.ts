@@ -1,0 +1,128 @@
+// The main thread's half of interrupts. An execution is "running" between start() and end(); the worker
+// marks an interrupt for the running execution in shared memory, and three things notice it:
+//  - the check call the cell compiler puts at the top of every loop body (stops sync and async loops),
+//  - this thread's event loop (the 'interrupt' message: aborts the cell's AbortSignal and ends a cell that
+//    awaits something that never settles),
+//  - neither within 500 ms: the worker terminates the execution through the inspector.
+// Code that watches the cell's AbortSignal (trainer.run() checks it at step boundaries) is "cooperative": it
+// gets time to stop cleanly instead of being abandoned mid-step; a second interrupt ends the cell at once.
+
+import { getEventListeners } from 'node:events';
+import { Slot } from '../protocol/bridge.ts';
+
+/** Thrown inside cell code when the user interrupts; surfaces as the KeyboardInterrupt error. */
+export class Interrupted extends Error {
+  constructor() {
+    super('execution interrupted');
+    this.name = 'KeyboardInterrupt';
+  }
+}
+
+export const CHECK_KEY = Symbol.for('orz.kernel.check');
+/** The expression compiled cells call at the top of every loop body. */
+export const INTERRUPT_CHECK_EXPRESSION = 'globalThis[Symbol.for("orz.kernel.check")]()';
+
+export class InterruptState {
+  readonly #control: Int32Array;
+  #nextId = 1;
+  #controller: AbortController | null = null;
+  #onInterrupt: ((how: InterruptDelivery) => void) | null = null;
+  #observed = false;
+  #deliveries = 0;
+
+  constructor(control: SharedArrayBuffer) {
+    this.#control = new Int32Array(control);
+    (globalThis as Record<symbol, unknown>)[CHECK_KEY] = () => this.check();
+  }
+
+  /** Marks a new execution as running; `onInterrupt` runs each time this thread's event loop gets an interrupt. */
+  start(onInterrupt: (how: InterruptDelivery) => void): AbortSignal {
+    const id = this.#nextId++;
+    Atomics.store(this.#control, Slot.INTERRUPT, 0);
+    Atomics.store(this.#control, Slot.ACK, 0);
+    Atomics.store(this.#control, Slot.IN_USER_CODE, 0);
+    Atomics.store(this.#control, Slot.COOPERATIVE, 0);
+    Atomics.store(this.#control, Slot.RUNNING, id);
+    this.#controller = new AbortController();
+    this.#onInterrupt = onInterrupt;
+    this.#observed = false;
+    this.#deliveries = 0;
+    return this.#watched(this.#controller.signal);
+  }
+
+  /** Forget reads of the signal so far (the kernel's own checks when handing it to the ambient host do not count). */
+  watchFromNow(): void {
+    this.#observed = false;
+    Atomics.store(this.#control, Slot.COOPERATIVE, 0);
+  }
+
+  /** The signal, noting whether anyone reads `aborted` / calls throwIfAborted (polling leaves no listener to see). */
+  #watched(signal: AbortSignal): AbortSignal {
+    const note = (): void => {
+      if (this.#observed) return;
+      this.#observed = true;
+      Atomics.store(this.#control, Slot.COOPERATIVE, 1); // the worker waits longer before forcing a stop
+    };
+    const aborted = Object.getOwnPropertyDescriptor(AbortSignal.prototype, 'aborted')!.get!;
+    Object.defineProperty(signal, 'aborted', { configurable: true, get() { note(); return aborted.call(this); } });
+    const throwIfAborted = AbortSignal.prototype.throwIfAborted;
+    Object.defineProperty(signal, 'throwIfAborted', { configurable: true, writable: true, value() { note(); return throwIfAborted.call(this); } });
+    return signal;
+  }
+
+  /** Brackets the evaluation of the cell: only then may the worker terminate a main thread that ignores interrupts. */
+  userCode(inside: boolean): void {
+    Atomics.store(this.#control, Slot.IN_USER_CODE, inside ? 1 : 0);
+  }
+
+  /** For an interrupt that arrived before the cell started running (while it compiled): acknowledges it. */
+  takeEarly(): boolean {
+    if (!this.requested) return false;
+    Atomics.store(this.#control, Slot.ACK, 1);
+    return true;
+  }
+
+  end(): void {
+    Atomics.store(this.#control, Slot.IN_USER_CODE, 0);
+    Atomics.store(this.#control, Slot.RUNNING, 0);
+    Atomics.store(this.#control, Slot.INTERRUPT, 0);
+    this.#controller = null;
+    this.#onInterrupt = null;
+  }
+
+  get requested(): boolean {
+    const i = Atomics.load(this.#control, Slot.INTERRUPT);
+    return i !== 0 && i === Atomics.load(this.#control, Slot.RUNNING);
+  }
+
+  /** The loop check: cheap when nothing happened. */
+  check(): void {
+    if (Atomics.load(this.#control, Slot.INTERRUPT) === 0) return;
+    if (!this.requested) return;
+    Atomics.store(this.#control, Slot.ACK, 1);
+    throw new Interrupted();
+  }
+
+  /** The event loop got the interrupt (from the worker, or SIGINT): abort the running execution. */
+  deliver(fromSignal = false): void {
+    if (fromSignal) {
+      // SIGINT bypasses the worker: mark the interrupt here.
+      const running = Atomics.load(this.#control, Slot.RUNNING);
+      if (running === 0) return;
+      Atomics.store(this.#control, Slot.INTERRUPT, running);
+    }
+    if (!this.requested || !this.#controller) return;
+    Atomics.store(this.#control, Slot.ACK, 1);
+    const signal = this.#controller.signal;
+    const cooperative = this.#observed || getEventListeners(signal, 'abort').length > 0;
+    this.#controller.abort(new Interrupted());
+    this.#onInterrupt?.({ repeated: this.#deliveries++ > 0, cooperative });
+  }
+}
+
+export interface InterruptDelivery {
+  /** Not the first interrupt of this execution: the user insists. */
+  repeated: boolean;
+  /** Something in the cell watches its AbortSignal, so it will probably stop by itself. */
+  cooperative: boolean;
+}

@@ -1,0 +1,55 @@
+"""Executes notebooks with nbclient through an installed kernel (ORZ_KERNEL_NAME) and reports what they showed.
+
+Usage: notebooks.py NOTEBOOK.ipynb...
+Prints one JSON line per notebook: {"notebook", "seconds", "errors": [...], "cells": [{"index", "outputs": [
+{"type", "mimes"}]}]}. Notebooks run in their own directory; the files themselves are not modified.
+"""
+import json
+import os
+import sys
+import time
+
+import nbformat
+from nbclient import NotebookClient
+
+
+def summarize(nb):
+    errors, cells = [], []
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        outs = []
+        for o in cell.get("outputs", []):
+            if o.output_type == "error":
+                errors.append({"cell": i, "ename": o.ename, "evalue": o.evalue, "traceback": o.traceback[-8:]})
+            entry = {"type": o.output_type, "mimes": sorted(o.get("data", {}).keys())}
+            if o.output_type == "stream":
+                entry["name"] = o.name
+                entry["text"] = o.text[-2000:]
+            if "text/html" in o.get("data", {}):
+                entry["html_has_table"] = "<table" in o.data["text/html"]
+            outs.append(entry)
+        cells.append({"index": i, "outputs": outs})
+    return errors, cells
+
+
+def main(paths):
+    kernel = os.environ.get("ORZ_KERNEL_NAME", "orz")
+    for path in paths:
+        nb = nbformat.read(path, as_version=4)
+        client = NotebookClient(nb, kernel_name=kernel, timeout=600, allow_errors=True,
+                                resources={"metadata": {"path": os.path.dirname(os.path.abspath(path))}})
+        t0 = time.time()
+        setup_error = None
+        try:
+            client.execute()
+        except Exception as e:  # a dead kernel or a timeout: report it like a cell error
+            setup_error = f"{type(e).__name__}: {e}"
+        errors, cells = summarize(nb)
+        if setup_error:
+            errors.append({"cell": None, "ename": "NotebookClientError", "evalue": setup_error[-3000:], "traceback": []})
+        print(json.dumps({"notebook": os.path.basename(path), "seconds": round(time.time() - t0, 1), "errors": errors, "cells": cells}), flush=True)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,11 +1,24 @@
-// `npm run bench`: the project's benchmarks, one after another. Results go to bench/results/.
+// `npm run bench [-- <bench>] [-- options]`: one of the project's benchmarks; results go to bench/results/.
+//   npm run bench                                 the compute engine against PyTorch (engine-vs-pytorch)
+//   npm run bench -- --backends onnxruntime       same, options passed on
+//   npm run bench -- mini-rl [--iterations N]     the main job's PPO run (accuracy against wall-clock time)
+//   npm run bench -- engine-matmul                onnxruntime against cpu on the PPO model's shapes
 import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 
-const benches = [['bench/mini-rl.ts']];
-let failed = 0;
-for (const [script, ...args] of benches) {
-  process.stderr.write(`== ${script}\n`);
-  const r = spawnSync(process.execPath, ['--import', 'tsx', script!, ...args, ...process.argv.slice(2)], { stdio: 'inherit' });
-  if (r.status !== 0) failed++;
+const BENCHES: Record<string, string> = {
+  'engine-vs-pytorch': 'engine-vs-pytorch.ts',
+  'mini-rl': 'mini-rl.ts',
+  'engine-matmul': 'engine-matmul.ts',
+};
+
+const argv = process.argv.slice(2);
+const name = argv[0] && !argv[0].startsWith('-') ? argv.shift()! : 'engine-vs-pytorch';
+const script = BENCHES[name];
+if (!script) {
+  process.stderr.write(`bench: unknown benchmark "${name}"; known: ${Object.keys(BENCHES).join(', ')}\n`);
+  process.exit(2);
 }
-process.exitCode = failed ? 1 : 0;
+process.stderr.write(`== bench/${script}\n`);
+const r = spawnSync(process.execPath, ['--import', 'tsx', join(import.meta.dirname, script), ...argv], { stdio: 'inherit' });
+process.exitCode = r.status ?? 1;

@@ -1,0 +1,178 @@
+// One tfjs backend's side of bench/engine-vs-pytorch.ts, run as its own process (so its peak memory
+// is its own): the SDK's PPO update (Trainer.update: critic step, then policy step), the forward
+// pass, batched sampling through RolloutEngine with the KV cache, optionally the MatMul rate and a
+// per-kernel profile. Everything runs on the fixture bench/fixture.ts wrote.
+//
+//   npx tsx bench/engine-steps.ts --fixture DIR --backend onnxruntime --out FILE.json
+//       [--warmup 1] [--forward-warmup N] [--reps 3] [--gemm] [--profile]
+// --warmup: untimed training steps first; --forward-warmup: untimed forwards/samplings (default --warmup).
+
+import { loadavg } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { selectBackend } from '../sdk/engine/backend.ts';
+import { tf } from '../sdk/engine/tf.ts';
+import { loadModel } from '../sdk/model/index.ts';
+import { Critic } from '../sdk/ppo/critic.ts';
+import { Trainer, type Experience } from '../sdk/ppo/trainer.ts';
+import { RolloutEngine } from '../sdk/rollout/engine.ts';
+import type { Tokenizer } from '../sdk/tokenizer/index.ts';
+import { writeFileAtomic } from '../sdk/util/atomic-write.ts';
+import { readFixture, relativeError } from './fixture.ts';
+import { formatProfile, KernelProfiler, type Profile } from './kernel-profile.ts';
+
+const { values: args } = parseArgs({
+  options: {
+    fixture: { type: 'string' }, backend: { type: 'string' }, out: { type: 'string' },
+    warmup: { type: 'string', default: '1' }, reps: { type: 'string', default: '3' },
+    'forward-warmup': { type: 'string' },
+    gemm: { type: 'boolean', default: false }, profile: { type: 'boolean', default: false },
+  },
+});
+const need = (name: 'fixture' | 'backend' | 'out'): string => {
+  const v = args[name];
+  if (!v) throw new Error(`bench/engine-steps: --${name} is required`);
+  return v;
+};
+const count = (name: string, v: string | undefined, min: number): number => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min) throw new Error(`bench/engine-steps: --${name} must be an integer >= ${min}, got ${v}`);
+  return n;
+};
+const warmup = count('warmup', args.warmup, 0);
+const reps = count('reps', args.reps, 1);
+// forward and sampling run after the training steps, which already warmed the kernels they share
+const laterWarmup = count('forward-warmup', args['forward-warmup'] ?? args.warmup, 0);
+const loadStart = loadavg()[0]!;
+const log = (msg: string) => process.stderr.write(`[${args.backend}] ${msg}\n`);
+
+const backend = (await selectBackend(need('backend'))).name;
+const fx = await readFixture(need('fixture'));
+const { meta } = fx;
+const policy = await loadModel(join(fx.dir, 'policy'));
+const critic = await Critic.load(join(fx.dir, 'critic'));
+
+// same function: the check rows' logits against the reference backend's
+const checkLogits = tf.tidy(() => policy.logits(policy.hidden(fx.checkIds)).dataSync());
+const check = { relErr: relativeError(checkLogits, fx.checkLogits) };
+
+/** Prompts are their row number as text; responses decode to nothing, so no stop string ever fires. */
+const tokenizer: Tokenizer = {
+  vocabSize: meta.config.vocab_size,
+  encode: (text) => {
+    const row = fx.samplePrompts[Number(text)];
+    if (!row) throw new Error(`bench/engine-steps: no sampling prompt "${text}"`);
+    return row;
+  },
+  decode: () => '',
+  tokenToId: () => undefined,
+  idToToken: () => undefined,
+  specialIds: new Set(),
+  padId: 0,
+  eosId: undefined,
+  toJSON: () => ({}),
+};
+
+const t = meta.trainer;
+const trainer = new Trainer({
+  policy, critic, tokenizer,
+  dataset: [{ prompt: '0', groundTruth: '', source: { file: 'bench', index: 0 } }],
+  config: {
+    policyLr: t.policyLr, criticLr: t.criticLr, adamBetas: t.betas, gradClip: t.gradClip, warmupSteps: 0,
+    clipRatio: t.clipRatio, valueClip: t.valueClip, policyUpdateSteps: 1, criticUpdateSteps: 1,
+    criticWarmupIterations: 0, microBatchRows: 0, kl: { coef: 0, log: false },
+  },
+});
+// What Trainer.update reads of an iteration's experience (the rest is for metrics and logging).
+const experience = {
+  samples: fx.rows, oldLogprobs: fx.oldLogprobs, advantages: fx.advantages, values: fx.oldValues, returns: fx.returns,
+  refLogprobs: null, rewards: [], stats: {},
+} as unknown as Experience;
+
+async function timed(n: number, w: number, fn: () => unknown): Promise<{ seconds: number[]; first: unknown }> {
+  let first: unknown;
+  const seconds: number[] = [];
+  for (let i = 0; i < w + n; i++) {
+    const t0 = performance.now();
+    const r = await fn();
+    if (i >= w) seconds.push((performance.now() - t0) / 1000);
+    if (i === 0) first = r;
+  }
+  return { seconds, first };
+}
+
+const criticSeconds: number[] = [], policySeconds: number[] = [];
+let stepIndex = 0;
+const trainStep = async () => {
+  const row = await trainer.update(experience);
+  if (stepIndex++ >= warmup) {
+    criticSeconds.push(row['time/update_critic'] as number);
+    policySeconds.push(row['time/update_policy'] as number);
+  }
+  return row;
+};
+log(`training step x${warmup}+${reps}`);
+const train = await timed(reps, warmup, trainStep);
+const firstRow = train.first as Record<string, unknown>;
+const firstStep = {
+  critic: { loss: firstRow['critic/loss'], clip_fraction: firstRow['critic/clip_fraction'], grad_norm: firstRow['critic/grad_norm'] },
+  policy: {
+    loss: firstRow['policy/loss'], clip_fraction: firstRow['policy/clip_fraction'], approx_kl: firstRow['policy/approx_kl'],
+    entropy: firstRow['policy/entropy'], grad_norm: firstRow['policy/grad_norm'],
+  },
+};
+
+const { B, T } = meta;
+const batch = {
+  ids: tf.tensor2d(fx.rows.flatMap((r) => [...r.promptIds, ...r.responseIds].slice(0, T)), [B, T], 'int32'),
+  positions: tf.tensor2d(Int32Array.from({ length: B * T }, (_, i) => i % T), [B, T], 'int32'),
+  keyMask: tf.ones([B, T]) as tf.Tensor2D,
+};
+const forwardOnce = () => tf.tidy(() => {
+  policy.logits(policy.hidden(batch.ids, { positions: batch.positions, keyMask: batch.keyMask })).dataSync();
+});
+log(`forward x${laterWarmup}+${reps}`);
+const forward = await timed(reps, laterWarmup, forwardOnce);
+
+const s = meta.sampling;
+const engine = new RolloutEngine(policy, tokenizer, { maxBatchRows: s.prompts });
+const prompts = Array.from({ length: s.prompts }, (_, i) => String(i));
+let sampledTokens = 0;
+log(`sampling ${s.prompts} x (${s.promptLen} + ${s.newTokens}) x${laterWarmup}+${reps}`);
+const sampling = await timed(reps, laterWarmup, async () => {
+  const out = await engine.generate(prompts, { temperature: s.temperature, topP: 1, topK: 0, maxNewTokens: s.newTokens, n: 1, stop: [], seed: s.seed });
+  sampledTokens = out.samples().reduce((a, x) => a + x.responseIds.length, 0);
+});
+if (sampledTokens !== s.prompts * s.newTokens) throw new Error(`bench/engine-steps: sampled ${sampledTokens} tokens, expected ${s.prompts * s.newTokens}`);
+
+const gemm: { n: number; seconds: number[]; gflops: number }[] = [];
+if (args.gemm) {
+  for (const n of meta.gemmSizes) {
+    log(`MatMul ${n}x${n}`);
+    const [a, b] = [tf.randomNormal([n, n], 0, 1, 'float32', 1), tf.randomNormal([n, n], 0, 1, 'float32', 2)];
+    const { seconds } = await timed(reps, 1, () => tf.tidy(() => { tf.matMul(a, b).dataSync(); }));
+    tf.dispose([a, b]);
+    gemm.push({ n, seconds, gflops: (2 * n ** 3) / Math.min(...seconds) / 1e9 }); // best rep: the kernel's rate
+  }
+}
+
+let profile: { train: Profile; forward: Profile } | null = null;
+if (args.profile) {
+  log('profile: one training step, one forward');
+  const profiler = new KernelProfiler(backend);
+  profile = { train: await profiler.measure(() => trainer.update(experience)), forward: await profiler.measure(forwardOnce) };
+  for (const line of [...formatProfile('training step', profile.train), ...formatProfile('forward', profile.forward)]) log(line);
+}
+
+const result = {
+  engine: backend, check, firstStep,
+  trainSeconds: train.seconds, criticSeconds, policySeconds,
+  forwardSeconds: forward.seconds, samplingSeconds: sampling.seconds, sampledTokens,
+  gemm, profile,
+  peakRssMB: process.resourceUsage().maxRSS / 1024,
+  loadAvg: [loadStart, loadavg()[0]!],
+};
+await writeFileAtomic(need('out'), JSON.stringify(result, null, 1));
+tf.dispose([batch.ids, batch.positions, batch.keyMask, fx.checkIds]);
+trainer.dispose();
+policy.dispose();

@@ -44,6 +44,17 @@ test('value loss takes the worse of clipped and unclipped errors', () => {
   near(clipFraction.dataSync()[0]!, 1 / 3);
 });
 
+test('value clip fraction ignores rounding noise inside the trust region', () => {
+  // Every |V - V_old| < 0.2, so nothing is clipped; but V_old + (V - V_old) differs from V by an ulp for some of
+  // these (V and V_old of different magnitudes), which the old err-vs-errClip comparison counted as clipping.
+  const n = 256;
+  const old = Array.from({ length: n }, (_, i) => Math.fround(0.003 + 0.0001 * i));
+  const v = old.map((_, i) => Math.fround(0.17 * Math.sin(i * 1.7)));
+  const g = old.map((_, i) => (i % 3 ? 1 : -0.5));
+  const { clipFraction } = valueLoss(t2([v]) as tf.Tensor2D, t2([old]) as tf.Tensor2D, t2([g]) as tf.Tensor2D, t2([v.map(() => 1)]) as tf.Tensor2D, 0.2);
+  assert.equal(clipFraction.dataSync()[0], 0);
+});
+
 test('KL estimators k1 and k3', () => {
   const lp = tf.tensor1d([-1, -2]);
   const ref = tf.tensor1d([-1.5, -1]);

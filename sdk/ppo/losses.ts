@@ -42,7 +42,10 @@ export function valueLoss(
     const err = tf.square(tf.sub(values, returns));
     const errClip = tf.square(tf.sub(vClip, returns));
     const loss = tf.mul(0.5, maskedMean(tf.maximum(err, errClip), mask)) as tf.Scalar;
-    const clipFraction = maskedMean(tf.cast(tf.greater(errClip, err), 'float32'), mask);
+    // A token counts as clipped only when V really left the trust region AND the clipped error is the larger one:
+    // inside the region V_old + (V - V_old) equals V only up to rounding, and comparing errors alone counts that noise.
+    const outside = tf.greater(tf.abs(tf.sub(values, oldValues)), clipRange);
+    const clipFraction = maskedMean(tf.cast(tf.logicalAnd(outside, tf.greater(errClip, err)), 'float32'), mask);
     return { loss, clipFraction };
   });
 }

@@ -35,3 +35,10 @@ export {
 } from './viz/index.ts';
 // notebook hosts (a Jupyter kernel sets this so trainer.run() sees the cell's interrupt and shows live charts)
 export { setAmbientHost, ambientHost, type AmbientHost } from './util/ambient.ts';
+// sessions: a long-lived process holds models and trainers; notebooks attach, detach and re-attach (sdk/session)
+export {
+  Session, RemoteModel, RemoteTokenizer, RemoteDataset, RemoteEngine, RemoteTrainer, SessionEvents, SessionError, HostTensor,
+  listSessions, orzHome,
+  type LocalSessionOptions, type AttachOptions, type SessionTrainerInit, type RemoteHandle, type RemoteExperience, type RemoteRunOptions,
+  type TrainerInfo, type SessionEvent, type SessionConnection, type HandleInfo, type SessionStatus,
+} from './session/index.ts';

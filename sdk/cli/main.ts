@@ -21,6 +21,8 @@ usage:
       Greedy accuracy of a model on a dataset with the math reward.
   orz kernel install|list|remove|run ...
       The TypeScript Jupyter kernel (orz kernel help).
+  orz session start|list|status|stop ...
+      Persistent training sessions that notebooks attach to (orz session help).
   orz help
 
 environment:
@@ -104,6 +106,7 @@ async function main(argv: string[]): Promise<number> {
       case 'train': await train(rest); return 0;
       case 'eval': await evalCmd(rest); return 0;
       case 'kernel': return await (await import('../../kernel/cli.ts')).kernelCommand(rest); // sdk never imports kernel statically
+      case 'session': return await (await import('../session/cli.ts')).sessionCommand(rest);
       case undefined: case 'help': case '--help': case '-h': process.stdout.write(USAGE); return cmd === undefined ? 2 : 0;
       default: throw new UsageError(`unknown command "${cmd}"`);
     }

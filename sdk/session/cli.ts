@@ -1,0 +1,235 @@
+// `orz session start|list|status|stop`: run and manage session daemons.
+
+import { parseArgs } from 'node:util';
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { writeFileAtomic } from '../util/atomic-write.ts';
+import { listSessions, processAlive, readConnectionFile, writeConnectionFile, ORZ_VERSION, type SessionConnection } from './connection-file.ts';
+import { checkSessionName, DEFAULT_SESSION, sessionDir, sessionFiles } from './paths.ts';
+import { spawnDaemon } from './spawn.ts';
+import { Signer, PROTOCOL } from './wire.ts';
+import type { SessionStatus } from './service.ts';
+import type { HandleInfo } from './registry.ts';
+
+export const SESSION_USAGE = `usage:
+  orz session start [--name N] [--listen tcp://127.0.0.1:PORT] [--events ADDR] [--backend B] [--checkpoint-every K]
+                    [--max-message-size BYTES] [--resume NAME] [--foreground]
+      Starts a session daemon (in the background unless --foreground) and prints its name, address and pid.
+      --resume NAME restarts a stopped or crashed session: same key and ports if free, handles rebuilt, trainers
+      at their latest checkpoint. Default bind: loopback only; for remote use tunnel the ports over SSH.
+  orz session list [--json]
+  orz session status [NAME] [--json]
+  orz session stop [NAME]
+`;
+
+class UsageError extends Error {}
+
+interface Settings { checkpointEvery: number; maxMessageSize: number; backend: string; listen: string; events: string }
+
+function positiveInt(v: string | undefined, flag: string): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!(Number.isInteger(n) && n > 0)) throw new UsageError(`${flag} must be a positive integer, got ${v}`);
+  return n;
+}
+
+async function readJson<T>(path: string): Promise<T | null> {
+  try {
+    return JSON.parse(await readFile(path, 'utf8')) as T;
+  } catch {
+    return null;
+  }
+}
+
+async function start(argv: string[]): Promise<number> {
+  const { values: v } = parseArgs({
+    args: argv,
+    options: {
+      name: { type: 'string' }, listen: { type: 'string' }, events: { type: 'string' }, backend: { type: 'string' },
+      'checkpoint-every': { type: 'string' }, 'max-message-size': { type: 'string' }, resume: { type: 'string' },
+      foreground: { type: 'boolean', default: false },
+    },
+  });
+  if (v.resume && v.name && v.resume !== v.name) throw new UsageError(`--name ${v.name} and --resume ${v.resume} name different sessions`);
+  const name = checkSessionName(v.resume ?? v.name ?? DEFAULT_SESSION);
+  const checkpointEvery = positiveInt(v['checkpoint-every'], '--checkpoint-every');
+  const maxMessageSize = positiveInt(v['max-message-size'], '--max-message-size');
+  const dir = sessionDir(name);
+  const files = sessionFiles(dir);
+  if (existsSync(files.connection)) {
+    const c = await readConnectionFile(files.connection).catch(() => null);
+    if (c && processAlive(c.pid) && c.pid !== process.pid) throw new Error(`session "${name}" is already running (pid ${c.pid}, ${c.address})`);
+  }
+  if (v.resume && !existsSync(files.handles) && !existsSync(files.connection)) throw new Error(`there is no session "${name}" to resume (nothing in ${dir})`);
+  if (!v.foreground) {
+    const c = await spawnDaemon({
+      name, resume: Boolean(v.resume), backend: v.backend, checkpointEvery, listen: v.listen, events: v.events, maxMessageSize,
+    });
+    process.stdout.write(`session ${c.name} started: pid ${c.pid}, address ${c.address}, events ${c.events}, backend ${c.backend}\n  log: ${files.log}\n`);
+    return 0;
+  }
+  return runForeground(name, Boolean(v.resume), { listen: v.listen, events: v.events, backend: v.backend, checkpointEvery, maxMessageSize });
+}
+
+async function runForeground(name: string, resume: boolean, given: Partial<Settings>): Promise<number> {
+  const { selectBackend } = await import('../engine/backend.ts');
+  const { SessionDaemon, DEFAULT_MAX_MESSAGE_SIZE } = await import('./daemon.ts');
+  const dir = sessionDir(name);
+  const files = sessionFiles(dir);
+  // A resumed session keeps its key (attached clients stay valid), its creation time and, when free, its ports.
+  const old = resume ? await readConnectionFile(files.connection).catch(() => null) : null;
+  const saved = resume ? await readJson<Partial<Settings>>(files.settings) : null;
+  const backend = await selectBackend(given.backend ?? saved?.backend);
+  const settings: Settings = {
+    checkpointEvery: given.checkpointEvery ?? saved?.checkpointEvery ?? 1,
+    maxMessageSize: given.maxMessageSize ?? saved?.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE,
+    backend: backend.name,
+    listen: given.listen ?? old?.address ?? 'tcp://127.0.0.1:*',
+    events: given.events ?? old?.events ?? '',
+  };
+  const key = old?.key ?? Signer.newKey();
+  const created = old?.created ?? new Date().toISOString();
+  const log = (line: string) => process.stderr.write(`${line}\n`);
+  const daemon = await SessionDaemon.start({
+    name, dir, key, resume, created, log, backend: backend.name,
+    checkpointEvery: settings.checkpointEvery, maxMessageSize: settings.maxMessageSize,
+    listen: settings.listen, events: settings.events || undefined, fallbackToFreePort: resume && !given.listen,
+  });
+  const connection: SessionConnection = {
+    name, protocol: PROTOCOL, address: daemon.address, events: daemon.eventsAddress, key, signatureScheme: 'hmac-sha256',
+    pid: process.pid, backend: backend.name, created, started: daemon.service.startedAt.toISOString(), version: ORZ_VERSION,
+  };
+  await writeFileAtomic(files.settings, JSON.stringify({ ...settings, listen: daemon.address, events: daemon.eventsAddress, created }, null, 2) + '\n');
+  await writeConnectionFile(dir, connection);
+  daemon.service.log(`session ${name} ready: pid ${process.pid}, address ${daemon.address}, events ${daemon.eventsAddress}, backend ${backend.name}, checkpoint every ${settings.checkpointEvery}${resume ? ' (resumed)' : ''}`);
+  let signals = 0;
+  const onSignal = (sig: string) => {
+    if (++signals > 1) process.exit(130);
+    daemon.service.log(`${sig}: stopping (checkpointing every trainer first; again to quit at once)`);
+    void daemon.stop();
+  };
+  process.on('SIGTERM', () => onSignal('SIGTERM'));
+  process.on('SIGINT', () => onSignal('SIGINT'));
+  await daemon.closed;
+  daemon.service.log(`session ${name} stopped`);
+  // zeromq's context may hold the loop open a moment longer; everything is saved, so leave now.
+  setTimeout(() => process.exit(0), 200).unref();
+  return 0;
+}
+
+function uptime(sec: number): string {
+  const s = Math.floor(sec);
+  return s >= 3600 ? `${Math.floor(s / 3600)}h ${Math.floor((s % 3600) / 60)}m` : s >= 60 ? `${Math.floor(s / 60)}m ${s % 60}s` : `${s}s`;
+}
+
+function handleLine(h: HandleInfo): string {
+  const label = `${h.id}${h.name ? ` "${h.name}"` : ''}`.padEnd(24);
+  const what = h.kind === 'trainer'
+    ? `iteration ${h.iteration ?? '?'} (checkpoint ${h.lastCheckpoint !== undefined && h.lastCheckpoint >= 0 ? h.lastCheckpoint : 'none'})`
+    : 'path' in h.recipe ? h.recipe.path : JSON.stringify(h.recipe);
+  return `    ${label} ${h.kind.padEnd(9)} ${what}${h.busy ? '  [busy]' : ''}`;
+}
+
+async function list(argv: string[]): Promise<number> {
+  const { values } = parseArgs({ args: argv, options: { json: { type: 'boolean', default: false } } });
+  const all = await listSessions();
+  if (values.json) {
+    process.stdout.write(JSON.stringify(all.map((s) => ({ name: s.name, running: s.running, pid: s.connection?.pid ?? null, address: s.connection?.address ?? null, backend: s.connection?.backend ?? null, created: s.connection?.created ?? null, problem: s.problem })), null, 2) + '\n');
+    return 0;
+  }
+  if (all.length === 0) process.stdout.write('no sessions\n');
+  for (const s of all) {
+    const c = s.connection;
+    process.stdout.write(c ? `${s.name.padEnd(16)} ${s.running ? 'running' : 'stopped'}  pid ${c.pid}  ${c.address}  backend ${c.backend}  created ${c.created}\n` : `${s.name.padEnd(16)} unreadable: ${s.problem}\n`);
+  }
+  return 0;
+}
+
+async function status(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { json: { type: 'boolean', default: false } } });
+  const name = checkSessionName(positionals[0] ?? DEFAULT_SESSION);
+  const files = sessionFiles(sessionDir(name));
+  if (!existsSync(files.connection)) throw new Error(`no session "${name}" (no ${files.connection})`);
+  const c = await readConnectionFile(files.connection);
+  if (!processAlive(c.pid)) {
+    const saved = await readJson<{ handles?: HandleInfo[] }>(files.handles);
+    const { completeCheckpoints } = await import('./trainer-store.ts');
+    const handles: HandleInfo[] = [];
+    for (const h of saved?.handles ?? []) {
+      const cps = h.kind === 'trainer' ? await completeCheckpoints(`${files.checkpoints}/${h.id}`) : [];
+      handles.push({ ...h, ...(h.kind === 'trainer' ? { lastCheckpoint: cps.at(-1)?.iteration ?? -1, iteration: cps.at(-1)?.iteration ?? 0 } : {}) });
+    }
+    if (values.json) process.stdout.write(JSON.stringify({ name, running: false, pid: c.pid, backend: c.backend, created: c.created, handles }, null, 2) + '\n');
+    else {
+      process.stdout.write(`session ${name}: stopped (last pid ${c.pid}, backend ${c.backend}); resume with: orz session start --resume ${name}\n  handles (as of the last checkpoint):\n`);
+      for (const h of handles) process.stdout.write(handleLine(h) + '\n');
+    }
+    return 0;
+  }
+  const { Session } = await import('./session.ts');
+  const session = await Session.attach(c);
+  let st: SessionStatus;
+  try {
+    st = await session.status();
+  } finally {
+    await session.close();
+  }
+  if (values.json) {
+    process.stdout.write(JSON.stringify({ running: true, address: c.address, events: c.events, ...st }, null, 2) + '\n');
+    return 0;
+  }
+  process.stdout.write(`session ${st.name}: running, pid ${st.pid}, backend ${st.backend}, up ${uptime(st.uptimeSec)}, checkpoint every ${st.checkpointEvery} iteration(s)\n`);
+  process.stdout.write(`  address ${c.address}  events ${c.events}\n  handles:${st.handles.length ? '' : ' none'}\n`);
+  for (const h of st.handles) process.stdout.write(handleLine(h) + '\n');
+  for (const call of st.calls) process.stdout.write(`  call ${call.op}${call.handle ? ` on ${call.handle}` : ''}: ${call.runningSec.toFixed(1)} s\n`);
+  return 0;
+}
+
+async function stop(argv: string[]): Promise<number> {
+  const { positionals } = parseArgs({ args: argv, allowPositionals: true, options: {} });
+  const name = checkSessionName(positionals[0] ?? DEFAULT_SESSION);
+  const files = sessionFiles(sessionDir(name));
+  if (!existsSync(files.connection)) throw new Error(`no session "${name}"`);
+  const c = await readConnectionFile(files.connection);
+  if (!processAlive(c.pid)) {
+    process.stdout.write(`session ${name} is not running\n`);
+    return 0;
+  }
+  const { Session } = await import('./session.ts');
+  try {
+    const session = await Session.attach(c, { timeoutMs: 10_000 });
+    await session.shutdown();
+  } catch (e) {
+    // Unreachable over its socket (blocked, or a broken key): a signal asks for the same graceful stop.
+    process.stderr.write(`orz session stop: ${(e as Error).message}; sending SIGTERM to ${c.pid}\n`);
+    process.kill(c.pid, 'SIGTERM');
+    const deadline = Date.now() + 120_000;
+    while (processAlive(c.pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    if (processAlive(c.pid)) throw new Error(`session ${name} (pid ${c.pid}) did not stop`);
+  }
+  process.stdout.write(`session ${name} stopped (pid ${c.pid})\n`);
+  return 0;
+}
+
+/** Entry point for `orz session ...`; returns the exit code. */
+export async function sessionCommand(argv: string[]): Promise<number> {
+  const [sub, ...rest] = argv;
+  try {
+    switch (sub) {
+      case 'start': return await start(rest);
+      case 'list': return await list(rest);
+      case 'status': return await status(rest);
+      case 'stop': return await stop(rest);
+      case undefined: case 'help': case '--help': case '-h': process.stdout.write(SESSION_USAGE); return sub === undefined ? 2 : 0;
+      default: throw new UsageError(`unknown session command "${sub}"`);
+    }
+  } catch (e) {
+    if (e instanceof UsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      process.stderr.write(`${(e as Error).message}\n\n${SESSION_USAGE}`);
+      return 2;
+    }
+    process.stderr.write(`orz session ${sub}: ${(e as Error).message}\n`);
+    if (process.env['ORZ_DEBUG']) process.stderr.write(`${(e as Error).stack}\n`);
+    return 1;
+  }
+}

@@ -1,0 +1,304 @@
+// The session itself, independent of any transport: handles, the operation table, one queue of calls per
+// shared set of weights, cancellation, persistence and the event stream. The zeromq daemon and the in-process
+// session both drive this class, so they behave the same.
+
+import { mkdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { writeFileAtomic } from '../util/atomic-write.ts';
+import { RolloutBatch } from '../rollout/rollout-batch.ts';
+import type { RewardFn } from '../reward/index.ts';
+import type { Trainer } from '../ppo/trainer.ts';
+import type { MetricsRow } from '../ppo/metrics-log.ts';
+import type { TransformerLM } from '../model/index.ts';
+import { ArgumentError, parseArgs } from './args.ts';
+import { callContext, type CallContext, type ClientLink } from './call-context.ts';
+import { processAlive } from './connection-file.ts';
+import { sessionFiles } from './paths.ts';
+import { buildFromRecipe } from './recipes.ts';
+import { HandleRegistry, type Entry, type HandleInfo, type HandleKind, type Recipe } from './registry.ts';
+import { checkpointTrainer, recordIteration, restoreTrainer } from './trainer-store.ts';
+import { OPERATIONS } from './operations.ts';
+
+export interface ServiceSettings {
+  name: string;
+  /** The session directory ($ORZ_HOME/sessions/<name>). */
+  dir: string;
+  /** Checkpoint every trainer after this many completed iterations (and always at shutdown). */
+  checkpointEvery: number;
+  backend: string;
+  /** When the session was first created (kept across resumes). */
+  created?: string;
+  log?: (line: string) => void;
+}
+
+export type EventSink = (event: string, data: unknown) => void;
+
+export interface CallInfo { callId: string; op: string; handle: string | null; client: string; runningSec: number }
+
+export interface SessionStatus {
+  name: string;
+  pid: number;
+  backend: string;
+  created: string;
+  started: string;
+  uptimeSec: number;
+  checkpointEvery: number;
+  handles: HandleInfo[];
+  calls: CallInfo[];
+}
+
+/** Errors with a protocol-level code the client can branch on. */
+const coded = (message: string, code: string) => Object.assign(new Error(message), { code });
+
+export class SessionService {
+  readonly registry: HandleRegistry;
+  readonly startedAt = new Date();
+  readonly created: string;
+  readonly #calls = new Map<string, { ctx: CallContext; controller: AbortController }>();
+  readonly #queues = new Map<string, Promise<void>>();
+  readonly #running = new Map<string, CallContext>();
+  #closing = false;
+
+  private constructor(readonly settings: ServiceSettings, readonly emit: EventSink) {
+    this.registry = new HandleRegistry(sessionFiles(settings.dir).handles);
+    this.created = settings.created ?? this.startedAt.toISOString();
+  }
+
+  /**
+   * Opens the session directory. With `resume`, every handle of handles.json is rebuilt from its recipe and each
+   * trainer loads its newest checkpoint; without it, saved handles are an error (nothing is silently dropped).
+   */
+  static async open(settings: ServiceSettings, emit: EventSink, opts: { resume: boolean }): Promise<SessionService> {
+    if (!(Number.isInteger(settings.checkpointEvery) && settings.checkpointEvery > 0)) {
+      throw new Error(`checkpointEvery must be a positive integer, got ${settings.checkpointEvery}`);
+    }
+    await mkdir(settings.dir, { recursive: true, mode: 0o700 });
+    await claimDirectory(settings.dir, settings.name);
+    const s = new SessionService(settings, emit);
+    const records = await s.registry.loadRecords();
+    if (records.length > 0 && !opts.resume) {
+      throw new Error(`session "${settings.name}" has saved handles (${sessionFiles(settings.dir).handles}); resume it (orz session start --resume ${settings.name}) or use another name`);
+    }
+    for (const r of records) {
+      try {
+        await s.#build(r.id, r.kind, r.name, r.recipe, r.created);
+      } catch (e) {
+        throw new Error(`cannot restore handle ${r.id}${r.name ? ` ("${r.name}")` : ''} from its recipe ${JSON.stringify(r.recipe)}: ${(e as Error).message}`);
+      }
+      const entry = s.registry.get(r.id);
+      if (entry.trainer) {
+        const it = await restoreTrainer(entry.object as Trainer, entry.trainer.dir);
+        entry.trainer.lastCheckpoint = it ?? -1;
+        s.log(`restored ${r.id}${r.name ? ` ("${r.name}")` : ''}${it === null ? ' (no checkpoint yet)' : ` at iteration ${it}`}`);
+      } else {
+        s.log(`restored ${r.id}${r.name ? ` ("${r.name}")` : ''}`);
+      }
+    }
+    return s;
+  }
+
+  log(line: string): void {
+    (this.settings.log ?? ((l: string) => process.stderr.write(`${l}\n`)))(`[${new Date().toISOString()}] ${line}`);
+  }
+
+  get closing(): boolean {
+    return this.#closing;
+  }
+
+  /** Set by the transport: how to stop the whole session once the shutdown request has been answered. */
+  onShutdownRequest: (() => void) | null = null;
+
+  requestShutdown(): void {
+    const stop = this.onShutdownRequest ?? (() => void this.shutdown());
+    setImmediate(stop);
+  }
+
+  /** Runs one operation for a client. Queued operations wait for earlier calls on the same weights. */
+  async call(link: ClientLink, callId: string, op: string, handle: string | null, rawArgs: unknown): Promise<unknown> {
+    if (this.#closing) throw coded(`session "${this.settings.name}" is shutting down`, 'shutting_down');
+    const def = Object.hasOwn(OPERATIONS, op) ? OPERATIONS[op] : undefined;
+    if (!def) throw coded(`unknown operation ${JSON.stringify(op)} (known: ${Object.keys(OPERATIONS).join(', ')})`, 'unknown_op');
+    if (this.#calls.has(callId)) throw coded(`call id ${callId} is already in use`, 'malformed');
+    const controller = new AbortController();
+    const ctx = callContext(link, callId, op, handle, controller.signal);
+    this.#calls.set(callId, { ctx, controller });
+    try {
+      const args = parseArgs(op, rawArgs, def.spec);
+      let entry: Entry | null = null;
+      if (def.kind !== 'session') {
+        if (typeof handle !== 'string' || handle === '') throw new ArgumentError(`${op}: the request names no ${def.kind} handle`);
+        entry = this.registry.get(handle, def.kind);
+      }
+      const run = () => def.run({ service: this, call: ctx }, args, entry as Entry);
+      if (!def.queued || !entry) return await run();
+      return await this.#enqueue(entry, ctx, run);
+    } finally {
+      this.#calls.delete(callId);
+    }
+  }
+
+  /** Aborts a call (its AbortSignal); only the client that made it may cancel it. */
+  cancel(callId: string, client: string): boolean {
+    const c = this.#calls.get(callId);
+    if (!c || c.ctx.client !== client) return false;
+    c.controller.abort(Object.assign(new Error(`${c.ctx.op} cancelled by the client`), { name: 'AbortError' }));
+    return true;
+  }
+
+  async #enqueue(entry: Entry, ctx: CallContext, run: () => unknown): Promise<unknown> {
+    const key = entry.queueKey;
+    const before = this.#queues.get(key) ?? Promise.resolve();
+    let release!: () => void;
+    const mine = new Promise<void>((r) => (release = r));
+    this.#queues.set(key, before.then(() => mine));
+    await before;
+    this.#running.set(key, ctx);
+    if (entry.trainer) entry.trainer.current = ctx;
+    this.emit('call', { callId: ctx.callId, op: ctx.op, handle: entry.id, client: ctx.client, state: 'started' });
+    try {
+      const out = await run();
+      this.emit('call', { callId: ctx.callId, op: ctx.op, handle: entry.id, client: ctx.client, state: 'finished' });
+      return out;
+    } catch (e) {
+      this.emit('call', { callId: ctx.callId, op: ctx.op, handle: entry.id, client: ctx.client, state: 'failed', error: (e as Error).message });
+      throw e;
+    } finally {
+      if (entry.trainer) entry.trainer.current = null;
+      this.#running.delete(key);
+      release();
+    }
+  }
+
+  async #build(id: string, kind: HandleKind, name: string | null, recipe: Recipe, created: string): Promise<Entry> {
+    const holder: { entry?: Entry } = {};
+    // A controller reward asks the client of the call now running on this trainer to score the rollouts.
+    const controller: RewardFn = {
+      name: 'controller reward',
+      batch: async (samples) => {
+        const current = holder.entry?.trainer?.current;
+        if (!current) throw new Error('a controller reward needs a client call in progress (step, run, score or evaluate)');
+        return current.score(id, RolloutBatch.fromSamples(samples as never));
+      },
+    };
+    const { object, queueKey } = await buildFromRecipe(recipe, id, this.registry, controller);
+    const entry: Entry = { id, kind, name, recipe, created, object, queueKey };
+    if (recipe.kind === 'trainer') {
+      entry.trainer = {
+        dir: join(sessionFiles(this.settings.dir).checkpoints, id), reward: recipe.reward,
+        lastCheckpoint: -1, dirty: false, current: null, experiences: new Map(),
+      };
+    }
+    holder.entry = entry;
+    this.registry.add(entry);
+    return entry;
+  }
+
+  async createHandle(kind: HandleKind, name: string | null | undefined, recipe: Recipe): Promise<HandleInfo> {
+    const free = this.registry.checkFreeName(name);
+    const entry = await this.#build(this.registry.newId(kind), kind, free, recipe, new Date().toISOString());
+    await this.registry.save();
+    const info = this.info(entry);
+    this.emit('handle', { action: 'created', handle: info });
+    this.log(`created ${entry.id}${entry.name ? ` ("${entry.name}")` : ''}: ${JSON.stringify(recipe)}`);
+    return info;
+  }
+
+  async releaseHandle(ref: string): Promise<void> {
+    const entry = this.registry.get(ref);
+    const users = this.registry.dependents(entry.id);
+    if (users.length) throw new Error(`${entry.id} is used by ${users.map((u) => u.id).join(', ')}; release those first`);
+    if (this.#running.has(entry.queueKey) && this.#running.get(entry.queueKey)!.handle === entry.id) throw coded(`${entry.id} has a call running`, 'busy');
+    this.registry.remove(entry.id);
+    if (entry.kind === 'trainer') {
+      (entry.object as Trainer).dispose();
+      if (entry.recipe.kind === 'trainer' && entry.recipe.from === 'runConfig') (entry.object as Trainer).policy.dispose();
+    } else if (entry.kind === 'model') {
+      (entry.object as TransformerLM).dispose();
+    }
+    await this.registry.save();
+    this.emit('handle', { action: 'released', handle: { id: entry.id, kind: entry.kind, name: entry.name } });
+  }
+
+  info(entry: Entry): HandleInfo {
+    const out: HandleInfo = { id: entry.id, kind: entry.kind, name: entry.name, recipe: entry.recipe, created: entry.created, busy: this.#running.has(entry.queueKey) };
+    if (entry.trainer) {
+      const t = entry.object as Trainer;
+      out.iteration = t.iteration;
+      out.dataCursor = t.dataCursor;
+      out.lastCheckpoint = entry.trainer.lastCheckpoint;
+    }
+    return out;
+  }
+
+  status(): SessionStatus {
+    return {
+      name: this.settings.name, pid: process.pid, backend: this.settings.backend, created: this.created,
+      started: this.startedAt.toISOString(), uptimeSec: (Date.now() - this.startedAt.getTime()) / 1000,
+      checkpointEvery: this.settings.checkpointEvery,
+      handles: this.registry.entries().map((e) => this.info(e)),
+      calls: [...this.#calls.values()].filter(({ ctx }) => ctx.op !== 'session.status').map(({ ctx }) => ({ callId: ctx.callId, op: ctx.op, handle: ctx.handle, client: ctx.client, runningSec: (Date.now() - ctx.started) / 1000 })),
+    };
+  }
+
+  async checkpoint(entry: Entry): Promise<string> {
+    const t = entry.object as Trainer;
+    const dir = await checkpointTrainer(t, entry.trainer!.dir);
+    entry.trainer!.lastCheckpoint = t.iteration;
+    entry.trainer!.dirty = false;
+    this.emit('checkpoint', { handle: entry.id, name: entry.name, iteration: t.iteration });
+    return dir;
+  }
+
+  /** After each completed iteration: persist, checkpoint when due, then tell the caller and the watchers. */
+  async afterIteration(entry: Entry, row: MetricsRow, ctx: CallContext): Promise<void> {
+    const t = entry.object as Trainer;
+    await recordIteration(t, entry.trainer!.dir);
+    const due = t.iteration % this.settings.checkpointEvery === 0;
+    if (due) await this.checkpoint(entry);
+    ctx.progress('iteration', row);
+    this.emit('iteration', { handle: entry.id, name: entry.name, row, checkpointed: due });
+  }
+
+  /** Stops taking calls, aborts running ones (runs stop at an iteration boundary), then checkpoints every trainer. */
+  async shutdown(): Promise<void> {
+    if (this.#closing) return;
+    this.#closing = true;
+    for (const { controller, ctx } of this.#calls.values()) {
+      if (ctx.op !== 'session.shutdown') controller.abort(Object.assign(new Error('the session is shutting down'), { name: 'AbortError' }));
+    }
+    await Promise.allSettled([...this.#queues.values()]);
+    for (const e of this.registry.entries()) {
+      const t = e.trainer ? (e.object as Trainer) : null;
+      if (t && (t.iteration !== e.trainer!.lastCheckpoint || e.trainer!.dirty) && (t.iteration > 0 || e.trainer!.dirty)) {
+        try {
+          await this.checkpoint(e);
+          this.log(`checkpointed ${e.id} at iteration ${t.iteration}`);
+        } catch (err) {
+          this.log(`checkpoint of ${e.id} failed: ${(err as Error).message}`);
+        }
+      }
+    }
+    await this.registry.save();
+    await releaseDirectory(this.settings.dir);
+    this.emit('shutdown', { name: this.settings.name });
+  }
+}
+
+// One live process per session directory: a lock file with the owner's pid (a stale one, whose process is gone,
+// is taken over). Two processes writing the same checkpoints would corrupt each other.
+async function claimDirectory(dir: string, name: string): Promise<void> {
+  const lock = join(dir, 'owner.pid');
+  try {
+    const pid = Number((await readFile(lock, 'utf8')).trim());
+    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && processAlive(pid)) {
+      throw coded(`session "${name}" is in use by process ${pid} (stop it first: orz session stop ${name})`, 'busy');
+    }
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+  }
+  await writeFileAtomic(lock, `${process.pid}\n`);
+}
+
+async function releaseDirectory(dir: string): Promise<void> {
+  await writeFileAtomic(join(dir, 'owner.pid'), '');
+}

@@ -1,0 +1,68 @@
+// Starting a daemon in the background: `orz session start --foreground ...` as a detached process whose output
+// goes to the session's log; we wait until it has written a connection file with its own pid (written only
+// after its sockets are bound and its handles restored), or report its log if it dies first.
+
+import { spawn } from 'node:child_process';
+import { closeSync, existsSync, openSync } from 'node:fs';
+import { mkdir, readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { readConnectionFile, type SessionConnection } from './connection-file.ts';
+import { sessionDir, sessionFiles } from './paths.ts';
+
+const ORZ_BIN = fileURLToPath(new URL('../../bin/orz.js', import.meta.url));
+
+export interface SpawnOptions {
+  name: string;
+  resume?: boolean;
+  backend?: string;
+  checkpointEvery?: number;
+  listen?: string;
+  events?: string;
+  maxMessageSize?: number;
+  env?: NodeJS.ProcessEnv;
+  /** How long to wait for the daemon to be ready (default 120 s: a resume may load large checkpoints). */
+  timeoutMs?: number;
+}
+
+async function logTail(path: string, lines = 15): Promise<string> {
+  try {
+    return (await readFile(path, 'utf8')).trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no log)';
+  }
+}
+
+export async function spawnDaemon(opts: SpawnOptions): Promise<SessionConnection> {
+  const env = opts.env ?? process.env;
+  const dir = sessionDir(opts.name, env);
+  const files = sessionFiles(dir);
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const args = [ORZ_BIN, 'session', 'start', '--foreground', '--name', opts.name];
+  if (opts.resume) args.push('--resume', opts.name);
+  if (opts.backend) args.push('--backend', opts.backend);
+  if (opts.checkpointEvery !== undefined) args.push('--checkpoint-every', String(opts.checkpointEvery));
+  if (opts.listen) args.push('--listen', opts.listen);
+  if (opts.events) args.push('--events', opts.events);
+  if (opts.maxMessageSize !== undefined) args.push('--max-message-size', String(opts.maxMessageSize));
+  const log = openSync(files.log, 'a', 0o600);
+  const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', log, log], env });
+  closeSync(log);
+  child.unref();
+  let exited: number | string | null = null;
+  child.on('exit', (code, signal) => (exited = code ?? signal ?? 'unknown'));
+  const deadline = Date.now() + (opts.timeoutMs ?? 120_000);
+  while (Date.now() < deadline) {
+    if (exited !== null) throw new Error(`session "${opts.name}" exited (${exited}) before it was ready; its log (${files.log}) ends with:\n${await logTail(files.log)}`);
+    if (existsSync(files.connection)) {
+      try {
+        const c = await readConnectionFile(files.connection);
+        if (c.pid === child.pid) return c;
+      } catch {
+        // being replaced right now; look again
+      }
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  child.kill('SIGKILL');
+  throw new Error(`session "${opts.name}" was not ready after ${(opts.timeoutMs ?? 120_000) / 1000} s; its log (${files.log}) ends with:\n${await logTail(files.log)}`);
+}

@@ -1,0 +1,76 @@
+// A session trainer on disk: its own run directory under the session, in the formats `orz train` uses
+//
+//   checkpoints/<handle id>/metrics.jsonl|arrow, rollouts/iter-N.arrow, checkpoints/iter-N/ (+ latest)
+//
+// Order after every iteration: metrics (fsync'd line) -> rollouts -> checkpoint when due. The iteration event
+// goes out only after that, so an iteration a client has seen complete survives kill -9 (with K = 1).
+// Restoring takes the newest complete checkpoint directory rather than trusting the `latest` pointer: a
+// checkpoint directory appears by an atomic rename, so any iter-N present is whole, while a crash can fall
+// between the rename and the update of `latest`.
+
+import { readdir, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { writeFileAtomic } from '../util/atomic-write.ts';
+import { MetricsLog, type MetricsRow } from '../ppo/metrics-log.ts';
+import { loadCheckpoint, saveCheckpoint } from '../ppo/checkpoint.ts';
+import type { Trainer } from '../ppo/trainer.ts';
+
+/** Complete checkpoints kept per trainer (older ones are pruned: a checkpoint is several model copies). */
+const KEEP_CHECKPOINTS = 2;
+
+export async function completeCheckpoints(runDir: string): Promise<{ iteration: number; dir: string }[]> {
+  const root = join(runDir, 'checkpoints');
+  if (!existsSync(root)) return [];
+  const out: { iteration: number; dir: string }[] = [];
+  for (const name of await readdir(root)) {
+    const m = /^iter-(\d+)$/.exec(name);
+    if (m && existsSync(join(root, name, 'orz.json'))) out.push({ iteration: Number(m[1]), dir: join(root, name) });
+  }
+  return out.sort((a, b) => a.iteration - b.iteration);
+}
+
+export async function checkpointTrainer(trainer: Trainer, runDir: string): Promise<string> {
+  const name = `iter-${trainer.iteration}`;
+  const dir = join(runDir, 'checkpoints', name);
+  await trainer.metrics.save(runDir);
+  await saveCheckpoint(trainer, dir);
+  await writeFileAtomic(join(runDir, 'checkpoints', 'latest'), name);
+  const all = await completeCheckpoints(runDir);
+  for (const old of all.slice(0, Math.max(0, all.length - KEEP_CHECKPOINTS))) await rm(old.dir, { recursive: true, force: true });
+  return dir;
+}
+
+/** Loads the newest checkpoint and the metrics up to it; returns its iteration, or null if there is none. */
+export async function restoreTrainer(trainer: Trainer, runDir: string): Promise<number | null> {
+  const newest = (await completeCheckpoints(runDir)).at(-1);
+  if (!newest) return null;
+  const log = await MetricsLog.open(runDir);
+  trainer.metrics.truncateAfter(-1);
+  for (const row of log.rows) trainer.metrics.append(row);
+  await loadCheckpoint(trainer, newest.dir); // also drops metrics rows after the checkpoint's iteration
+  await trainer.metrics.save(runDir); // the file on disk may hold rows of iterations that are now redone
+  return newest.iteration;
+}
+
+/** Persists one finished iteration: metrics always, rollouts if the config says so. */
+export async function recordIteration(trainer: Trainer, runDir: string): Promise<void> {
+  await trainer.metrics.save(runDir);
+  if (trainer.config.saveRollouts && trainer.lastBatch) {
+    await trainer.lastBatch.save(join(runDir, 'rollouts', `iter-${trainer.iteration}.arrow`));
+  }
+}
+
+/** The eval columns `orz train` adds to a row (same names, so reports and charts read both). */
+export async function evalRow(trainer: Trainer, signal: AbortSignal): Promise<MetricsRow> {
+  const t = performance.now();
+  const ev = await trainer.evaluate({ signal });
+  const row: MetricsRow = {
+    'eval/accuracy': ev.accuracy,
+    'eval/response_length': ev.responseLength,
+    'eval/truncated_fraction': ev.truncatedFraction,
+    'time/eval': (performance.now() - t) / 1000,
+  };
+  for (const [level, acc] of Object.entries(ev.byLevel)) row[`eval/accuracy/level${level}`] = acc;
+  return row;
+}

@@ -1,0 +1,88 @@
+// The in-process session (Session.local({inProcess: true})): the same service and handles without sockets,
+// the Trainer's step-by-step API through handles, and persistence across close and reopen.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { TransformerLM, saveModel } from '../sdk/model/index.ts';
+import { saveTokenizer, trainByteLevelBPE } from '../sdk/tokenizer/index.ts';
+import { arithProblems } from '../sdk/data/arith.ts';
+import { selectBackend } from '../sdk/engine/backend.ts';
+import { RolloutBatch } from '../sdk/rollout/rollout-batch.ts';
+import { MetricsLog } from '../sdk/ppo/metrics-log.ts';
+import type { Sample } from '../sdk/reward/index.ts';
+import { Session } from '../sdk/session/session.ts';
+import type { RemoteTrainer } from '../sdk/session/remote-handles.ts';
+
+let home = '';
+let cfg = '';
+
+before(async () => {
+  await selectBackend('cpu');
+  home = await mkdtemp(join(tmpdir(), 'orz-session-ip-'));
+  const proj = join(home, 'proj');
+  const problems = arithProblems({ seed: 2, count: 8, levels: [1] });
+  const tok = trainByteLevelBPE(problems.map((p) => p.question), { vocabSize: 300, specialTokens: ['<|endoftext|>', '<|pad|>'] });
+  const model = TransformerLM.init({
+    model_type: 'orz', vocab_size: tok.vocabSize, hidden_size: 16, intermediate_size: 32, num_hidden_layers: 1,
+    num_attention_heads: 2, max_position_embeddings: 96, tie_word_embeddings: true, hidden_act: 'silu', eos_token_id: tok.eosId,
+  }, 3);
+  await saveModel(model, join(proj, 'base'));
+  await saveTokenizer(tok, join(proj, 'base', 'tokenizer.json'));
+  await writeFile(join(proj, 'train.json'), JSON.stringify(problems.map((p) => [
+    { from: 'human', value: p.question }, { from: 'assistant', ground_truth: { value: String(p.answer) } },
+  ])));
+  cfg = join(proj, 'cfg.json');
+  await writeFile(cfg, JSON.stringify({
+    name: 'tiny', model: 'base', trainData: 'train.json', iterations: 2,
+    trainer: { template: 'mini', promptsPerIteration: 2, samplesPerPrompt: 2, generation: { maxNewTokens: 4 }, criticUpdateSteps: 2, evalEvery: 0, policyLr: 1e-3, criticLr: 1e-3, warmupSteps: 0, kl: { log: false } },
+  }));
+});
+
+after(async () => {
+  await rm(home, { recursive: true, force: true });
+});
+
+test('in-process: the Trainer API through handles, a controller reward, events, and state kept across close and reopen', async () => {
+  const env = { ...process.env, ORZ_HOME: join(home, 'orz') };
+  const firstChar = (x: Sample) => (x.response.charCodeAt(0) || 0) % 2;
+  const s = await Session.local({ inProcess: true, name: 'ip', env });
+  const iterations: number[] = [];
+  s.events.on('iteration', (d) => iterations.push(d.row.iteration));
+  const t = await s.trainerFromRunConfig(cfg, { name: 't', reward: firstChar });
+  await t.step();
+  await t.step();
+  assert.deepEqual(iterations, [1, 2]);
+  const scoredBatch = (await t.lastBatch())!;
+  assert.deepEqual(scoredBatch.samples().map((x) => x.reward), scoredBatch.samples().map((x) => firstChar(x as unknown as Sample)));
+
+  // The four arrows one by one, as in the README, with the same return types as in-process objects.
+  const batch = await t.generate();
+  assert.ok(batch instanceof RolloutBatch);
+  assert.equal(batch.length, 4);
+  const scored = await t.score(batch);
+  assert.equal(scored.samples().filter((x) => typeof x.reward === 'number').length, 4);
+  const exp = await t.advantages(scored);
+  assert.deepEqual(exp.advantages.map((a) => a.length), exp.samples.map((x) => x.responseIds.length));
+  assert.ok(exp.advantages.every((a) => a instanceof Float32Array));
+  const stats = await t.update(exp);
+  assert.ok(Number.isFinite(stats['policy/loss'] as number));
+  await assert.rejects(t.update(exp), /argument "experience": "exp-\d+" is not a pending experience/);
+  const metrics = await t.metrics();
+  assert.ok(metrics instanceof MetricsLog);
+  assert.deepEqual(metrics.rows.map((r) => r['iteration']), [1, 2]);
+  const digest = await t.digest();
+  assert.equal((await t.info()).iteration, 2, 'a manual update does not count as an iteration');
+  await s.close(); // an in-process session stops with its client: it checkpoints, including the manual update
+
+  await assert.rejects(Session.local({ inProcess: true, name: 'ip', env, resume: false }), /has saved handles .* resume it/);
+  const again = await Session.local({ inProcess: true, name: 'ip', env });
+  const back = await again.get<RemoteTrainer>('t', { reward: firstChar });
+  assert.equal(await back.iteration(), 2);
+  assert.equal(await back.digest(), digest);
+  assert.deepEqual((await back.metrics()).rows.map((r) => r['iteration']), [1, 2]);
+  assert.equal((await back.step()).iteration, 3);
+  assert.deepEqual((await again.handles()).map((h) => [h.id, h.name, h.kind]), [['trainer-1', 't', 'trainer']]);
+  await again.close();
+});

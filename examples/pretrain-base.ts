@@ -2,12 +2,13 @@
 // tokenizer, and the RL train / eval splits, all under data/mini/.
 //
 // The base model learns plain next-token prediction on a corpus that mixes three habits:
-// answering at once, writing correct steps, and writing steps with a slip. It never sees a reward.
+// answering at once, writing correct steps, and writing steps with a slip, plus arithmetic drills
+// ("7+5=12. 20-3=17. ...") that teach the one-step facts. It never sees a reward.
 // Answering at once is the most common habit, so the base model is usually wrong on multi-step
 // problems; PPO later finds that writing steps pays (see `npm run mini`).
 //
-//   npx tsx examples/pretrain-base.ts [--out data/mini] [--steps 1500] [--hidden 96] [--layers 3] [--seed 1]
-// (the defaults made the bundled data/mini: 30 min on the onnxruntime backend on 2 cores)
+//   npx tsx examples/pretrain-base.ts [--out data/mini] [--steps 2000] [--hidden 96] [--layers 3] [--seed 1]
+// (the defaults made the bundled data/mini: 2000 steps, 63 min on the onnxruntime backend on 2 shared cores)
 
 import { mkdir } from 'node:fs/promises';
 import { writeFileAtomic as writeAtomic } from '../sdk/util/atomic-write.ts';
@@ -16,7 +17,7 @@ import { parseArgs } from 'node:util';
 import { tf } from '../sdk/engine/tf.ts';
 import { selectBackend } from '../sdk/engine/backend.ts';
 import { Rng } from '../sdk/engine/rng.ts';
-import { arithCorpus, arithProblems, type ArithProblem } from '../sdk/data/arith.ts';
+import { arithCorpus, arithDrills, arithProblems, type ArithProblem } from '../sdk/data/arith.ts';
 import { MINI_TEMPLATE, applyTemplate } from '../sdk/data/index.ts';
 import { trainByteLevelBPE, saveTokenizer, type Tokenizer } from '../sdk/tokenizer/index.ts';
 import { TransformerLM, saveModel, type ModelConfig } from '../sdk/model/index.ts';
@@ -28,7 +29,7 @@ import { mathReward } from '../sdk/reward/index.ts';
 const { values: args } = parseArgs({
   options: {
     out: { type: 'string', default: 'data/mini' },
-    steps: { type: 'string', default: '1500' },
+    steps: { type: 'string', default: '2000' },
     batch: { type: 'string', default: '32' },
     seed: { type: 'string', default: '1' },
     'eval-every': { type: 'string', default: '500' },
@@ -44,7 +45,11 @@ const BATCH = Number(args.batch);
 const SEED = Number(args.seed);
 
 /** Mix of solution habits in the pre-training corpus. */
-const MIX = { answerOnly: 0.6, steps: 0.28, flawed: 0.12 };
+const MIX = { answerOnly: 0.6, steps: 0.33, flawed: 0.07 };
+/** Arithmetic drill documents ("7+5=12. 20-3=17. ...") added to the corpus: the facts written steps need. */
+const DRILLS = { docs: 12000, factsPerDoc: 12 };
+/** Levels (operations per problem) of the bundled eval split. */
+const EVAL_LEVELS = [3, 4];
 const MODEL: ModelConfig = {
   model_type: 'orz', architectures: ['OrzForCausalLM'],
   vocab_size: 0, // set from the tokenizer
@@ -93,6 +98,27 @@ async function greedyAccuracy(model: TransformerLM, tok: Tokenizer, problems: Ar
   return { accuracy: rewards.reduce((a, b) => a + b, 0) / rewards.length, stepsShare, byLevel, example: samples[0]!.response };
 }
 
+/** What RL starts from: at temperature 1, how often the model writes steps, and how often each habit is right. */
+async function sampledByHabit(model: TransformerLM, tok: Tokenizer, problems: ArithProblem[], n: number) {
+  const engine = new RolloutEngine(model, tok);
+  const batch = await engine.generate(
+    problems.map((p) => ({ prompt: applyTemplate(MINI_TEMPLATE, p.question), groundTruth: String(p.answer) })),
+    { temperature: 1, n, maxNewTokens: 64, seed: 5 },
+  );
+  const samples = batch.samples();
+  const habit = samples.map((s) => /\d[+\-*]\d/.test(s.response));
+  const reward = samples.map((s) => mathReward({ ...s, groundTruth: s.groundTruth }));
+  const acc = (want: boolean) => {
+    const idx = habit.map((h, i) => [h, i] as const).filter(([h]) => h === want).map(([, i]) => i);
+    return idx.length ? idx.reduce((a, i) => a + reward[i]!, 0) / idx.length : NaN;
+  };
+  return {
+    accuracy: reward.reduce((a, b) => a + b, 0) / reward.length,
+    stepsShare: habit.filter(Boolean).length / habit.length,
+    stepsAccuracy: acc(true), answerOnlyAccuracy: acc(false),
+  };
+}
+
 async function main() {
   const backend = await selectBackend(args.backend);
   log(`backend: ${backend.name}`);
@@ -101,10 +127,14 @@ async function main() {
   // Splits: eval (held out), RL train, and the pre-training corpus; no question is shared.
   const evalProblems = arithProblems({ seed: SEED * 1000 + 1, count: 200, levels: [1, 2, 3, 4] });
   const evalSet = new Set(evalProblems.map((p) => p.question));
+  // The eval split proper: the multi-step problems (3-4 operations), where answering at once mostly fails.
+  // All 200 stay out of the RL and pre-training data.
+  const evalSplit = evalProblems.filter((p) => EVAL_LEVELS.includes(p.level));
   const rlProblems = arithProblems({ seed: SEED * 1000 + 2, count: 4000, levels: [1, 2, 3, 4], exclude: evalSet });
   const held = new Set([...evalSet, ...rlProblems.map((p) => p.question)]);
   const ptProblems = arithProblems({ seed: SEED * 1000 + 3, count: 40000, levels: [1, 2, 3, 4], exclude: held });
   const corpus = arithCorpus(ptProblems, MIX, SEED * 1000 + 4, (q) => applyTemplate(MINI_TEMPLATE, q));
+  const drills = arithDrills(DRILLS.docs, DRILLS.factsPerDoc, SEED * 1000 + 5);
 
   const tok = trainByteLevelBPE(corpus.slice(0, 4000), {
     vocabSize: 384,
@@ -112,7 +142,7 @@ async function main() {
     addedTokens: ['<think>', '</think>', '<answer>', '</answer>', '\\boxed{'],
   });
   const eos = tok.eosId!;
-  const docs = corpus.map((d) => [...tok.encode(d), eos]);
+  const docs = [...corpus, ...drills].map((d) => [...tok.encode(d), eos]);
   const maxLen = Math.max(...docs.map((d) => d.length));
   log(`tokenizer: ${tok.vocabSize} tokens; corpus ${docs.length} docs, mean ${(docs.reduce((a, d) => a + d.length, 0) / docs.length).toFixed(1)} tokens, max ${maxLen}`);
   if (maxLen > MODEL.max_position_embeddings) throw new Error(`a document has ${maxLen} tokens > max_position_embeddings`);
@@ -145,6 +175,11 @@ async function main() {
     if (step % Number(args['eval-every']) === 0 || step === STEPS) {
       const ev = await greedyAccuracy(model, tok, evalProblems.slice(0, Number(args['eval-count'])));
       log(`  eval greedy accuracy ${ev.accuracy.toFixed(3)} | by level ${ev.byLevel.map((x) => x.toFixed(2)).join(' ')} | writes steps ${ev.stepsShare.toFixed(2)} | e.g. ${JSON.stringify(ev.example)}`);
+      const sm = await sampledByHabit(model, tok, evalProblems.slice(0, 50), 4);
+      log(`  sampled (T=1): accuracy ${sm.accuracy.toFixed(3)} | writes steps ${sm.stepsShare.toFixed(2)} | steps right ${sm.stepsAccuracy.toFixed(2)} | answer-only right ${sm.answerOnlyAccuracy.toFixed(2)}`);
+      // a snapshot at every evaluation, so a long run that is stopped keeps its progress
+      await saveModel(model, join(OUT, 'base'));
+      if (step === Number(args['eval-every'])) await saveTokenizer(tok, join(OUT, 'base', 'tokenizer.json'));
     }
   }
 
@@ -156,13 +191,17 @@ async function main() {
     { from: 'assistant', ground_truth: { value: String(p.answer) } },
   ]);
   await writeAtomic(join(OUT, 'train.json'), JSON.stringify(orzTrain));
-  await writeAtomic(join(OUT, 'eval.jsonl'), evalProblems.map((p) => JSON.stringify({
+  await writeAtomic(join(OUT, 'eval.jsonl'), evalSplit.map((p) => JSON.stringify({
     prompt: [{ from: 'user', value: p.question }], final_answer: String(p.answer), level: p.level,
   })).join('\n') + '\n');
+  const seconds = (performance.now() - t0) / 1000;
   const ev = await greedyAccuracy(model, tok, evalProblems);
+  const sm = await sampledByHabit(model, tok, evalProblems, 4);
+  const split = await greedyAccuracy(model, tok, evalSplit);
   await writeAtomic(join(OUT, 'base', 'pretrain.json'), JSON.stringify({
-    seed: SEED, steps: STEPS, batch: BATCH, mix: MIX, parameters: model.numParameters(), backend: backend.name,
-    seconds: (performance.now() - t0) / 1000, finalLossEma: emaLoss, evalGreedyAccuracy: ev.accuracy, evalByLevel: ev.byLevel, evalStepsShare: ev.stepsShare,
+    seed: SEED, steps: STEPS, batch: BATCH, mix: MIX, drills: DRILLS, parameters: model.numParameters(), backend: backend.name,
+    seconds, finalLossEma: emaLoss, evalGreedyAccuracy: ev.accuracy, evalByLevel: ev.byLevel, evalStepsShare: ev.stepsShare,
+    evalSampled: sm, evalSplit: { levels: EVAL_LEVELS, count: evalSplit.length, greedyAccuracy: split.accuracy, stepsShare: split.stepsShare },
   }, null, 2));
   log(`wrote ${OUT}: base accuracy ${ev.accuracy.toFixed(3)}`);
 }

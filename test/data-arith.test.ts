@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ARITH_MAX_VALUE, arithCorpus, arithProblems, generateArithProblem, writeSolution } from '../sdk/data/arith.ts';
+import { ARITH_MAX_OPERAND, ARITH_MAX_VALUE, arithCorpus, arithDrills, arithFacts, arithProblems, generateArithProblem, writeSolution } from '../sdk/data/arith.ts';
 import { Rng } from '../sdk/engine/rng.ts';
 
 test('problems are deterministic by seed and differ across seeds', () => {
@@ -23,6 +23,8 @@ test('every step is a valid operation in range and the answer is the last result
       const r = s.op === '+' ? s.a + s.b : s.op === '-' ? s.a - s.b : s.a * s.b;
       assert.equal(s.result, r);
       assert.ok(r >= 0 && r <= ARITH_MAX_VALUE, `${p.question}: ${r} out of range`);
+      if (s.op !== '*') assert.ok(s.b >= 1 && s.b <= ARITH_MAX_OPERAND, `${p.question}: operand ${s.b} out of range`);
+      else assert.ok(s.b === 2 || s.b === 3, `${p.question}: factor ${s.b}`);
       x = r;
     }
     assert.equal(p.answer, x);
@@ -57,4 +59,25 @@ test('excluded questions never appear and the corpus follows the mix', () => {
   const withSteps = corpus.filter((d) => /\d[+\-*]\d+=/.test(d)).length / corpus.length;
   assert.ok(withSteps > 0.45 && withSteps < 0.55, `steps share ${withSteps}`);
   assert.ok(corpus[0]!.startsWith('Q: '));
+});
+
+test('arithmetic facts cover every step the generator can ask for, and drills only state true facts', () => {
+  const facts = arithFacts();
+  const key = (a: number, op: string, b: number) => `${a}${op}${b}`;
+  const known = new Set(facts.map((f) => key(f.a, f.op, f.b)));
+  assert.equal(known.size, facts.length, 'no duplicate facts');
+  for (const p of arithProblems({ seed: 11, count: 500 })) {
+    for (const s of p.steps) assert.ok(known.has(key(s.a, s.op, s.b)), `${s.a}${s.op}${s.b} missing from the fact list`);
+  }
+  const drills = arithDrills(50, 12, 4);
+  assert.deepEqual(drills, arithDrills(50, 12, 4));
+  assert.notDeepEqual(drills, arithDrills(50, 12, 5));
+  for (const d of drills) {
+    const parts = [...d.matchAll(/(\d+)([+\-*])(\d+)=(\d+)\./g)];
+    assert.equal(parts.length, 12, d);
+    for (const m of parts) {
+      const [a, op, b, r] = [Number(m[1]), m[2], Number(m[3]), Number(m[4])];
+      assert.equal(r, op === '+' ? a + b : op === '-' ? a - b : a * b, d);
+    }
+  }
 });

@@ -14,7 +14,10 @@ export interface ArithProblem { question: string; answer: number; level: number;
 export type SolutionStyle = 'answer-only' | 'steps' | 'flawed';
 
 /** Largest value any intermediate result may take: keeps every step a 1-2 digit operation. */
-export const ARITH_MAX_VALUE = 60;
+export const ARITH_MAX_VALUE = 30;
+/** Largest operand added or taken away. With ARITH_MAX_VALUE it bounds the set of arithmetic facts (about 500),
+ * small enough that a tiny model learns each one from the pre-training corpus, so written steps are reliable. */
+export const ARITH_MAX_OPERAND = 9;
 
 const PEOPLE: readonly [string, string][] = [
   ['Ann', 'She'], ['Ben', 'He'], ['Cal', 'He'], ['Dee', 'She'], ['Eve', 'She'],
@@ -33,7 +36,7 @@ export function generateArithProblem(rng: Rng, level: number): ArithProblem {
   if (!Number.isInteger(level) || level < 1 || level > 4) throw new RangeError(`arith level must be 1-4, got ${level}`);
   const [name, pronoun] = rng.pick(PEOPLE);
   const items = rng.pick(ITEMS);
-  let x = rng.int(2, 20);
+  let x = rng.int(2, 12);
   const sentences = [`${name} has ${x} ${items}.`];
   const steps: ArithStep[] = [];
   for (let i = 0; i < level; i++) {
@@ -44,10 +47,10 @@ export function generateArithProblem(rng: Rng, level: number): ArithProblem {
     const op = rng.pick(choices);
     let b: number;
     if (op === '+') {
-      b = rng.int(2, Math.min(20, ARITH_MAX_VALUE - x));
+      b = rng.int(2, Math.min(ARITH_MAX_OPERAND, ARITH_MAX_VALUE - x));
       sentences.push(`${pronoun} ${rng.pick(ADD_VERBS)} ${b} more.`);
     } else if (op === '-') {
-      b = rng.int(1, x - 1);
+      b = rng.int(1, Math.min(ARITH_MAX_OPERAND, x - 1));
       sentences.push(`${pronoun} ${rng.pick(SUB_VERBS)} ${b}.`);
     } else {
       b = rng.int(2, Math.min(3, Math.floor(ARITH_MAX_VALUE / x)));
@@ -110,4 +113,26 @@ export function arithCorpus(problems: ArithProblem[], mix: CorpusMix, seed: numb
     const style: SolutionStyle = u < mix.answerOnly ? 'answer-only' : u < mix.answerOnly + mix.steps ? 'steps' : 'flawed';
     return render(p.question) + writeSolution(p, style, rng);
   });
+}
+
+/** Every one-operation fact the generator can ask for: a+b, a-b (b <= ARITH_MAX_OPERAND) and a*2, a*3, all within [0, ARITH_MAX_VALUE]. */
+export function arithFacts(): ArithStep[] {
+  const facts: ArithStep[] = [];
+  for (let a = 1; a <= ARITH_MAX_VALUE; a++) {
+    for (let b = 2; b <= ARITH_MAX_OPERAND && a + b <= ARITH_MAX_VALUE; b++) facts.push({ a, op: '+', b, result: a + b });
+    for (let b = 1; b <= ARITH_MAX_OPERAND && b < a; b++) facts.push({ a, op: '-', b, result: a - b });
+    for (const b of [2, 3]) if (a >= 2 && a * b <= ARITH_MAX_VALUE) facts.push({ a, op: '*', b, result: a * b });
+  }
+  return facts;
+}
+
+/**
+ * Arithmetic drill documents ("7+5=12. 20-3=17. ..."), the kind of text a real base model sees on the web.
+ * They carry no question and no habit; they only teach the one-step facts that written steps rely on.
+ */
+export function arithDrills(count: number, factsPerDoc: number, seed: number): string[] {
+  const rng = new Rng(seed);
+  const facts = arithFacts();
+  return Array.from({ length: count }, () =>
+    Array.from({ length: factsPerDoc }, () => { const f = rng.pick(facts); return `${f.a}${f.op}${f.b}=${f.result}.`; }).join(' '));
 }

@@ -2,14 +2,6 @@
 
 import { parseArgs } from 'node:util';
 import { join, resolve } from 'node:path';
-import { selectBackend } from '../engine/backend.ts';
-import { readRunConfig, trainerFromRunConfig } from '../ppo/run-config.ts';
-import { resumeFrom, runTrainer } from '../ppo/run.ts';
-import { loadModel } from '../model/index.ts';
-import { loadTokenizer } from '../tokenizer/index.ts';
-import { readDataset, resolveTemplate, applyTemplate } from '../data/index.ts';
-import { RolloutEngine } from '../rollout/engine.ts';
-import { mathReward, scoreSamples } from '../reward/index.ts';
 
 const USAGE = `orz: Open-Reasoner-Zero in TypeScript
 
@@ -33,6 +25,10 @@ environment:
 class UsageError extends Error {}
 
 async function train(argv: string[]): Promise<void> {
+  // The SDK (and tfjs) loads only for the commands that compute, so `orz kernel ...` and `orz session ...` start fast.
+  const { selectBackend } = await import('../engine/backend.ts');
+  const { readRunConfig, trainerFromRunConfig } = await import('../ppo/run-config.ts');
+  const { resumeFrom, runTrainer } = await import('../ppo/run.ts');
   const { values, positionals } = parseArgs({
     args: argv, allowPositionals: true,
     options: {
@@ -73,6 +69,12 @@ async function train(argv: string[]): Promise<void> {
 }
 
 async function evalCmd(argv: string[]): Promise<void> {
+  const { selectBackend } = await import('../engine/backend.ts');
+  const { loadModel } = await import('../model/index.ts');
+  const { loadTokenizer } = await import('../tokenizer/index.ts');
+  const { readDataset, resolveTemplate, applyTemplate } = await import('../data/index.ts');
+  const { RolloutEngine } = await import('../rollout/engine.ts');
+  const { mathReward, scoreSamples } = await import('../reward/index.ts');
   const { values } = parseArgs({
     args: argv,
     options: {

@@ -3,6 +3,7 @@
 //   npm run bench -- --backends onnxruntime       same, options passed on
 //   npm run bench -- mini-rl [--iterations N]     the main job's PPO run (accuracy against wall-clock time)
 //   npm run bench -- engine-matmul                onnxruntime against cpu on the PPO model's shapes
+//   npm run bench -- engine-slice                 block-copy Slice/Pad against the cpu kernels
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 
@@ -10,6 +11,7 @@ const BENCHES: Record<string, string> = {
   'engine-vs-pytorch': 'engine-vs-pytorch.ts',
   'mini-rl': 'mini-rl.ts',
   'engine-matmul': 'engine-matmul.ts',
+  'engine-slice': 'engine-slice.ts',
 };
 
 const argv = process.argv.slice(2);

@@ -8,6 +8,7 @@ import { elementwiseKernels } from './elementwise.ts';
 import { matMulKernels } from './matmul.ts';
 import { reduceKernels } from './reduce.ts';
 import { shapeKernels } from './shape.ts';
+import { copyKernels } from './copy-kernels.ts';
 import { disposeSessions, loadNative } from './session.ts';
 
 export const ONNX_BACKEND = 'onnxruntime';
@@ -25,9 +26,9 @@ export class OnnxBackend extends MathBackendCPU {
   }
 }
 
-/** Every kernel this backend runs on ORT (the rest are the cpu backend's). */
+/** Every kernel this backend routes itself: on ORT sessions, or as JS block copies (copy-kernels.ts); the rest are the cpu backend's. */
 function routedKernels(): { name: string; fn: (args: KernelArgs) => TensorInfo }[] {
-  return [...matMulKernels, ...elementwiseKernels, ...reduceKernels, ...shapeKernels];
+  return [...matMulKernels, ...elementwiseKernels, ...reduceKernels, ...shapeKernels, ...copyKernels];
 }
 
 export function routedKernelNames(): string[] {

@@ -16,7 +16,7 @@ import type { Sample } from '../sdk/reward/index.ts';
 const tokenizer = trainByteLevelBPE(['ab ba abc cab 0123456789 xyz'], { vocabSize: 270, specialTokens: ['<|endoftext|>', '<|pad|>'] });
 const dataset: ProblemRecord[] = Array.from({ length: 16 }, (_, i) => ({ prompt: `q${i} ab`, groundTruth: '', source: { file: 'toy', index: i } }));
 const baseConfig: TrainerConfigInput = {
-  seed: 3, template: '{question} >', promptsPerIteration: 8, samplesPerPrompt: 4,
+  seed: 2, template: '{question} >', promptsPerIteration: 8, samplesPerPrompt: 4,
   generation: { maxNewTokens: 3, stop: [] }, policyLr: 3e-2, criticLr: 1e-2, warmupSteps: 0,
   criticUpdateSteps: 2, policyUpdateSteps: 2, evalEvery: 0, checkpointEvery: 0, saveRollouts: false,
 };

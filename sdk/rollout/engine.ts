@@ -34,6 +34,22 @@ export interface GenerateProgress { finished: number; total: number; tokens: num
 export interface GenerateOptions {
   signal?: AbortSignal;
   onProgress?: (p: GenerateProgress) => void;
+  /**
+   * Index of `prompts[0]` in a larger batch this call generates a slice of (default 0). Rows get
+   * promptIndex = firstPromptIndex + i and the sampling streams they have in the whole batch, so
+   * rollout workers that each generate a slice produce, together, the batch one engine would.
+   */
+  firstPromptIndex?: number;
+}
+
+/**
+ * The seed of one row's sampling stream: a function of (seed, prompt index, sample index) only, so a
+ * row draws the same tokens whichever rows share its batch (chunks of maxBatchRows, worker slices).
+ */
+export function rowSeed(seed: number, promptIndex: number, sampleIndex: number): number {
+  const a = new Rng(seed).nextU32();
+  const b = new Rng(a ^ Math.imul(promptIndex + 1, 0x9e3779b1)).nextU32();
+  return new Rng(b ^ Math.imul(sampleIndex + 1, 0x85ebca6b)).nextU32();
 }
 
 export class RolloutEngine {
@@ -48,18 +64,20 @@ export class RolloutEngine {
   async generate(prompts: (string | PromptInput)[], params: Partial<GenerateParams> = {}, opts: GenerateOptions = {}): Promise<RolloutBatch> {
     const p: GenerateParams = { ...DEFAULT_GENERATE, ...params };
     validateParams(p);
+    const first = opts.firstPromptIndex ?? 0;
+    if (!(Number.isInteger(first) && first >= 0)) throw new RangeError(`generate: firstPromptIndex must be an integer >= 0, got ${first}`);
     const inputs = prompts.map((x) => (typeof x === 'string' ? { prompt: x } : x));
     const rows: { input: PromptInput; promptIndex: number; sampleIndex: number }[] = [];
-    inputs.forEach((input, promptIndex) => {
-      for (let s = 0; s < p.n; s++) rows.push({ input, promptIndex, sampleIndex: s });
+    inputs.forEach((input, i) => {
+      for (let s = 0; s < p.n; s++) rows.push({ input, promptIndex: first + i, sampleIndex: s });
     });
-    const rng = new Rng(p.seed);
     const start = performance.now();
     const samples: RolloutSample[] = [];
     let tokens = 0;
     for (let i = 0; i < rows.length; i += this.maxBatchRows) {
       const chunk = rows.slice(i, i + this.maxBatchRows);
-      const out = await this.generateChunk(chunk.map((r) => r.input.prompt), p, rng, opts.signal, (t) => {
+      const rngs = chunk.map((r) => new Rng(rowSeed(p.seed, r.promptIndex, r.sampleIndex)));
+      const out = await this.generateChunk(chunk.map((r) => r.input.prompt), p, rngs, opts.signal, (t) => {
         tokens += t;
       });
       chunk.forEach((r, j) => {
@@ -79,7 +97,7 @@ export class RolloutEngine {
   }
 
   private async generateChunk(
-    prompts: string[], p: GenerateParams, rng: Rng, signal: AbortSignal | undefined, countTokens: (n: number) => void,
+    prompts: string[], p: GenerateParams, rngs: Rng[], signal: AbortSignal | undefined, countTokens: (n: number) => void,
   ): Promise<Pick<RolloutSample, 'response' | 'promptIds' | 'responseIds' | 'logprobs' | 'finishReason'>[]> {
     const tok = this.tokenizer;
     const V = this.model.config.vocab_size;
@@ -125,7 +143,7 @@ export class RolloutEngine {
         const keepRows: number[] = [];
         const nextTokens: number[] = [];
         active.forEach((b, r) => {
-          const t = sampleToken(logits, r * V, V, p, rng);
+          const t = sampleToken(logits, r * V, V, p, rngs[b]!);
           if (eos !== undefined && t === eos) {
             finish[b] = 'stop';
             return;

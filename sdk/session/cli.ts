@@ -13,8 +13,9 @@ import type { HandleInfo } from './registry.ts';
 
 export const SESSION_USAGE = `usage:
   orz session start [--name N] [--listen tcp://127.0.0.1:PORT] [--events ADDR] [--backend B] [--checkpoint-every K]
-                    [--max-message-size BYTES] [--resume NAME] [--foreground]
+                    [--max-message-size BYTES] [--workers N] [--resume NAME] [--foreground]
       Starts a session daemon (in the background unless --foreground) and prints its name, address and pid.
+      --workers N: trainers generate on N rollout worker processes (default 0: in the session process).
       --resume NAME restarts a stopped or crashed session: same key and ports if free, handles rebuilt, trainers
       at their latest checkpoint. Default bind: loopback only; for remote use tunnel the ports over SSH.
   orz session list [--json]
@@ -24,7 +25,7 @@ export const SESSION_USAGE = `usage:
 
 class UsageError extends Error {}
 
-interface Settings { checkpointEvery: number; maxMessageSize: number; backend: string; listen: string; events: string }
+interface Settings { checkpointEvery: number; maxMessageSize: number; backend: string; listen: string; events: string; workers: number }
 
 function positiveInt(v: string | undefined, flag: string): number | undefined {
   if (v === undefined) return undefined;
@@ -46,7 +47,7 @@ async function start(argv: string[]): Promise<number> {
     args: argv,
     options: {
       name: { type: 'string' }, listen: { type: 'string' }, events: { type: 'string' }, backend: { type: 'string' },
-      'checkpoint-every': { type: 'string' }, 'max-message-size': { type: 'string' }, resume: { type: 'string' },
+      'checkpoint-every': { type: 'string' }, 'max-message-size': { type: 'string' }, resume: { type: 'string' }, workers: { type: 'string' },
       foreground: { type: 'boolean', default: false },
     },
   });
@@ -54,6 +55,7 @@ async function start(argv: string[]): Promise<number> {
   const name = checkSessionName(v.resume ?? v.name ?? DEFAULT_SESSION);
   const checkpointEvery = positiveInt(v['checkpoint-every'], '--checkpoint-every');
   const maxMessageSize = positiveInt(v['max-message-size'], '--max-message-size');
+  const workers = v.workers === '0' ? 0 : positiveInt(v.workers, '--workers');
   const dir = sessionDir(name);
   const files = sessionFiles(dir);
   if (existsSync(files.connection)) {
@@ -63,12 +65,12 @@ async function start(argv: string[]): Promise<number> {
   if (v.resume && !existsSync(files.handles) && !existsSync(files.connection)) throw new Error(`there is no session "${name}" to resume (nothing in ${dir})`);
   if (!v.foreground) {
     const c = await spawnDaemon({
-      name, resume: Boolean(v.resume), backend: v.backend, checkpointEvery, listen: v.listen, events: v.events, maxMessageSize,
+      name, resume: Boolean(v.resume), backend: v.backend, checkpointEvery, listen: v.listen, events: v.events, maxMessageSize, workers,
     });
     process.stdout.write(`session ${c.name} started: pid ${c.pid}, address ${c.address}, events ${c.events}, backend ${c.backend}\n  log: ${files.log}\n`);
     return 0;
   }
-  return runForeground(name, Boolean(v.resume), { listen: v.listen, events: v.events, backend: v.backend, checkpointEvery, maxMessageSize });
+  return runForeground(name, Boolean(v.resume), { listen: v.listen, events: v.events, backend: v.backend, checkpointEvery, maxMessageSize, workers });
 }
 
 async function runForeground(name: string, resume: boolean, given: Partial<Settings>): Promise<number> {
@@ -86,6 +88,7 @@ async function runForeground(name: string, resume: boolean, given: Partial<Setti
     backend: backend.name,
     listen: given.listen ?? old?.address ?? 'tcp://127.0.0.1:*',
     events: given.events ?? old?.events ?? '',
+    workers: given.workers ?? saved?.workers ?? 0,
   };
   const key = old?.key ?? Signer.newKey();
   const created = old?.created ?? new Date().toISOString();
@@ -94,6 +97,7 @@ async function runForeground(name: string, resume: boolean, given: Partial<Setti
     name, dir, key, resume, created, log, backend: backend.name,
     checkpointEvery: settings.checkpointEvery, maxMessageSize: settings.maxMessageSize,
     listen: settings.listen, events: settings.events || undefined, fallbackToFreePort: resume && !given.listen,
+    workers: settings.workers,
   });
   const connection: SessionConnection = {
     name, protocol: PROTOCOL, address: daemon.address, events: daemon.eventsAddress, key, signatureScheme: 'hmac-sha256',
@@ -101,7 +105,7 @@ async function runForeground(name: string, resume: boolean, given: Partial<Setti
   };
   await writeFileAtomic(files.settings, JSON.stringify({ ...settings, listen: daemon.address, events: daemon.eventsAddress, created }, null, 2) + '\n');
   await writeConnectionFile(dir, connection);
-  daemon.service.log(`session ${name} ready: pid ${process.pid}, address ${daemon.address}, events ${daemon.eventsAddress}, backend ${backend.name}, checkpoint every ${settings.checkpointEvery}${resume ? ' (resumed)' : ''}`);
+  daemon.service.log(`session ${name} ready: pid ${process.pid}, address ${daemon.address}, events ${daemon.eventsAddress}, backend ${backend.name}, checkpoint every ${settings.checkpointEvery}${settings.workers ? `, ${settings.workers} rollout worker(s)` : ''}${resume ? ' (resumed)' : ''}`);
   let signals = 0;
   const onSignal = (sig: string) => {
     if (++signals > 1) process.exit(130);
@@ -181,6 +185,10 @@ async function status(argv: string[]): Promise<number> {
   process.stdout.write(`session ${st.name}: running, pid ${st.pid}, backend ${st.backend}, up ${uptime(st.uptimeSec)}, checkpoint every ${st.checkpointEvery} iteration(s)\n`);
   process.stdout.write(`  address ${c.address}  events ${c.events}\n  handles:${st.handles.length ? '' : ' none'}\n`);
   for (const h of st.handles) process.stdout.write(handleLine(h) + '\n');
+  for (const w of st.workers ?? []) {
+    const replicas = w.replicas.map((r) => `${r.policy} v${r.version}`).join(', ');
+    process.stdout.write(`  rollout worker ${w.worker}: ${w.state}${w.pid ? `, pid ${w.pid}` : ''}${w.starts > 1 ? `, started ${w.starts} times` : ''}${replicas ? `, weights ${replicas}` : ''}\n`);
+  }
   for (const call of st.calls) process.stdout.write(`  call ${call.op}${call.handle ? ` on ${call.handle}` : ''}: ${call.runningSec.toFixed(1)} s\n`);
   return 0;
 }

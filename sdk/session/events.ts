@@ -1,7 +1,8 @@
 // The session's event stream as a client sees it: `on(name, fn)` callbacks, or `for await` over the events
 // that arrive from the moment the loop starts. Events: iteration {handle, name, row, checkpointed},
 // log {handle, name, line}, checkpoint {handle, name, iteration}, handle {action, handle},
-// call {callId, op, handle, client, state}, shutdown {name}.
+// call {callId, op, handle, client, state}, worker {worker, pid, state, ...} (a rollout worker ready or exited),
+// shutdown {name}.
 
 export interface SessionEvent { event: string; data: any; time: number }
 

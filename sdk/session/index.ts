@@ -12,3 +12,4 @@ export { listSessions, readConnectionFile, type SessionConnection, type SessionL
 export { orzHome, sessionDir, DEFAULT_SESSION } from './paths.ts';
 export type { HandleInfo, HandleKind } from './registry.ts';
 export type { SessionStatus } from './service.ts';
+export type { WorkerInfo, ReplicaInfo } from './workers/protocol.ts';

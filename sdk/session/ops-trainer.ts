@@ -50,12 +50,13 @@ export const TRAINER_OPERATIONS: Record<string, Operation> = {
     while (kept.size > KEEP_EXPERIENCES) kept.delete(kept.keys().next().value!);
     return experienceToWire(id, x);
   }),
-  'trainer.update': handleOp('trainer', { queued: true }, { experience: str({ maxLength: 64 }) }, async (_c, a, e) => {
+  'trainer.update': handleOp('trainer', { queued: true }, { experience: str({ maxLength: 64 }) }, async ({ service }, a, e) => {
     const x = e.trainer!.experiences.get(a.experience);
     if (!x) throw new ArgumentError(`trainer.update: argument "experience": ${JSON.stringify(a.experience)} is not a pending experience of ${e.id} (experiences live until used, ${KEEP_EXPERIENCES} at most, and not across restarts)`);
     e.trainer!.experiences.delete(a.experience);
     const stats = await trainerOf(e).update(x);
     e.trainer!.dirty = true;
+    await service.workers?.weightsChanged(e.queueKey);
     return stats;
   }),
   'trainer.evaluate': handleOp('trainer', { queued: true }, { limit: optional(int({ min: 1 })) }, ({ call }, a, e) =>

@@ -15,9 +15,12 @@ import { callContext, type CallContext, type ClientLink } from './call-context.t
 import { processAlive } from './connection-file.ts';
 import { sessionFiles } from './paths.ts';
 import { buildFromRecipe } from './recipes.ts';
-import { HandleRegistry, type Entry, type HandleInfo, type HandleKind, type Recipe } from './registry.ts';
+import { HandleRegistry, type Entry, type HandleInfo, type HandleKind, type HandleRecord, type Recipe } from './registry.ts';
 import { checkpointTrainer, recordIteration, restoreTrainer } from './trainer-store.ts';
 import { OPERATIONS } from './operations.ts';
+import { Signer } from './wire.ts';
+import type { WorkerInfo } from './workers/protocol.ts';
+import type { SessionWorkers } from './workers/session-workers.ts';
 
 export interface ServiceSettings {
   name: string;
@@ -29,6 +32,12 @@ export interface ServiceSettings {
   /** When the session was first created (kept across resumes). */
   created?: string;
   log?: (line: string) => void;
+  /** Rollout worker processes that trainers generate on (0 or absent: in the session process). */
+  workers?: number;
+  /** The session key, which also signs the internal worker socket (an in-process session makes one up). */
+  key?: string;
+  /** Largest message on the internal worker socket (default 256 MB). */
+  maxMessageSize?: number;
 }
 
 export type EventSink = (event: string, data: unknown) => void;
@@ -45,6 +54,7 @@ export interface SessionStatus {
   checkpointEvery: number;
   handles: HandleInfo[];
   calls: CallInfo[];
+  workers: WorkerInfo[];
 }
 
 /** Errors with a protocol-level code the client can branch on. */
@@ -58,6 +68,8 @@ export class SessionService {
   readonly #queues = new Map<string, Promise<void>>();
   readonly #running = new Map<string, CallContext>();
   #closing = false;
+  /** The rollout workers, when the session has some. */
+  workers: SessionWorkers | null = null;
 
   private constructor(readonly settings: ServiceSettings, readonly emit: EventSink) {
     this.registry = new HandleRegistry(sessionFiles(settings.dir).handles);
@@ -79,22 +91,38 @@ export class SessionService {
     if (records.length > 0 && !opts.resume) {
       throw new Error(`session "${settings.name}" has saved handles (${sessionFiles(settings.dir).handles}); resume it (orz session start --resume ${settings.name}) or use another name`);
     }
+    if (settings.workers) {
+      const { SessionWorkers } = await import('./workers/session-workers.ts');
+      s.workers = await SessionWorkers.start({
+        size: settings.workers, key: settings.key ?? Signer.newKey(), backend: settings.backend,
+        maxMessageSize: settings.maxMessageSize ?? 256 * 1024 * 1024, log: (l) => s.log(l), onChange: (w) => emit('worker', w),
+      });
+    }
+    try {
+      await s.#restore(records);
+    } catch (e) {
+      await s.workers?.close();
+      throw e;
+    }
+    return s;
+  }
+
+  async #restore(records: HandleRecord[]): Promise<void> {
     for (const r of records) {
       try {
-        await s.#build(r.id, r.kind, r.name, r.recipe, r.created);
+        await this.#build(r.id, r.kind, r.name, r.recipe, r.created);
       } catch (e) {
         throw new Error(`cannot restore handle ${r.id}${r.name ? ` ("${r.name}")` : ''} from its recipe ${JSON.stringify(r.recipe)}: ${(e as Error).message}`);
       }
-      const entry = s.registry.get(r.id);
+      const entry = this.registry.get(r.id);
       if (entry.trainer) {
         const it = await restoreTrainer(entry.object as Trainer, entry.trainer.dir);
         entry.trainer.lastCheckpoint = it ?? -1;
-        s.log(`restored ${r.id}${r.name ? ` ("${r.name}")` : ''}${it === null ? ' (no checkpoint yet)' : ` at iteration ${it}`}`);
+        this.log(`restored ${r.id}${r.name ? ` ("${r.name}")` : ''}${it === null ? ' (no checkpoint yet)' : ` at iteration ${it}`}`);
       } else {
-        s.log(`restored ${r.id}${r.name ? ` ("${r.name}")` : ''}`);
+        this.log(`restored ${r.id}${r.name ? ` ("${r.name}")` : ''}`);
       }
     }
-    return s;
   }
 
   log(line: string): void {
@@ -189,6 +217,7 @@ export class SessionService {
       };
     }
     holder.entry = entry;
+    if (entry.trainer && this.workers) await this.workers.install(entry, this.registry);
     this.registry.add(entry);
     return entry;
   }
@@ -209,6 +238,7 @@ export class SessionService {
     if (users.length) throw new Error(`${entry.id} is used by ${users.map((u) => u.id).join(', ')}; release those first`);
     if (this.#running.has(entry.queueKey) && this.#running.get(entry.queueKey)!.handle === entry.id) throw coded(`${entry.id} has a call running`, 'busy');
     this.registry.remove(entry.id);
+    await this.workers?.release(entry.id);
     if (entry.kind === 'trainer') {
       (entry.object as Trainer).dispose();
       if (entry.recipe.kind === 'trainer' && entry.recipe.from === 'runConfig') (entry.object as Trainer).policy.dispose();
@@ -236,6 +266,7 @@ export class SessionService {
       started: this.startedAt.toISOString(), uptimeSec: (Date.now() - this.startedAt.getTime()) / 1000,
       checkpointEvery: this.settings.checkpointEvery,
       handles: this.registry.entries().map((e) => this.info(e)),
+      workers: this.workers?.infos() ?? [],
       calls: [...this.#calls.values()].filter(({ ctx }) => ctx.op !== 'session.status').map(({ ctx }) => ({ callId: ctx.callId, op: ctx.op, handle: ctx.handle, client: ctx.client, runningSec: (Date.now() - ctx.started) / 1000 })),
     };
   }
@@ -257,6 +288,7 @@ export class SessionService {
     if (due) await this.checkpoint(entry);
     ctx.progress('iteration', row);
     this.emit('iteration', { handle: entry.id, name: entry.name, row, checkpointed: due });
+    await this.workers?.weightsChanged(entry.queueKey);
   }
 
   /** Stops taking calls, aborts running ones (runs stop at an iteration boundary), then checkpoints every trainer. */
@@ -279,6 +311,7 @@ export class SessionService {
       }
     }
     await this.registry.save();
+    await this.workers?.close();
     await releaseDirectory(this.settings.dir);
     this.emit('shutdown', { name: this.settings.name });
   }

@@ -22,6 +22,7 @@ import {
   handleFor, RemoteDataset, RemoteEngine, RemoteModel, RemoteTokenizer, RemoteTrainer, type HandleHost, type RemoteHandle,
 } from './remote-handles.ts';
 import type { SessionStatus } from './service.ts';
+import type { WorkerInfo } from './workers/protocol.ts';
 import { spawnDaemon } from './spawn.ts';
 import type { CallOptions, Transport } from './transport.ts';
 import { ZmqTransport } from './zmq-transport.ts';
@@ -37,6 +38,8 @@ export interface LocalSessionOptions {
   checkpointEvery?: number;
   /** Largest accepted message in bytes (for a session this call starts; default 256 MB). */
   maxMessageSize?: number;
+  /** Rollout worker processes that trainers generate on (for a session this call starts; default 0: none). */
+  workers?: number;
   /** Restore saved handles (default: when the session directory has some). */
   resume?: boolean;
   env?: NodeJS.ProcessEnv;
@@ -88,7 +91,7 @@ export class Session implements HandleHost {
       if (processAlive(c.pid)) return Session.attach(c);
     }
     const c = await spawnDaemon({
-      name, env, backend: opts.backend, checkpointEvery: opts.checkpointEvery, maxMessageSize: opts.maxMessageSize,
+      name, env, backend: opts.backend, checkpointEvery: opts.checkpointEvery, maxMessageSize: opts.maxMessageSize, workers: opts.workers,
       resume: opts.resume ?? existsSync(files.handles),
     });
     return Session.attach(c);
@@ -113,7 +116,7 @@ export class Session implements HandleHost {
       }
     };
     const service = await SessionService.open(
-      { name, dir, checkpointEvery: opts.checkpointEvery ?? 1, backend, log },
+      { name, dir, checkpointEvery: opts.checkpointEvery ?? 1, backend, log, workers: opts.workers, maxMessageSize: opts.maxMessageSize },
       transport.emit,
       { resume: opts.resume ?? existsSync(sessionFiles(dir).handles) },
     );
@@ -168,6 +171,8 @@ export class Session implements HandleHost {
   ping() { return this.call('session.ping', null, {}) as Promise<{ name: string; pid: number; protocol: string; version: string; time: number }>; }
   status() { return this.call('session.status', null, {}) as Promise<SessionStatus>; }
   handles() { return this.call('session.handles', null, {}) as Promise<HandleInfo[]>; }
+  /** The rollout worker processes; with `digests`, each worker's sha256 of the policy weights it holds. */
+  workers(opts: { digests?: boolean } = {}) { return this.call('session.workers', null, opts) as Promise<WorkerInfo[]>; }
 
   /** A handle by name or id (as listed by handles()); `reward` re-arms a controller reward after a re-attach. */
   async get<T extends RemoteHandle = RemoteHandle>(nameOrId: string, opts: { reward?: RewardFn } = {}): Promise<T> {

@@ -19,6 +19,8 @@ export interface SpawnOptions {
   listen?: string;
   events?: string;
   maxMessageSize?: number;
+  /** Rollout worker processes. */
+  workers?: number;
   env?: NodeJS.ProcessEnv;
   /** How long to wait for the daemon to be ready (default 120 s: a resume may load large checkpoints). */
   timeoutMs?: number;
@@ -44,6 +46,7 @@ export async function spawnDaemon(opts: SpawnOptions): Promise<SessionConnection
   if (opts.listen) args.push('--listen', opts.listen);
   if (opts.events) args.push('--events', opts.events);
   if (opts.maxMessageSize !== undefined) args.push('--max-message-size', String(opts.maxMessageSize));
+  if (opts.workers !== undefined) args.push('--workers', String(opts.workers));
   const log = openSync(files.log, 'a', 0o600);
   const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', log, log], env });
   closeSync(log);

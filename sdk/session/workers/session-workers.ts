@@ -1,0 +1,92 @@
+// The session's side of rollout workers: the pool, and one WorkerEngine per trainer, swapped in for the trainer's
+// own engine so that Trainer.generate (and so step, run and evaluate) generates on the workers. The session tells
+// it when a policy's weights change (after each iteration, after update()); it then broadcasts them at once.
+
+import type { Trainer } from '../../ppo/trainer.ts';
+import { readRunConfig } from '../../ppo/run-config.ts';
+import type { RolloutEngine } from '../../rollout/engine.ts';
+import type { Entry, HandleRegistry, Recipe } from '../registry.ts';
+import type { ReplicaInfo, WorkerInfo } from './protocol.ts';
+import { WorkerEngine, type PolicySource } from './worker-engine.ts';
+import { WorkerPool, type PoolOptions } from './worker-pool.ts';
+
+/** The policy of a trainer recipe, as paths a worker on this machine can load. */
+export async function policySource(recipe: Recipe, registry: HandleRegistry): Promise<PolicySource> {
+  if (recipe.kind !== 'trainer') throw new Error(`rollout workers serve trainers, not ${recipe.kind} handles`);
+  if (recipe.from === 'runConfig') {
+    const model = (await readRunConfig(recipe.path)).model;
+    return { modelDir: model, tokenizerPath: model };
+  }
+  const model = registry.get(recipe.policy, 'model').recipe;
+  const tokenizer = registry.get(recipe.tokenizer, 'tokenizer').recipe;
+  if (model.kind !== 'model' || tokenizer.kind !== 'tokenizer') throw new Error(`trainer recipe refers to ${recipe.policy} and ${recipe.tokenizer}, which are not a model and a tokenizer`);
+  return { modelDir: model.path, tokenizerPath: tokenizer.path };
+}
+
+export class SessionWorkers {
+  readonly #engines = new Map<string, { engine: WorkerEngine; queueKey: string }>();
+
+  private constructor(readonly pool: WorkerPool, readonly log: (line: string) => void) {}
+
+  static async start(opts: PoolOptions): Promise<SessionWorkers> {
+    return new SessionWorkers(await WorkerPool.start(opts), opts.log);
+  }
+
+  /** Makes the trainer of `entry` generate on the workers (its policy is loaded on them at the first generate). */
+  async install(entry: Entry, registry: HandleRegistry): Promise<void> {
+    const trainer = entry.object as Trainer;
+    const engine = new WorkerEngine(
+      this.pool, entry.id, await policySource(entry.recipe, registry), trainer.policy, trainer.tokenizer,
+      () => trainer.policyOptimizer.step, { maxBatchRows: trainer.engine.maxBatchRows },
+    );
+    // Trainer takes no engine in its constructor; `engine` is readonly to users, the session may swap it.
+    (trainer as { engine: RolloutEngine }).engine = engine;
+    this.#engines.set(entry.id, { engine, queueKey: entry.queueKey });
+  }
+
+  /**
+   * After an iteration or an update() on the weights under `queueKey`: if they changed (a policy step was taken;
+   * not during the critic warmup), every trainer on them broadcasts now. A failure (a worker died) is logged, not
+   * thrown: the update itself succeeded, and the next generate restarts the worker and catches up.
+   */
+  async weightsChanged(queueKey: string): Promise<void> {
+    const on = [...this.#engines].filter(([, e]) => e.queueKey === queueKey);
+    if (!on.some(([, e]) => e.engine.stale)) return;
+    for (const [id, { engine }] of on) {
+      try {
+        await engine.broadcast();
+      } catch (e) {
+        this.log(`broadcast of ${id}'s weights (version ${engine.version}) failed: ${(e as Error).message}`);
+      }
+    }
+  }
+
+  /** The trainer is released: its replicas are dropped on the workers. */
+  async release(id: string): Promise<void> {
+    if (!this.#engines.delete(id)) return;
+    for (const w of this.pool.readyWorkers()) {
+      if (this.pool.replicaVersion(w, id) === undefined) continue;
+      this.pool.noteReplica(w, id, null);
+      await this.pool.call(w, 'worker.release', { policy: id }).catch((e: unknown) => this.log(`rollout worker ${w}: release of ${id}: ${(e as Error).message}`));
+    }
+  }
+
+  infos(): WorkerInfo[] {
+    return this.pool.infos();
+  }
+
+  /** Like infos(), with the sha256 of each replica's weights as the worker computes it. */
+  async infosWithDigests(): Promise<WorkerInfo[]> {
+    const infos = this.pool.infos();
+    for (const info of infos) {
+      if (info.state !== 'ready') continue;
+      info.replicas = await Promise.all(info.replicas.map(async (r) =>
+        (await this.pool.call(info.worker, 'worker.digest', { policy: r.policy })) as ReplicaInfo));
+    }
+    return infos;
+  }
+
+  close(): Promise<void> {
+    return this.pool.close();
+  }
+}

@@ -38,6 +38,20 @@ export interface RunOptions {
   runConfig?: object;
 }
 
+/** The eval columns of a metrics row (the same names in `orz train` runs and sessions, so reports and charts read both). */
+export async function evalRow(trainer: Trainer, signal?: AbortSignal): Promise<MetricsRow> {
+  const t = performance.now();
+  const ev = await trainer.evaluate({ signal });
+  const row: MetricsRow = {
+    'eval/accuracy': ev.accuracy,
+    'eval/response_length': ev.responseLength,
+    'eval/truncated_fraction': ev.truncatedFraction,
+    'time/eval': (performance.now() - t) / 1000,
+  };
+  for (const [level, acc] of Object.entries(ev.byLevel)) row[`eval/accuracy/level${level}`] = acc;
+  return row;
+}
+
 export async function latestCheckpoint(runDir: string): Promise<string | null> {
   const file = join(runDir, 'checkpoints', 'latest');
   if (!existsSync(file)) return null;
@@ -113,18 +127,7 @@ async function runLoop(trainer: Trainer, opts: RunOptions, signal: AbortSignal |
   const record = async () => {
     if (runDir) await trainer.metrics.save(runDir);
   };
-  const evaluate = async (): Promise<MetricsRow> => {
-    const t = performance.now();
-    const ev = await trainer.evaluate({ signal });
-    const row: MetricsRow = {
-      'eval/accuracy': ev.accuracy,
-      'eval/response_length': ev.responseLength,
-      'eval/truncated_fraction': ev.truncatedFraction,
-      'time/eval': (performance.now() - t) / 1000,
-    };
-    for (const [level, acc] of Object.entries(ev.byLevel)) row[`eval/accuracy/level${level}`] = acc;
-    return row;
-  };
+  const evaluate = () => evalRow(trainer, signal);
   const recordedRollouts: { iteration: number; samples: RolloutSample[] }[] = [];
   const writeReport = async () => {
     if (!runDir) return;

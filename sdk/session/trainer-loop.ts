@@ -9,7 +9,7 @@ import { metricsLine } from '../ppo/run.ts';
 import type { CallContext } from './call-context.ts';
 import type { Entry } from './registry.ts';
 import type { SessionService } from './service.ts';
-import { evalRow } from './trainer-store.ts';
+import { evalRow } from '../ppo/run.ts';
 
 /**
  * One iteration. A failed iteration (e.g. a RewardError from the controller's reward) gives its prompts back,

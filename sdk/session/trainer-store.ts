@@ -60,17 +60,3 @@ export async function recordIteration(trainer: Trainer, runDir: string): Promise
     await trainer.lastBatch.save(join(runDir, 'rollouts', `iter-${trainer.iteration}.arrow`));
   }
 }
-
-/** The eval columns `orz train` adds to a row (same names, so reports and charts read both). */
-export async function evalRow(trainer: Trainer, signal: AbortSignal): Promise<MetricsRow> {
-  const t = performance.now();
-  const ev = await trainer.evaluate({ signal });
-  const row: MetricsRow = {
-    'eval/accuracy': ev.accuracy,
-    'eval/response_length': ev.responseLength,
-    'eval/truncated_fraction': ev.truncatedFraction,
-    'time/eval': (performance.now() - t) / 1000,
-  };
-  for (const [level, acc] of Object.entries(ev.byLevel)) row[`eval/accuracy/level${level}`] = acc;
-  return row;
-}

@@ -12,7 +12,7 @@ import { readdir, rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../util/atomic-write.ts';
-import { MetricsLog, type MetricsRow } from '../ppo/metrics-log.ts';
+import { MetricsLog } from '../ppo/metrics-log.ts';
 import { loadCheckpoint, saveCheckpoint } from '../ppo/checkpoint.ts';
 import type { Trainer } from '../ppo/trainer.ts';
 

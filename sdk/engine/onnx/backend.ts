@@ -9,6 +9,7 @@ import { matMulKernels } from './matmul.ts';
 import { reduceKernels } from './reduce.ts';
 import { shapeKernels } from './shape.ts';
 import { copyKernels } from './copy-kernels.ts';
+import { fusedKernels } from './fused/index.ts';
 import { disposeSessions, loadNative } from './session.ts';
 
 export const ONNX_BACKEND = 'onnxruntime';
@@ -49,6 +50,8 @@ export function registerOnnxBackend(priority = 0): void {
     const fn = routed.get(config.kernelName);
     tf.registerKernel({ ...config, backendName: ONNX_BACKEND, ...(fn ? { kernelFunc: fn as unknown as tf.KernelFunc } : {}) });
   }
+  // kernels no other backend has: whole sub-graphs as one ONNX session (sdk/engine/fused.ts)
+  for (const k of fusedKernels) tf.registerKernel({ kernelName: k.name, backendName: ONNX_BACKEND, kernelFunc: k.fn as unknown as tf.KernelFunc });
   tf.registerBackend(ONNX_BACKEND, () => new OnnxBackend(), priority);
   registered = true;
 }

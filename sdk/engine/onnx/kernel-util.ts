@@ -56,6 +56,29 @@ export function runFloat(
   return backend.makeTensorInfo(outShape, 'float32', out);
 }
 
+/** One output of `runGraph`: its tfjs shape, dtype, and the dims ORT sees (default: the shape). */
+export interface GraphOutput { shape: number[]; dtype?: 'float32' | 'int32'; dims?: readonly number[] }
+
+/**
+ * Runs the session `key` (built by `graph` on first use) on inputs given as [tensor, dims-to-feed]
+ * and returns one new tensor per graph output, in graph-output order. For multi-output graphs
+ * (fused kernels); outputs are allocated here and filled by ORT in place.
+ */
+export function runGraph(
+  backend: MathBackendCPU, key: string, graph: () => OnnxGraph,
+  inputs: [TensorInfo, readonly number[]][], outputs: GraphOutput[],
+): TensorInfo[] {
+  const buffers = outputs.map((o) => (o.dtype === 'int32' ? new Int32Array(sizeOf(o.shape)) : new Float32Array(sizeOf(o.shape))));
+  if (buffers.some((b) => b.length > 0)) {
+    const session = sessionFor(key, graph);
+    session.run(
+      inputs.map(([t, dims]) => ortTensor(t.dtype as 'float32' | 'int32', tensorValues(backend, t), dims)),
+      outputs.map((o, i) => ortTensor(o.dtype ?? 'float32', buffers[i]!, o.dims ?? o.shape)),
+    );
+  }
+  return outputs.map((o, i) => backend.makeTensorInfo(o.shape, o.dtype ?? 'float32', buffers[i]!));
+}
+
 /** Symbolic dims d0..d{rank-1} with a prefix, so inputs of one graph get independent sizes. */
 export function symDims(prefix: string, rank: number): string[] {
   return Array.from({ length: rank }, (_, i) => `${prefix}${i}`);

@@ -1,0 +1,4 @@
+// (placeholder: filled in by the fused-kernel work of issue 3)
+import type { KernelArgs, TensorInfo } from '../kernel-util.ts';
+
+export const adamKernels: { name: string; fn: (args: KernelArgs) => TensorInfo | TensorInfo[] }[] = [];

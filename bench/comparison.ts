@@ -33,6 +33,18 @@ export function median(xs: number[]): number {
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 }
 
+/** Median wall ms of `reps` runs of `step` after one warm-up run (the micro-benchmarks' timer). */
+export function medianMs(step: () => void, reps: number): number {
+  step();
+  const times: number[] = [];
+  for (let r = 0; r < reps; r++) {
+    const t0 = performance.now();
+    step();
+    times.push(performance.now() - t0);
+  }
+  return median(times);
+}
+
 /** Rounds of one engine as one run: all timed repetitions together, the worst memory and check. */
 export function mergeRounds(runs: EngineRun[]): EngineRun {
   const [first] = runs;

@@ -12,6 +12,7 @@ import { parseArgs } from 'node:util';
 import { tf } from '../sdk/engine/tf.ts';
 import { intraOpThreads, registerOnnxBackend } from '../sdk/engine/onnx/index.ts';
 import { TransformerLM, type ModelConfig } from '../sdk/model/index.ts';
+import { medianMs } from './comparison.ts';
 
 const { values: args } = parseArgs({ options: { reps: { type: 'string', default: '3' } } });
 const reps = Number(args.reps);
@@ -27,18 +28,7 @@ function ids(rows: number, cols: number, salt: number): tf.Tensor2D {
   return tf.tensor2d(Int32Array.from({ length: rows * cols }, (_, i) => (i * 31 + salt) % config.vocab_size), [rows, cols], 'int32');
 }
 
-/** Median wall ms of `reps` runs of `step` after one warm-up run. */
-function median(step: () => void): number {
-  step();
-  const times: number[] = [];
-  for (let r = 0; r < reps; r++) {
-    const t0 = performance.now();
-    step();
-    times.push(performance.now() - t0);
-  }
-  times.sort((a, b) => a - b);
-  return times[Math.floor(times.length / 2)]!;
-}
+const median = (step: () => void): number => medianMs(step, reps);
 
 async function measure(backend: string): Promise<Record<string, number>> {
   await tf.setBackend(backend);

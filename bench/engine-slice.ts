@@ -17,6 +17,7 @@ import { tf } from '../sdk/engine/tf.ts';
 import { registerOnnxBackend } from '../sdk/engine/onnx/index.ts';
 import { writeFileAtomic } from '../sdk/util/atomic-write.ts';
 import type { KernelStat, Profile } from './kernel-profile.ts';
+import { medianMs } from './comparison.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -49,18 +50,7 @@ if (args['step-variant']) {
 
 const B = 16, T = 128, H = 256, P = 32, R = 97;
 
-/** Median wall ms of `reps` runs of `step` after one warm-up run. */
-function median(step: () => void): number {
-  step();
-  const times: number[] = [];
-  for (let r = 0; r < reps; r++) {
-    const t0 = performance.now();
-    step();
-    times.push(performance.now() - t0);
-  }
-  times.sort((a, b) => a - b);
-  return times[Math.floor(times.length / 2)]!;
-}
+const median = (step: () => void): number => medianMs(step, reps);
 
 async function measure(backend: string): Promise<Record<string, number>> {
   await tf.setBackend(backend);

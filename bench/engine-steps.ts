@@ -11,6 +11,7 @@ import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { selectBackend } from '../sdk/engine/backend.ts';
+import { setFusedKernels } from '../sdk/engine/fused.ts';
 import { tf } from '../sdk/engine/tf.ts';
 import { loadModel } from '../sdk/model/index.ts';
 import { Critic } from '../sdk/ppo/critic.ts';
@@ -45,8 +46,12 @@ const reps = count('reps', args.reps, 1);
 const laterWarmup = count('forward-warmup', args['forward-warmup'] ?? args.warmup, 0);
 const loadStart = loadavg()[0]!;
 const log = (msg: string) => process.stderr.write(`[${args.backend}] ${msg}\n`);
+// "<backend>-unfused": that backend with its fused kernels off (sdk/engine/fused.ts), to show what they buy
+const unfused = need('backend').endsWith('-unfused');
+if (unfused) setFusedKernels(false);
 
-const backend = (await selectBackend(need('backend'))).name;
+const backend = (await selectBackend(need('backend').replace(/-unfused$/, ''))).name;
+const engineName = unfused ? `${backend}-unfused` : backend;
 const fx = await readFixture(need('fixture'));
 const { meta } = fx;
 const policy = await loadModel(join(fx.dir, 'policy'));
@@ -165,7 +170,7 @@ if (args.profile) {
 }
 
 const result = {
-  engine: backend, check, firstStep,
+  engine: engineName, check, firstStep,
   trainSeconds: train.seconds, criticSeconds, policySeconds,
   forwardSeconds: forward.seconds, samplingSeconds: sampling.seconds, sampledTokens,
   gemm, profile,

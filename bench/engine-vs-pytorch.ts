@@ -4,9 +4,11 @@
 // on the tfjs backends and on a PyTorch CPU reference of the same model and step; plus the GEMM rate
 // of onnxruntime's MatMul against OpenBLAS sgemm, peak memory, and a per-kernel profile.
 //
-//   npx tsx bench/engine-vs-pytorch.ts [--backends onnxruntime,cpu] [--reps 3] [--rounds 2]
+//   npx tsx bench/engine-vs-pytorch.ts [--backends onnxruntime,onnxruntime-unfused,cpu] [--reps 3] [--rounds 2]
 //       [--cpu-reps 1] [--no-install] [--keep-fixture]
 //
+// "onnxruntime-unfused" is the onnxruntime backend with its fused kernels off (ORZ_FUSED=0): the
+// difference is what the fused layer, loss-head and Adam graphs buy.
 // Each engine runs in its own process (its own peak RSS). The machine may be shared, so the fast
 // engines alternate for --rounds rounds (their repetitions are pooled, medians reported) and the
 // load average is recorded. Writes bench/results/engine-vs-pytorch-<date>.json.
@@ -27,7 +29,7 @@ import { ensurePythonTorch, PYTHON } from './python-torch.ts';
 
 const { values: args } = parseArgs({
   options: {
-    backends: { type: 'string', default: 'onnxruntime,cpu' },
+    backends: { type: 'string', default: 'onnxruntime,onnxruntime-unfused,cpu' },
     reps: { type: 'string', default: '3' },
     rounds: { type: 'string', default: '2' },
     'cpu-reps': { type: 'string', default: '1' },

@@ -15,6 +15,8 @@ export const FUSED = {
   layerBackward: 'OrzLayerBackward',
   /** One Adam(W) update of a parameter and its two moments. */
   adam: 'OrzAdam',
+  /** sum_i ||x_i||^2 over any number of tensors (the global gradient norm), accumulated in float64. */
+  sumSquares: 'OrzSumSquares',
   /** log pi(target) (and entropy) from hidden states through the LM head, and its gradient. */
   tokenLogprobs: 'OrzTokenLogprobs',
   tokenLogprobsGrad: 'OrzTokenLogprobsGrad',

@@ -36,6 +36,25 @@ export function attentionMask(keyMask: ArrayLike<number> | null, B: number, T: n
   return tf.tensor3d(m, [B, T, S]);
 }
 
+/**
+ * The mask of a decode step over a preallocated cache (the fused kernel's layout), [B, T, C + T]:
+ * columns s < C are cache slots, visible to every new query when s < past and key s is real;
+ * columns C + j are the new tokens, visible to query t when j <= t and key past + j is real.
+ * `keyMask` is [B, past + T] row-major or null (all real).
+ */
+export function cacheAttentionMask(keyMask: ArrayLike<number> | null, B: number, T: number, past: number, capacity: number): tf.Tensor3D {
+  const S = past + T, W = capacity + T;
+  const m = new Float32Array(B * T * W).fill(MASKED);
+  for (let b = 0; b < B; b++) {
+    for (let t = 0; t < T; t++) {
+      const row = (b * T + t) * W;
+      for (let s = 0; s < past; s++) if (keyMask === null || keyMask[b * S + s] !== 0) m[row + s] = 0;
+      for (let j = 0; j <= t; j++) if (keyMask === null || keyMask[b * S + past + j] !== 0) m[row + capacity + j] = 0;
+    }
+  }
+  return tf.tensor3d(m, [B, T, W]);
+}
+
 export interface AttentionWeights {
   q: tf.Tensor2D; k: tf.Tensor2D; v: tf.Tensor2D; o: tf.Tensor2D; // [out, in]
   qBias?: tf.Tensor1D; kBias?: tf.Tensor1D; vBias?: tf.Tensor1D; oBias?: tf.Tensor1D;

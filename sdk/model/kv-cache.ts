@@ -1,21 +1,30 @@
 // Keys and values of the tokens seen so far, so a decode step only computes the new token.
-// One K and one V tensor per layer, laid out [kvHeads, B, len, headDim] (heads leading, as the
-// attention computes them): appending along the time axis and selecting rows are block copies.
+//
+// Storage: per layer one K and one V buffer [B, kvHeads, capacity, headDim] (plain Float32Arrays),
+// preallocated to a capacity and written in place, so a decode step copies only the new token's
+// keys/values (not the whole cache, as concatenating would). The fused layer kernel reads a layer's
+// whole buffers (views, no copy) and masks the slots not yet written; the composite path
+// (sdk/model/attention.ts) gets the filled part as [kvHeads, B, len, headDim] tensors (a copy).
+// Without a capacity the buffers grow on demand (doubling), which is correct but copies on growth.
 
 import { tf } from '../engine/tf.ts';
 
+/** Capacities are rounded up to a multiple of this, so small growths do not reallocate each step. */
+const CAPACITY_QUANTUM = 16;
+
 export class KVCache {
-  private keys: (tf.Tensor4D | null)[];
-  private values: (tf.Tensor4D | null)[];
+  private keys: Float32Array[] = [];
+  private values: Float32Array[] = [];
+  private cap = 0;
   private len = 0;
   private rows: number;
 
-  /** Made by TransformerLM.newCache(batch). */
-  constructor(readonly numLayers: number, readonly kvHeads: number, readonly headDim: number, batch: number) {
+  /** Made by TransformerLM.newCache(batch, capacity?). */
+  constructor(readonly numLayers: number, readonly kvHeads: number, readonly headDim: number, batch: number, capacity = 0) {
     if (!Number.isInteger(batch) || batch < 1) throw new Error(`KVCache: batch must be a positive integer, got ${batch}`);
+    if (!Number.isInteger(capacity) || capacity < 0) throw new Error(`KVCache: capacity must be a non-negative integer, got ${capacity}`);
     this.rows = batch;
-    this.keys = Array(numLayers).fill(null);
-    this.values = Array(numLayers).fill(null);
+    if (capacity > 0) this.allocate(capacity);
   }
 
   /** Cached time steps. */
@@ -28,31 +37,89 @@ export class KVCache {
     return this.rows;
   }
 
-  /**
-   * Appends one layer's new keys/values [kvHeads, B, T, headDim] and returns that layer's whole
-   * K and V [kvHeads, B, len + T, headDim]. The stored tensors are kept out of any enclosing
-   * tf.tidy. Internal to the model, which calls advance(T) once every layer has appended.
-   */
-  append(layer: number, k: tf.Tensor4D, v: tf.Tensor4D): { keys: tf.Tensor4D; values: tf.Tensor4D } {
-    const grow = (old: tf.Tensor4D | null, add: tf.Tensor4D) => {
-      const next = tf.keep(old ? (tf.concat([old, add], 2) as tf.Tensor4D) : add.clone());
-      old?.dispose();
-      return next;
-    };
-    this.keys[layer] = grow(this.keys[layer]!, k);
-    this.values[layer] = grow(this.values[layer]!, v);
-    return { keys: this.keys[layer]!, values: this.values[layer]! };
+  /** Time steps the buffers hold before they must grow. */
+  get capacity(): number {
+    return this.cap;
   }
 
-  /** Records that every layer has appended `steps` new time steps. */
+  /** Ensures room for `steps` more time steps (grows the buffers, copying, when needed). */
+  reserve(steps: number): void {
+    const need = this.len + steps;
+    if (need <= this.cap) return;
+    const grown = Math.max(need, 2 * this.cap);
+    this.allocate(Math.ceil(grown / CAPACITY_QUANTUM) * CAPACITY_QUANTUM);
+  }
+
+  private allocate(capacity: number): void {
+    const d = this.headDim, blocks = this.rows * this.kvHeads, keep = this.len * d;
+    const move = (old: Float32Array | undefined): Float32Array => {
+      const next = new Float32Array(blocks * capacity * d);
+      if (old) for (let i = 0; i < blocks; i++) next.set(old.subarray(i * this.cap * d, i * this.cap * d + keep), i * capacity * d);
+      return next;
+    };
+    this.keys = Array.from({ length: this.numLayers }, (_, l) => move(this.keys[l]));
+    this.values = Array.from({ length: this.numLayers }, (_, l) => move(this.values[l]));
+    this.cap = capacity;
+  }
+
+  /**
+   * Writes one layer's new keys/values, [B, kvHeads, T, headDim] row-major, at time slots
+   * len..len+T-1 (reserve(T) first). Internal to the model, which calls advance(T) after every layer.
+   */
+  write(layer: number, k: Float32Array, v: Float32Array, T: number): void {
+    if (this.len + T > this.cap) throw new Error(`KVCache.write: ${T} steps do not fit (length ${this.len}, capacity ${this.cap}); reserve first`);
+    const d = this.headDim, blocks = this.rows * this.kvHeads, block = T * d;
+    const K = this.keys[layer]!, V = this.values[layer]!;
+    for (let i = 0; i < blocks; i++) {
+      const to = (i * this.cap + this.len) * d;
+      K.set(k.subarray(i * block, (i + 1) * block), to);
+      V.set(v.subarray(i * block, (i + 1) * block), to);
+    }
+  }
+
+  /**
+   * The layer's whole buffers as tensors [B, kvHeads, capacity, headDim] that share the cache's
+   * storage (no copy). Slots at and after `length` hold stale or zero values: mask them. Dispose
+   * the tensors before the cache is written, grown or selected again.
+   */
+  view(layer: number): { keys: tf.Tensor4D; values: tf.Tensor4D } {
+    const shape: [number, number, number, number] = [this.rows, this.kvHeads, this.cap, this.headDim];
+    return { keys: tf.tensor4d(this.keys[layer]!, shape), values: tf.tensor4d(this.values[layer]!, shape) };
+  }
+
+  /**
+   * The composite attention's path: stores one layer's new keys/values [kvHeads, B, T, headDim]
+   * and returns that layer's K and V [kvHeads, B, len + T, headDim] (new tensors).
+   */
+  append(layer: number, k: tf.Tensor4D, v: tf.Tensor4D): { keys: tf.Tensor4D; values: tf.Tensor4D } {
+    const T = k.shape[2];
+    this.reserve(T);
+    const B = this.rows, n = this.kvHeads, d = this.headDim, S = this.len + T;
+    const toRowMajor = (t: tf.Tensor4D): Float32Array => { // [n, B, T, d] -> [B, n, T, d]
+      const src = t.dataSync() as Float32Array, out = new Float32Array(src.length);
+      for (let j = 0; j < n; j++) for (let b = 0; b < B; b++) out.set(src.subarray((j * B + b) * T * d, (j * B + b + 1) * T * d), (b * n + j) * T * d);
+      return out;
+    };
+    this.write(layer, toRowMajor(k), toRowMajor(v), T);
+    const read = (buf: Float32Array): tf.Tensor4D => {
+      const out = new Float32Array(n * B * S * d);
+      for (let j = 0; j < n; j++) {
+        for (let b = 0; b < B; b++) {
+          const from = (b * n + j) * this.cap * d;
+          out.set(buf.subarray(from, from + S * d), (j * B + b) * S * d);
+        }
+      }
+      return tf.tensor4d(out, [n, B, S, d]);
+    };
+    return { keys: read(this.keys[layer]!), values: read(this.values[layer]!) };
+  }
+
+  /** Records that every layer has written `steps` new time steps. */
   advance(steps: number): void {
     this.len += steps;
   }
 
-  /**
-   * Keeps only these batch rows, in this order (e.g. drop finished sequences); disposes the old
-   * tensors. Runs of consecutive rows are copied as blocks (tf.gather walks element by element on cpu).
-   */
+  /** Keeps only these batch rows, in this order (e.g. drop finished sequences): row blocks are copied. */
   select(rows: number[]): void {
     if (rows.length === 0) throw new Error('KVCache.select: rows is empty (dispose the cache instead)');
     rows.forEach((r, i) => {
@@ -60,25 +127,11 @@ export class KVCache {
         throw new Error(`KVCache.select: rows[${i}] = ${r} is not a row of this cache (batch ${this.rows})`);
       }
     });
-    const B = this.rows;
-    const runs: [number, number][] = []; // [start, count] over the flattened (kvHead, row) axis
-    for (let j = 0; j < this.kvHeads; j++) {
-      for (const r of rows) {
-        const flat = j * B + r;
-        const last = runs[runs.length - 1];
-        if (last && last[0] + last[1] === flat) last[1]++;
-        else runs.push([flat, 1]);
-      }
-    }
-    const pick = (t: tf.Tensor4D | null): tf.Tensor4D | null => {
-      if (!t || (runs.length === 1 && runs[0]![1] === this.kvHeads * B)) return t;
-      const [, , len, d] = t.shape;
-      const out = tf.keep(tf.tidy(() => {
-        const flat = t.reshape([this.kvHeads * B, len, d]);
-        const parts = runs.map(([start, n]) => tf.slice(flat, [start, 0, 0], [n, -1, -1]));
-        return (parts.length === 1 ? parts[0]!.clone() : tf.concat(parts, 0)).reshape([this.kvHeads, rows.length, len, d]) as tf.Tensor4D;
-      }));
-      t.dispose();
+    if (rows.length === this.rows && rows.every((r, i) => r === i)) return;
+    const rowSize = this.kvHeads * this.cap * this.headDim;
+    const pick = (buf: Float32Array): Float32Array => {
+      const out = new Float32Array(rows.length * rowSize);
+      rows.forEach((r, i) => out.set(buf.subarray(r * rowSize, (r + 1) * rowSize), i * rowSize));
       return out;
     };
     this.keys = this.keys.map(pick);
@@ -87,9 +140,9 @@ export class KVCache {
   }
 
   dispose(): void {
-    tf.dispose([...this.keys, ...this.values].filter((t): t is tf.Tensor4D => t !== null));
-    this.keys.fill(null);
-    this.values.fill(null);
+    this.keys = [];
+    this.values = [];
+    this.cap = 0;
     this.len = 0;
   }
 }

@@ -37,11 +37,11 @@ export class Rope {
   }
 
   /**
-   * Angles for flat positions [N] (validated by the caller); `scale` multiplies both (folds
-   * 1/sqrt(d) into q). Rows are copied from the tables in JS: positions are constants, not on the
-   * gradient path, and tf.gather walks element by element on the cpu backend.
+   * cos/sin rows [N, d] for flat positions [N] (validated by the caller); `scale` multiplies both
+   * (folds 1/sqrt(d) into q). Rows are copied from the tables in JS: positions are constants, not
+   * on the gradient path, and tf.gather walks element by element on the cpu backend.
    */
-  angles(positions: Int32Array, scale = 1): RopeAngles {
+  tables(positions: Int32Array, scale = 1): { cos: Float32Array; sin: Float32Array } {
     const d = this.headDim;
     const cos = new Float32Array(positions.length * d);
     const sin = new Float32Array(positions.length * d);
@@ -55,7 +55,13 @@ export class Rope {
         sin[i]! *= scale;
       }
     }
-    return { cos: tf.tensor2d(cos, [positions.length, d]), sin: tf.tensor2d(sin, [positions.length, d]) };
+    return { cos, sin };
+  }
+
+  /** The angles of `tables` as tensors [N, d]. */
+  angles(positions: Int32Array, scale = 1): RopeAngles {
+    const { cos, sin } = this.tables(positions, scale);
+    return { cos: tf.tensor2d(cos, [positions.length, this.headDim]), sin: tf.tensor2d(sin, [positions.length, this.headDim]) };
   }
 
   /** rope(x) for x [..., N, d] (any leading head axes) at the angles of the N positions. */

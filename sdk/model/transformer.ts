@@ -4,10 +4,14 @@
 //   h = RMSNorm(x_L),   logits = h W_head^T   (W_head = E when tied)
 // MLP = down(act(gate(x)) * up(x)) (SwiGLU with silu), or down(gelu(up(x))) for an ungated "orz" model.
 // Weights are tf.Variables under their Hugging Face names, so checkpoints load as they are.
+// On a backend with the fused layer kernels (onnxruntime) each layer is one kernel call
+// (fused-layer.ts); elsewhere the layers run op by op (attention.ts, ops.ts). Both compute the same function.
 
 import { tf } from '../engine/tf.ts';
 import { parseModelConfig, type ModelConfig, type ResolvedModelConfig } from './config.ts';
-import { attentionMask, selfAttention, type AttentionWeights } from './attention.ts';
+import { FUSED, fusedKernel } from '../engine/fused.ts';
+import { attentionMask, cacheAttentionMask, selfAttention, type AttentionWeights } from './attention.ts';
+import { fusedLayer, type FusedLayerContext, type LayerWeights } from './fused-layer.ts';
 import { KVCache } from './kv-cache.ts';
 import { embeddingLookup, gelu, linear, rmsNorm, silu } from './ops.ts';
 import { Rope } from './rope.ts';
@@ -20,15 +24,6 @@ export interface HiddenOptions {
   keyMask?: tf.Tensor2D;
   /** Appended to; queries also attend everything cached. */
   cache?: KVCache;
-}
-
-interface LayerWeights {
-  inputNorm: tf.Tensor1D;
-  attn: AttentionWeights;
-  postNorm: tf.Tensor1D;
-  gate?: tf.Tensor2D;
-  up: tf.Tensor2D;
-  down: tf.Tensor2D;
 }
 
 export class TransformerLM {
@@ -132,25 +127,51 @@ export class TransformerLM {
       keyMask = opts.keyMask.dataSync();
     }
 
+    cache?.reserve(T);
+    const fused = fusedKernel(FUSED.layerForward, FUSED.layerBackward);
     const out = tf.tidy(() => {
-      const d = c.head_dim;
-      const ctx = {
-        B, T, heads: c.num_attention_heads, kvHeads: c.num_key_value_heads, headDim: d, rope: this.rope,
-        qAngles: this.rope.angles(positions, 1 / Math.sqrt(d)), kAngles: this.rope.angles(positions),
-        mask: attentionMask(keyMask, B, T, past), layer: 0,
-        ...(cache ? { cache } : {}),
-      };
       const flatIds = tf.cast(ids.reshape([-1]), 'int32') as tf.Tensor1D;
       let x = embeddingLookup(this.weights.get('model.embed_tokens.weight') as tf.Tensor2D, flatIds); // [B*T, H]
-      this.layers.forEach((l, i) => {
-        ctx.layer = i;
-        x = tf.add(x, selfAttention(rmsNorm(x, l.inputNorm, c.rms_norm_eps), l.attn, ctx));
-        x = tf.add(x, this.mlp(rmsNorm(x, l.postNorm, c.rms_norm_eps), l));
-      });
+      x = fused ? this.fusedLayers(x, positions, keyMask, B, T, past, cache) : this.compositeLayers(x, positions, keyMask, B, T, past, cache);
       return rmsNorm(x, this.weights.get('model.norm.weight') as tf.Tensor1D, c.rms_norm_eps).reshape([B, T, c.hidden_size]) as tf.Tensor3D;
     });
     cache?.advance(T);
     return out;
+  }
+
+  /** Every layer op by op (any backend). */
+  private compositeLayers(x: tf.Tensor2D, positions: Int32Array, keyMask: ArrayLike<number> | null, B: number, T: number, past: number, cache?: KVCache): tf.Tensor2D {
+    const c = this.config, d = c.head_dim;
+    const ctx = {
+      B, T, heads: c.num_attention_heads, kvHeads: c.num_key_value_heads, headDim: d, rope: this.rope,
+      qAngles: this.rope.angles(positions, 1 / Math.sqrt(d)), kAngles: this.rope.angles(positions),
+      mask: attentionMask(keyMask, B, T, past), layer: 0,
+      ...(cache ? { cache } : {}),
+    };
+    this.layers.forEach((l, i) => {
+      ctx.layer = i;
+      x = tf.add(x, selfAttention(rmsNorm(x, l.inputNorm, c.rms_norm_eps), l.attn, ctx));
+      x = tf.add(x, this.mlp(rmsNorm(x, l.postNorm, c.rms_norm_eps), l));
+    });
+    return x;
+  }
+
+  /** Every layer as one fused kernel call (sdk/model/fused-layer.ts); a cache is read in place. */
+  private fusedLayers(x: tf.Tensor2D, positions: Int32Array, keyMask: ArrayLike<number> | null, B: number, T: number, past: number, cache?: KVCache): tf.Tensor2D {
+    const c = this.config, d = c.head_dim;
+    const { cos, sin } = this.rope.tables(positions);
+    const ctx: FusedLayerContext = {
+      heads: c.num_attention_heads, kvHeads: c.num_key_value_heads, headDim: d, act: c.hidden_act, eps: c.rms_norm_eps,
+      cos: tf.tensor2d(cos, [B * T, d]), sin: tf.tensor2d(sin, [B * T, d]),
+      mask: cache && past > 0 ? cacheAttentionMask(keyMask, B, T, past, cache.capacity) : attentionMask(keyMask, B, T, past),
+      layer: 0,
+      ...(cache ? { cache } : {}),
+    };
+    this.layers.forEach((l, i) => {
+      ctx.layer = i;
+      x = fusedLayer(x, l, ctx);
+    });
+    return x;
   }
 
   /** down(act(gate(x)) * up(x)), or down(act(up(x))) without a gate. */
@@ -168,8 +189,12 @@ export class TransformerLM {
     return tf.tidy(() => linear(hidden.reshape([-1, H]), head).reshape([...hidden.shape.slice(0, -1), V]));
   }
 
-  newCache(batch: number): KVCache {
-    return new KVCache(this.config.num_hidden_layers, this.config.num_key_value_heads, this.config.head_dim, batch);
+  /**
+   * A KV cache for `batch` rows. `capacity` (time steps, e.g. prompt + max new tokens) preallocates
+   * it so decoding never reallocates; without it the cache grows on demand.
+   */
+  newCache(batch: number, capacity = 0): KVCache {
+    return new KVCache(this.config.num_hidden_layers, this.config.num_key_value_heads, this.config.head_dim, batch, capacity);
   }
 
   /** Independent copy (e.g. the critic from the policy): updating one never changes the other. */

@@ -2,8 +2,24 @@
 // learning rate: the optimizer ORZ trains both policy and critic with (betas 0.9/0.95, wd 0, clip 1.0).
 // Written out here rather than using tf.train.adam so its whole state can be checkpointed and
 // restored exactly, and so clipping happens over all parameters together.
+//
+// Where the backend registers the fused kernels (sdk/engine/fused.ts), each parameter's update is
+// one OrzAdam kernel and the global gradient norm one OrzSumSquares kernel; the composite below is
+// the same function in standard tfjs ops, for every other backend.
 
 import { tf } from '../engine/tf.ts';
+import { FUSED, fusedKernel, runFused } from '../engine/fused.ts';
+
+/**
+ * Kernel: the sum of squares of all its inputs (named 0..k-1) as a float32 scalar.
+ * (Registered next to OrzAdam; to join FUSED in sdk/engine/fused.ts.)
+ */
+
+/** The fused kernels' scalar inputs for one step, as the composite rounds them (float32 scalars). */
+interface StepScalars {
+  lr: number; beta1: number; oneMinusBeta1: number; beta2: number; oneMinusBeta2: number;
+  biasCorrection1: number; biasCorrection2: number; eps: number; weightDecay: number; gradScale: number;
+}
 
 export interface AdamConfig {
   lr: number;
@@ -31,8 +47,12 @@ export class Adam {
 
   constructor(readonly cfg: AdamConfig, private readonly params: Map<string, tf.Variable>) {
     for (const [name, p] of params) {
-      this.m.set(name, tf.variable(tf.zerosLike(p), false));
-      this.v.set(name, tf.variable(tf.zerosLike(p), false));
+      // in a tidy: the zeros tensors go, the variables keep their data (a leftover reference
+      // would also keep the first replaced moments from being freed)
+      tf.tidy(() => {
+        this.m.set(name, tf.variable(tf.zerosLike(p), false));
+        this.v.set(name, tf.variable(tf.zerosLike(p), false));
+      });
     }
   }
 
@@ -45,27 +65,29 @@ export class Adam {
     const t = this.step;
     const lr = lrOverride ?? learningRate(this.cfg, t);
     const [b1, b2] = this.cfg.betas;
-    const gradNorm = tf.tidy(() => {
-      const sq = Object.values(grads).map((g) => tf.sum(tf.square(g)));
-      return Math.sqrt(sq.length ? (tf.addN(sq).dataSync()[0] ?? 0) : 0);
-    });
+    const fused = fusedKernel(FUSED.adam);
+    const gradNorm = Math.sqrt(fusedKernel(FUSED.sumSquares) ? fusedSumSquares(grads) : sumSquares(grads));
     const scale = this.cfg.gradClip > 0 && gradNorm > this.cfg.gradClip ? this.cfg.gradClip / (gradNorm + 1e-6) : 1;
-    const bc1 = 1 - b1 ** t;
-    const bc2 = 1 - b2 ** t;
+    const scalars: StepScalars = {
+      lr, beta1: b1, oneMinusBeta1: 1 - b1, beta2: b2, oneMinusBeta2: 1 - b2,
+      biasCorrection1: 1 - b1 ** t, biasCorrection2: 1 - b2 ** t,
+      eps: this.cfg.eps, weightDecay: this.cfg.weightDecay, gradScale: scale,
+    };
     tf.tidy(() => {
+      // fused: the step's scalars as tensors once, shared by every parameter's kernel call
+      const scalarInputs = fused ? Object.fromEntries(Object.entries(scalars).map(([k, x]) => [k, tf.scalar(x, 'float32')])) : null;
       for (const [name, p] of this.params) {
-        const raw = grads[name];
-        if (!raw) continue; // parameter not in this loss's graph
-        const g = scale === 1 ? raw : tf.mul(raw, scale);
+        const g = grads[name];
+        if (!g) continue; // parameter not in this loss's graph
         const m = this.m.get(name)!;
         const v = this.v.get(name)!;
-        m.assign(tf.add(tf.mul(m, b1), tf.mul(g, 1 - b1)));              // m_t = b1 m + (1-b1) g
-        v.assign(tf.add(tf.mul(v, b2), tf.mul(tf.square(g), 1 - b2)));   // v_t = b2 v + (1-b2) g^2
-        const mHat = tf.div(m, bc1);
-        const vHat = tf.div(v, bc2);
-        let update = tf.div(mHat, tf.add(tf.sqrt(vHat), this.cfg.eps));
-        if (this.cfg.weightDecay > 0) update = tf.add(update, tf.mul(p, this.cfg.weightDecay)); // AdamW
-        p.assign(tf.sub(p, tf.mul(update, lr)));
+        // assign() drops the old values: on the onnxruntime backend their buffers go back to its pool
+        const [pNext, mNext, vNext] = scalarInputs
+          ? runFused(FUSED.adam, { param: p, grad: g, m, v, ...scalarInputs })
+          : compositeAdam(p, g, m, v, scalars);
+        m.assign(mNext!);
+        v.assign(vNext!);
+        p.assign(pNext!);
       }
     });
     return { gradNorm, lr };
@@ -85,8 +107,10 @@ export class Adam {
       const vv = state.v[name];
       if (!mv || !vv) throw new Error(`${source}: no moments for parameter ${name}`);
       if (mv.length !== t.size || vv.length !== t.size) throw new Error(`${source}: moment size mismatch for ${name}`);
-      t.assign(tf.tensor(mv, t.shape));
-      this.v.get(name)!.assign(tf.tensor(vv, t.shape));
+      tf.tidy(() => {
+        t.assign(tf.tensor(mv, t.shape));
+        this.v.get(name)!.assign(tf.tensor(vv, t.shape));
+      });
     }
     this.step = state.step;
   }
@@ -95,4 +119,35 @@ export class Adam {
     for (const t of this.m.values()) t.dispose();
     for (const t of this.v.values()) t.dispose();
   }
+}
+
+/** sum_i ||g_i||^2 over the gradients, in standard ops (a Square and a Sum per tensor). */
+function sumSquares(grads: Record<string, tf.Tensor>): number {
+  return tf.tidy(() => {
+    const sq = Object.values(grads).map((g) => tf.sum(tf.square(g)));
+    return sq.length ? (tf.addN(sq).dataSync()[0] ?? 0) : 0;
+  });
+}
+
+/** sum_i ||g_i||^2 as one fused kernel call. */
+function fusedSumSquares(grads: Record<string, tf.Tensor>): number {
+  const gs = Object.values(grads);
+  if (gs.length === 0) return 0;
+  const inputs: tf.NamedTensorMap = Object.fromEntries(gs.map((g, i) => [String(i), g]));
+  return tf.tidy(() => {
+    const total = tf.engine().runKernel(FUSED.sumSquares, inputs) as tf.Tensor;
+    return total.dataSync()[0] ?? 0;
+  });
+}
+
+/** One AdamW update in standard tfjs ops: the function OrzAdam computes, op for op. */
+function compositeAdam(p: tf.Tensor, raw: tf.Tensor, m: tf.Tensor, v: tf.Tensor, s: StepScalars): [tf.Tensor, tf.Tensor, tf.Tensor] {
+  const g = s.gradScale === 1 ? raw : tf.mul(raw, s.gradScale);
+  const mNext = tf.add(tf.mul(m, s.beta1), tf.mul(g, s.oneMinusBeta1));             // m_t = b1 m + (1-b1) g
+  const vNext = tf.add(tf.mul(v, s.beta2), tf.mul(tf.square(g), s.oneMinusBeta2));  // v_t = b2 v + (1-b2) g^2
+  const mHat = tf.div(mNext, s.biasCorrection1);
+  const vHat = tf.div(vNext, s.biasCorrection2);
+  let update = tf.div(mHat, tf.add(tf.sqrt(vHat), s.eps));
+  if (s.weightDecay > 0) update = tf.add(update, tf.mul(p, s.weightDecay)); // AdamW
+  return [tf.sub(p, tf.mul(update, s.lr)), mNext, vNext];
 }

@@ -2,14 +2,20 @@
 //
 // Batched generation with a KV cache: prompts are left-padded so every row's next token sits in
 // the same column; each step feeds one token per row; finished rows are dropped from the cache so
-// long responses do not pay for short ones.
+// long responses do not pay for short ones (at once by default; or, with `finishedRowsFraction`,
+// once enough have finished, since every drop copies the cache).
+//
+// Per step the engine's own work is O(rows x vocab): one logits readback, sampling on the typed
+// array (TokenSampler), and each row's text extended by its new token only (ResponseText).
 
 import { tf } from '../engine/tf.ts';
 import { Rng } from '../engine/rng.ts';
-import type { TransformerLM } from '../model/index.ts';
+import type { KVCache, TransformerLM } from '../model/index.ts';
 import type { Tokenizer } from '../tokenizer/index.ts';
 import { RolloutBatch, type RolloutSample } from './rollout-batch.ts';
-import { sampleToken, tokenLogprob, type SamplingParams } from './sampling.ts';
+import { ResponseText } from './response-text.ts';
+import { TokenSampler, type SamplingParams } from './sampling.ts';
+import { decodeModelOf } from './token-text.ts';
 
 /** ORZ stops a response at the closing answer tag or when the model starts a new turn (stop text kept). */
 export const ORZ_STOP = ['</answer>', 'User:', 'Human:', 'Assistant:'];
@@ -52,12 +58,28 @@ export function rowSeed(seed: number, promptIndex: number, sampleIndex: number):
   return new Rng(b ^ Math.imul(sampleIndex + 1, 0x85ebca6b)).nextU32();
 }
 
+export interface RolloutEngineOptions {
+  /** Rows decoded together; bounds the KV cache's memory (default 256). */
+  maxBatchRows?: number;
+  /**
+   * Finished rows stay in the KV cache (computed and ignored) until they are at least this fraction
+   * of its rows, then all are dropped at once: fewer cache copies, some wasted row-steps. 0 (the
+   * default) drops them the step they finish. Samples are the same either way up to float
+   * round-off, which on some backends depends on the number of rows in a batch.
+   */
+  finishedRowsFraction?: number;
+}
+
 export class RolloutEngine {
   /** Rows decoded together; bounds the KV cache's memory. */
   readonly maxBatchRows: number;
+  readonly finishedRowsFraction: number;
 
-  constructor(readonly model: TransformerLM, readonly tokenizer: Tokenizer, opts: { maxBatchRows?: number } = {}) {
+  constructor(readonly model: TransformerLM, readonly tokenizer: Tokenizer, opts: RolloutEngineOptions = {}) {
     this.maxBatchRows = opts.maxBatchRows ?? 256;
+    this.finishedRowsFraction = opts.finishedRowsFraction ?? 0;
+    const f = this.finishedRowsFraction;
+    if (!(f >= 0 && f < 1)) throw new RangeError(`RolloutEngine: finishedRowsFraction must be in [0, 1), got ${f}`);
   }
 
   /** Generates `n` samples for each prompt. Rows are ordered prompt-major: prompt 0's samples first. */
@@ -113,8 +135,11 @@ export class RolloutEngine {
     const responseIds: number[][] = prompts.map(() => []);
     const logprobs: number[][] = prompts.map(() => []);
     const finish: ('stop' | 'length')[] = prompts.map(() => 'length');
-    const texts: string[] = prompts.map(() => '');
+    const decodeModel = decodeModelOf(tok);
+    const texts = responseIds.map((ids) => new ResponseText(tok, decodeModel, p.stop, ids));
+    const stoppedText: (string | null)[] = prompts.map(() => null);
     const nextPos = promptIds.map((ids) => ids.length); // position of each row's next token
+    const sampler = new TokenSampler(V, p);
 
     // Prefill: left-padded prompts, positions counting real tokens only.
     const ids = new Int32Array(B * P).fill(tok.padId);
@@ -129,85 +154,104 @@ export class RolloutEngine {
       });
     });
     const cache = this.model.newCache(B);
-    let keyMask = tf.tensor2d(mask, [B, P]);
-    let active = Array.from({ length: B }, (_, b) => b); // original row of each cache row
+    // original row of each cache row; FINISHED for a finished row not yet dropped from the cache
+    let cacheRows = Array.from({ length: B }, (_, b) => b);
+    // logits [cache rows, V] of the last forward: read once per step, held (not copied) until sampled
+    let logits: tf.Tensor | null = null;
     try {
-      let logits = tf.tidy(() => {
+      logits = tf.tidy(() => {
+        const keyMask = tf.tensor2d(mask, [B, P]);
         const h = this.model.hidden(tf.tensor2d(ids, [B, P], 'int32'), { positions: tf.tensor2d(pos, [B, P], 'int32'), keyMask, cache });
         const last = tf.slice(h, [0, P - 1, 0], [B, 1, -1]).reshape([B, -1]);
-        return this.model.logits(last as tf.Tensor2D).dataSync() as Float32Array;
+        return this.model.logits(last as tf.Tensor2D);
       });
-      for (let step = 0; step < maxNew && active.length > 0; step++) {
+      for (let step = 0; step < maxNew; step++) {
         if (signal?.aborted) throw signal.reason ?? new Error('generation aborted');
-        const stillActive: number[] = [];
-        const keepRows: number[] = [];
-        const nextTokens: number[] = [];
-        active.forEach((b, r) => {
-          const t = sampleToken(logits, r * V, V, p, rngs[b]!);
+        // read outside tf.tidy: a typed array returned from tidy is walked element by element
+        const values = logits.dataSync() as Float32Array;
+        const nextTokens = new Int32Array(cacheRows.length).fill(tok.padId); // finished rows are fed padding
+        let sampled = 0, running = 0;
+        for (let r = 0; r < cacheRows.length; r++) {
+          const b = cacheRows[r]!;
+          if (b === FINISHED) continue;
+          sampled++;
+          const t = sampler.sample(values, r * V, rngs[b]!);
           if (eos !== undefined && t === eos) {
             finish[b] = 'stop';
-            return;
+            cacheRows[r] = FINISHED;
+            continue;
           }
           responseIds[b]!.push(t);
-          logprobs[b]!.push(tokenLogprob(logits, r * V, V, t));
-          const text = tok.decode(responseIds[b]!);
-          const cut = firstStop(text, p.stop);
-          if (cut >= 0) {
-            texts[b] = text.slice(0, cut);
+          logprobs[b]!.push(sampler.logprob);
+          const stopped = texts[b]!.push(t);
+          if (stopped !== null) {
+            stoppedText[b] = stopped;
             finish[b] = 'stop';
-            return;
           }
-          texts[b] = text;
-          if (responseIds[b]!.length >= maxNew) return; // finish 'length'
-          stillActive.push(b);
-          keepRows.push(r);
-          nextTokens.push(t);
-        });
-        countTokens(active.length);
-        if (stillActive.length === 0) break;
-        if (keepRows.length !== active.length) {
-          cache.select(keepRows);
-          const km = tf.tidy(() => tf.gather(keyMask, tf.tensor1d(keepRows, 'int32')));
-          keyMask.dispose();
-          keyMask = km;
+          if (stopped !== null || responseIds[b]!.length >= maxNew) { // at maxNew it stays 'length'
+            cacheRows[r] = FINISHED;
+            continue;
+          }
+          nextTokens[r] = t;
+          running++;
         }
-        active = stillActive;
-        const nb = active.length;
-        const km = tf.concat([keyMask, tf.ones([nb, 1])], 1);
-        keyMask.dispose();
-        keyMask = km as tf.Tensor2D;
-        const positions = active.map((b) => nextPos[b]!++);
-        logits = tf.tidy(() => {
-          const h = this.model.hidden(tf.tensor2d(nextTokens, [nb, 1], 'int32'), {
-            positions: tf.tensor2d(positions, [nb, 1], 'int32'), keyMask, cache,
-          });
-          return this.model.logits(h.reshape([nb, -1]) as tf.Tensor2D).dataSync() as Float32Array;
-        });
+        logits.dispose();
+        logits = null;
+        countTokens(sampled);
+        if (running === 0) break;
+        const finished = cacheRows.length - running;
+        if (finished > 0 && finished >= this.finishedRowsFraction * cacheRows.length) {
+          const keep = cacheRows.flatMap((b, r) => (b === FINISHED ? [] : [r]));
+          cache.select(keep);
+          cacheRows = keep.map((r) => cacheRows[r]!);
+          logits = this.decodeStep(cache, cacheRows, Int32Array.from(keep, (r) => nextTokens[r]!), nextPos, promptIds, P);
+        } else {
+          logits = this.decodeStep(cache, cacheRows, nextTokens, nextPos, promptIds, P);
+        }
         if (step % 8 === 7) await new Promise((r) => setImmediate(r)); // let progress, signals and sockets through
       }
     } finally {
       cache.dispose();
-      keyMask.dispose();
+      logits?.dispose();
     }
     return prompts.map((_, b) => ({
-      response: texts[b]!,
+      response: stoppedText[b] ?? texts[b]!.text(),
       promptIds: promptIds[b]!,
       responseIds: responseIds[b]!,
       logprobs: logprobs[b]!,
       finishReason: finish[b]!,
     }));
   }
+
+  /**
+   * One decode step: feeds each cache row its last token and returns the logits [rows, V].
+   * The key mask [rows, cached + 1] is rebuilt from the prompt lengths (left padding is the only
+   * masked part), which costs less than keeping a mask tensor and concatenating a column per step.
+   * A finished row still in the cache gets position 0 and an open mask: valid inputs, ignored output.
+   */
+  private decodeStep(
+    cache: KVCache, cacheRows: number[], tokens: Int32Array, nextPos: number[], promptIds: number[][], P: number,
+  ): tf.Tensor {
+    const nb = cacheRows.length;
+    const S = cache.length + 1;
+    const keyMask = new Float32Array(nb * S).fill(1);
+    const positions = new Int32Array(nb);
+    cacheRows.forEach((b, r) => {
+      if (b === FINISHED) return;
+      keyMask.fill(0, r * S, r * S + P - promptIds[b]!.length);
+      positions[r] = nextPos[b]!++;
+    });
+    return tf.tidy(() => {
+      const h = this.model.hidden(tf.tensor2d(tokens, [nb, 1], 'int32'), {
+        positions: tf.tensor2d(positions, [nb, 1], 'int32'), keyMask: tf.tensor2d(keyMask, [nb, S]), cache,
+      });
+      return this.model.logits(h.reshape([nb, -1]) as tf.Tensor2D);
+    });
+  }
 }
 
-/** Index just past the earliest stop string in `text`, or -1. */
-function firstStop(text: string, stops: string[]): number {
-  let best = -1;
-  for (const s of stops) {
-    const i = text.indexOf(s);
-    if (i >= 0 && (best < 0 || i + s.length < best)) best = i + s.length;
-  }
-  return best;
-}
+/** Marks a cache row whose sequence has finished but which is still in the cache. */
+const FINISHED = -1;
 
 function validateParams(p: GenerateParams): void {
   const bad = (what: string) => { throw new RangeError(`generate: ${what}`); };

@@ -1,11 +1,13 @@
 // What every routed kernel shares: reading a tensor's typed array from the cpu backend's storage,
-// running a cached single-op session into a freshly allocated output, and falling back to the
-// cpu kernel for anything a route does not cover (other dtypes, tiny sizes, odd broadcasts).
+// running a cached single-op session into an output buffer from the backend's pool (buffer-pool.ts;
+// ORT writes every element of an output, so a reused buffer needs no clearing), and falling back
+// to the cpu kernel for anything a route does not cover (other dtypes, tiny sizes, odd broadcasts).
 
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { tf } from '../tf.ts';
 import type { OnnxGraph } from './proto.ts';
 import { ortTensor, sessionFor } from './session.ts';
+import { poolOf } from './buffer-pool.ts';
 
 export type TensorInfo = tf.TensorInfo;
 export type NamedAttrMap = tf.NamedAttrMap;
@@ -33,6 +35,16 @@ export function tensorValues(backend: MathBackendCPU, t: TensorInfo): Float32Arr
   throw new Error(`onnx/kernel-util: no numeric values behind a ${t.dtype} tensor of shape [${t.shape}]`);
 }
 
+/**
+ * A new output array of `length` elements for a kernel of `backend`: from its buffer pool when it
+ * has one. Pass `zero` unless the kernel writes every element (a reused buffer holds old values).
+ */
+export function outputArray(backend: MathBackendCPU, dtype: 'float32' | 'int32', length: number, zero = true): Float32Array | Int32Array {
+  const pool = poolOf(backend);
+  if (dtype === 'int32') return pool ? pool.int32(length, zero) : new Int32Array(length);
+  return pool ? pool.float32(length, zero) : new Float32Array(length);
+}
+
 export function sizeOf(shape: readonly number[]): number {
   let n = 1;
   for (const d of shape) n *= d;
@@ -48,7 +60,7 @@ export function runFloat(
   backend: MathBackendCPU, key: string, graph: () => OnnxGraph,
   inputs: [TensorInfo, readonly number[]][], outShape: number[], outDims: readonly number[] = outShape,
 ): TensorInfo {
-  const out = new Float32Array(sizeOf(outShape));
+  const out = outputArray(backend, 'float32', sizeOf(outShape), false); // ORT fills it
   if (out.length > 0) {
     const session = sessionFor(key, graph);
     session.run(inputs.map(([t, dims]) => ortTensor(t.dtype as 'float32' | 'int32', tensorValues(backend, t), dims)), [ortTensor('float32', out, outDims)]);
@@ -62,13 +74,13 @@ export interface GraphOutput { shape: number[]; dtype?: 'float32' | 'int32'; dim
 /**
  * Runs the session `key` (built by `graph` on first use) on inputs given as [tensor, dims-to-feed]
  * and returns one new tensor per graph output, in graph-output order. For multi-output graphs
- * (fused kernels); outputs are allocated here and filled by ORT in place.
+ * (fused kernels); output buffers are taken from the pool here and filled by ORT in place.
  */
 export function runGraph(
   backend: MathBackendCPU, key: string, graph: () => OnnxGraph,
   inputs: [TensorInfo, readonly number[]][], outputs: GraphOutput[],
 ): TensorInfo[] {
-  const buffers = outputs.map((o) => (o.dtype === 'int32' ? new Int32Array(sizeOf(o.shape)) : new Float32Array(sizeOf(o.shape))));
+  const buffers = outputs.map((o) => outputArray(backend, o.dtype ?? 'float32', sizeOf(o.shape), false)); // ORT fills them
   if (buffers.some((b) => b.length > 0)) {
     const session = sessionFor(key, graph);
     session.run(

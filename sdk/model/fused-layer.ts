@@ -1,0 +1,105 @@
+// One decoder layer through the backend's fused kernels (sdk/engine/fused.ts): OrzLayerForward
+// computes x -> x + Attn(RMSNorm(x)) -> + MLP(RMSNorm(.)) in one call, OrzLayerBackward its
+// gradient w.r.t. x and every weight. The composite path in transformer.ts computes the same
+// function with standard ops; TransformerLM.hidden picks this one when the backend has the kernels.
+//
+// Which forward mode runs:
+//   cache, empty      prefill: y and the new k, v, written into the cache
+//   cache, non-empty  decode: attends over the cache's whole buffers (unused slots masked)
+//   no cache, no tape infer: y only
+//   no cache, tape    train: a tf.customGrad over (x, weights...) whose gradient is OrzLayerBackward
+
+import { tf } from '../engine/tf.ts';
+import { FUSED, runFused } from '../engine/fused.ts';
+import type { AttentionWeights } from './attention.ts';
+import type { KVCache } from './kv-cache.ts';
+
+export interface LayerWeights {
+  inputNorm: tf.Tensor1D;
+  attn: AttentionWeights;
+  postNorm: tf.Tensor1D;
+  gate?: tf.Tensor2D;
+  up: tf.Tensor2D;
+  down: tf.Tensor2D;
+}
+
+/** What every layer of one forward pass shares. */
+export interface FusedLayerContext {
+  heads: number;
+  kvHeads: number;
+  headDim: number;
+  act: 'silu' | 'gelu';
+  eps: number;
+  cos: tf.Tensor2D;  // [B*T, d], rope at each row's position (unscaled)
+  sin: tf.Tensor2D;
+  mask: tf.Tensor3D; // [B, T, S] additive; [B, T, C + T] when decoding over a cache (cacheAttentionMask)
+  cache?: KVCache;
+  layer: number;
+}
+
+/** The layer's weights as kernel inputs, in the kernels' order (biases and gate only when present). */
+function weightInputs(l: LayerWeights): [string, tf.Tensor][] {
+  const a = l.attn;
+  const list: [string, tf.Tensor | undefined][] = [
+    ['inputNorm', l.inputNorm], ['wq', a.q], ['bq', a.qBias], ['wk', a.k], ['bk', a.kBias], ['wv', a.v], ['bv', a.vBias],
+    ['wo', a.o], ['bo', a.oBias], ['postNorm', l.postNorm], ['wg', l.gate], ['wu', l.up], ['wd', l.down],
+  ];
+  return list.filter((e): e is [string, tf.Tensor] => e[1] !== undefined);
+}
+
+function isTapeOn(): boolean {
+  return (tf.engine() as unknown as { isTapeOn(): boolean }).isTapeOn();
+}
+
+/** The layer's output [B*T, H] for its input x [B*T, H]. */
+export function fusedLayer(x: tf.Tensor2D, l: LayerWeights, ctx: FusedLayerContext): tf.Tensor2D {
+  const attrs = { heads: ctx.heads, kvHeads: ctx.kvHeads, headDim: ctx.headDim, act: ctx.act, eps: ctx.eps };
+  const weights = weightInputs(l);
+  const named = (pairs: [string, tf.Tensor][]): tf.NamedTensorMap => Object.fromEntries(pairs);
+  const common: [string, tf.Tensor][] = [['x', x], ['cos', ctx.cos], ['sin', ctx.sin], ['mask', ctx.mask]];
+
+  const { cache } = ctx;
+  if (cache) {
+    const T = ctx.mask.shape[1];
+    if (cache.length === 0) {
+      const [y, k, v] = runFused(FUSED.layerForward, named([...common, ...weights]), { ...attrs, mode: 'prefill' });
+      cache.write(ctx.layer, k!.dataSync() as Float32Array, v!.dataSync() as Float32Array, T);
+      tf.dispose([k!, v!]);
+      return y as tf.Tensor2D;
+    }
+    const view = cache.view(ctx.layer);
+    const [y, k, v] = runFused(FUSED.layerForward, named([...common, ['kCache', view.keys], ['vCache', view.values], ...weights]), { ...attrs, mode: 'decode' });
+    tf.dispose([view.keys, view.values]); // before the write: they share the cache's storage
+    cache.write(ctx.layer, k!.dataSync() as Float32Array, v!.dataSync() as Float32Array, T);
+    tf.dispose([k!, v!]);
+    return y as tf.Tensor2D;
+  }
+  if (!isTapeOn()) return runFused(FUSED.layerForward, named([...common, ...weights]), { ...attrs, mode: 'infer' })[0] as tf.Tensor2D;
+
+  const names = weights.map(([n]) => n);
+  const { cos, sin, mask } = ctx;
+  const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const save = args[args.length - 1] as tf.GradSaveFunc;
+    const inputs = args.slice(0, -1) as tf.Tensor[]; // x, then the weights in `names` order
+    const w = names.map((n, i) => [n, inputs[i + 1]!] as [string, tf.Tensor]);
+    const [y, ...activations] = runFused(FUSED.layerForward, named([['x', inputs[0]!], ['cos', cos], ['sin', sin], ['mask', mask], ...w]), { ...attrs, mode: 'train' });
+    // closures would see cos/sin/mask disposed by the caller's tidy before the backward runs
+    save([inputs[0]!, cos, sin, mask, ...activations, ...w.map(([, t]) => t)]);
+    return {
+      value: y!,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [xs, cs, sn, mk] = saved as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor];
+        const acts = saved.slice(4, 4 + activations.length);
+        const ws = saved.slice(4 + activations.length);
+        const actNames = ['q', 'k', 'v', 'o', 'x1', ...(l.gate ? ['a'] : []), 'u'];
+        const inputsBack: [string, tf.Tensor][] = [
+          ['dy', dy], ['x', xs], ['cos', cs], ['sin', sn], ['mask', mk],
+          ...actNames.map((n, i) => [n, acts[i]!] as [string, tf.Tensor]),
+          ...names.map((n, i) => [n, ws[i]!] as [string, tf.Tensor]),
+        ];
+        return runFused(FUSED.layerBackward, named(inputsBack), attrs); // dx, then one per weight
+      },
+    };
+  });
+  return f(x, ...weights.map(([, t]) => t)) as tf.Tensor2D;
+}

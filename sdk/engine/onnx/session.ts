@@ -56,6 +56,26 @@ export function intraOpThreads(): number {
   return n;
 }
 
+/** Execution providers ORT may use, best first. Names as onnxruntime-node spells them. */
+const KNOWN_PROVIDERS = ['cpu', 'cuda', 'tensorrt', 'dml', 'coreml', 'webgpu', 'qnn', 'xnnpack'];
+
+/**
+ * ORZ_ORT_PROVIDERS (comma-separated, e.g. "cuda,cpu"), else ["cpu"]. The CPU provider ships inside
+ * onnxruntime-node; the others need their binaries (README "GPU"). Tensors stay in JS memory, so a
+ * GPU provider copies inputs and outputs on every call: it pays on the fused layer graphs, not on
+ * the small per-op ones.
+ */
+export function executionProviders(): string[] {
+  const env = process.env['ORZ_ORT_PROVIDERS'];
+  if (env === undefined || env.trim() === '') return ['cpu'];
+  const names = env.split(',').map((x) => x.trim().toLowerCase()).filter(Boolean);
+  for (const n of names) {
+    if (!KNOWN_PROVIDERS.includes(n)) throw new Error(`onnx/session: ORZ_ORT_PROVIDERS names an unknown execution provider "${n}"; known: ${KNOWN_PROVIDERS.join(', ')}`);
+  }
+  if (names.length === 0) throw new Error(`onnx/session: ORZ_ORT_PROVIDERS="${env}" names no execution provider`);
+  return names;
+}
+
 export class OpSession {
   private readonly session: NativeSession;
   private readonly inputNames: string[];
@@ -64,9 +84,11 @@ export class OpSession {
   constructor(readonly key: string, graph: OnnxGraph) {
     const { InferenceSession } = loadNative();
     const bytes = encodeModel(graph, key);
+    const providers = executionProviders();
     this.session = new InferenceSession();
     try {
       this.session.loadModel(bytes.buffer as ArrayBuffer, bytes.byteOffset, bytes.byteLength, {
+        executionProviders: providers,
         intraOpNumThreads: intraOpThreads(),
         interOpNumThreads: 1,
         executionMode: 'sequential',
@@ -75,7 +97,10 @@ export class OpSession {
         extra: { session: { intra_op: { allow_spinning: '0' } } },
       });
     } catch (e) {
-      throw new Error(`onnx/session: cannot build the "${key}" graph: ${(e as Error).message}`);
+      const hint = providers.some((p) => p !== 'cpu')
+        ? ` (execution providers ${providers.join(', ')} from ORZ_ORT_PROVIDERS: a GPU provider needs its binaries, see the README's "GPU" section)`
+        : '';
+      throw new Error(`onnx/session: cannot build the "${key}" graph${hint}: ${(e as Error).message}`);
     }
     this.inputNames = graph.inputs.map((v) => v.name);
     this.outputNames = graph.outputs.map((v) => v.name);

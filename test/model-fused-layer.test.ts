@@ -10,6 +10,7 @@ import { Rng } from '../sdk/engine/rng.ts';
 import { setFusedKernels } from '../sdk/engine/fused.ts';
 import { registerOnnxBackend } from '../sdk/engine/onnx/index.ts';
 import { TransformerLM, type ModelConfig } from '../sdk/model/index.ts';
+import { sharpModel } from './support/sharp-model.ts';
 
 before(async () => {
   registerOnnxBackend();
@@ -33,23 +34,6 @@ const VARIANTS: [string, ModelConfig][] = [
   ['gated gelu (llama), one KV head', { ...BASE, model_type: 'llama', hidden_act: 'gelu', num_key_value_heads: 1 }],
   ['head_dim 12 (heads * head_dim != hidden_size)', { ...BASE, head_dim: 12, num_key_value_heads: 2 }],
 ];
-
-/** Weights big enough that attention is sharp and biases matter (init's are near uniform / zero). */
-function sharpModel(config: ModelConfig, seed: number): TransformerLM {
-  const init = TransformerLM.init(config, seed);
-  const rng = new Rng(seed + 1);
-  const weights = new Map<string, tf.Tensor>();
-  for (const [name, v] of init.weights) {
-    const data = name.endsWith('norm.weight')
-      ? Float32Array.from({ length: v.size }, () => 0.5 + rng.next())
-      : Float32Array.from({ length: v.size }, () => (rng.next() * 2 - 1) * 0.3);
-    weights.set(name, tf.tensor(data, v.shape));
-  }
-  const model = TransformerLM.fromWeights(config, weights);
-  init.dispose();
-  tf.dispose([...weights.values()]);
-  return model;
-}
 
 /** Left-padded rows: ids, keyMask (0 on pads) and positions = cumsum(mask) - 1 (pads at 0). */
 function paddedBatch(lengths: number[], T: number, vocab: number, seed: number): { ids: number[][]; mask: number[][]; pos: number[][] } {

@@ -6,29 +6,13 @@ import assert from 'node:assert/strict';
 import { tf } from '../sdk/engine/tf.ts';
 import { Rng } from '../sdk/engine/rng.ts';
 import { TransformerLM, type ModelConfig } from '../sdk/model/index.ts';
+import { sharpModel } from './support/sharp-model.ts';
 
 const TINY: ModelConfig = {
   model_type: 'orz', vocab_size: 300, hidden_size: 64, intermediate_size: 192, num_hidden_layers: 2,
   num_attention_heads: 4, max_position_embeddings: 256, hidden_act: 'silu', tie_word_embeddings: true,
 };
 const VARIANTS: [string, ModelConfig][] = [['MHA', TINY], ['GQA (2 kv heads)', { ...TINY, num_key_value_heads: 2 }]];
-
-/** A model with weights large enough that attention is sharp (init's 0.02 makes it near uniform). */
-function sharpModel(config: ModelConfig, seed: number): TransformerLM {
-  const init = TransformerLM.init(config, seed);
-  const rng = new Rng(seed + 1);
-  const weights = new Map<string, tf.Tensor>();
-  for (const [name, v] of init.weights) {
-    const data = name.endsWith('norm.weight')
-      ? Float32Array.from({ length: v.size }, () => 0.5 + rng.next())
-      : Float32Array.from({ length: v.size }, () => (rng.next() * 2 - 1) * 0.3);
-    weights.set(name, tf.tensor(data, v.shape));
-  }
-  const model = TransformerLM.fromWeights(config, weights);
-  init.dispose();
-  tf.dispose([...weights.values()]);
-  return model;
-}
 
 interface Row { ids: number[]; mask: number[] }
 

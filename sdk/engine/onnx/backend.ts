@@ -9,6 +9,10 @@ import { matMulKernels } from './matmul.ts';
 import { reduceKernels } from './reduce.ts';
 import { shapeKernels } from './shape.ts';
 import { copyKernels } from './copy-kernels.ts';
+import { compareSelectKernels } from './compare-select.ts';
+import { castKernels } from './cast.ts';
+import { indexKernels } from './index-kernels.ts';
+import { scatterAddKernels } from './scatter-add.ts';
 import { fusedKernels } from './fused/index.ts';
 import { disposeSessions, loadNative } from './session.ts';
 import { attachPool, BufferPool } from './buffer-pool.ts';
@@ -75,9 +79,15 @@ export class OnnxBackend extends MathBackendCPU {
   }
 }
 
-/** Every kernel this backend routes itself: on ORT sessions, or as JS block copies (copy-kernels.ts); the rest are the cpu backend's. */
+/**
+ * Every kernel this backend routes itself: on ORT sessions, or in JS (block copies in
+ * copy-kernels.ts, scatter-adds in scatter-add.ts); the rest are the cpu backend's.
+ */
 function routedKernels(): { name: string; fn: (args: KernelArgs) => TensorInfo }[] {
-  return [...matMulKernels, ...elementwiseKernels, ...reduceKernels, ...shapeKernels, ...copyKernels];
+  return [
+    ...matMulKernels, ...elementwiseKernels, ...reduceKernels, ...shapeKernels, ...copyKernels,
+    ...compareSelectKernels, ...castKernels, ...indexKernels, ...scatterAddKernels,
+  ];
 }
 
 export function routedKernelNames(): string[] {

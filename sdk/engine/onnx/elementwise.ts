@@ -1,5 +1,7 @@
 // Elementwise float32 kernels on ORT: binary ops with numpy broadcasting (tfjs broadcasts the
 // same way: shapes right-aligned, size-1 dims stretch), AddN as a variadic Sum, and unary maps.
+// Float32 only: int32 arithmetic in tfjs's cpu kernels goes through doubles (and Abs of int32
+// returns float values), which ORT's integer kernels would not reproduce.
 // The cpu backend walks an index per element for broadcast binary ops (15-30 ns per element at
 // the model's sizes), where ORT runs vectorised loops on both cores.
 
@@ -12,27 +14,59 @@ export const ELEMENTWISE_MIN_SIZE = 4096;
 
 const F = ELEM.float;
 
-/** tfjs kernel name -> ONNX op. Maximum/Minimum are left out: ONNX Max/Min need not keep NaN like Math.max. */
-const BINARY: Record<string, string> = { Add: 'Add', Sub: 'Sub', Multiply: 'Mul', RealDiv: 'Div' };
+/**
+ * tfjs binary kernel -> ONNX nodes from 'a', 'b' to 'y'. Maximum/Minimum are left out: ONNX
+ * Max/Min need not keep NaN like Math.max.
+ */
+const BINARY: Record<string, OnnxNode[]> = {
+  Add: [{ op: 'Add', inputs: ['a', 'b'], outputs: ['y'] }],
+  Sub: [{ op: 'Sub', inputs: ['a', 'b'], outputs: ['y'] }],
+  Multiply: [{ op: 'Mul', inputs: ['a', 'b'], outputs: ['y'] }],
+  RealDiv: [{ op: 'Div', inputs: ['a', 'b'], outputs: ['y'] }],
+  // (a - b)^2, rounded twice in float32 where tfjs rounds once from double: within 2 ulp
+  SquaredDifference: [{ op: 'Sub', inputs: ['a', 'b'], outputs: ['d'] }, { op: 'Mul', inputs: ['d', 'd'], outputs: ['y'] }],
+  // C's pow gives 1 for pow(1, NaN) and pow(-1, +-inf); JS Math.pow gives NaN: y = |a| == 1 and b not finite ? NaN : a^b
+  Pow: [
+    { op: 'Pow', inputs: ['a', 'b'], outputs: ['p'] },
+    { op: 'Abs', inputs: ['a'], outputs: ['absA'] },
+    { op: 'Constant', inputs: [], outputs: ['one'], attrs: { value_float: { float: 1 } } },
+    { op: 'Constant', inputs: [], outputs: ['nan'], attrs: { value_float: { float: NaN } } },
+    { op: 'Equal', inputs: ['absA', 'one'], outputs: ['unit'] },
+    { op: 'IsNaN', inputs: ['b'], outputs: ['bNaN'] },
+    { op: 'IsInf', inputs: ['b'], outputs: ['bInf'] },
+    { op: 'Or', inputs: ['bNaN', 'bInf'], outputs: ['bOdd'] },
+    { op: 'And', inputs: ['unit', 'bOdd'], outputs: ['jsNaN'] },
+    { op: 'Where', inputs: ['jsNaN', 'nan', 'p'], outputs: ['y'] },
+  ],
+};
 
-function binaryKernel(tfName: string, onnxOp: string) {
+/** How a and b are fed for a broadcast binary op: equal shapes (the common case) flat, so one session serves every rank. */
+export function binaryViews(a: TensorInfo, b: TensorInfo, outShape: number[]): { aDims: number[]; bDims: number[]; outDims: number[] } {
+  const same = a.shape.length === b.shape.length && a.shape.every((d, i) => d === b.shape[i]);
+  return same
+    ? { aDims: [sizeOf(a.shape)], bDims: [sizeOf(b.shape)], outDims: [sizeOf(outShape)] }
+    : { aDims: a.shape, bDims: b.shape, outDims: outShape };
+}
+
+/** tfjs's broadcast shape of a and b, or null where tfjs raises (the cpu kernel then gives tfjs's error). */
+export function broadcastShape(a: TensorInfo, b: TensorInfo): number[] | null {
+  try {
+    return tf.broadcast_util.assertAndGetBroadcastShape(a.shape, b.shape);
+  } catch {
+    return null;
+  }
+}
+
+function binaryKernel(tfName: string, nodes: OnnxNode[]) {
   const cpu = cpuKernel(tfName);
   return (args: KernelArgs): TensorInfo => {
     const { a, b } = args.inputs as { a: TensorInfo; b: TensorInfo };
     if (a.dtype !== 'float32' || b.dtype !== 'float32') return cpu(args) as TensorInfo;
-    let outShape: number[];
-    try {
-      outShape = tf.broadcast_util.assertAndGetBroadcastShape(a.shape, b.shape);
-    } catch {
-      return cpu(args) as TensorInfo; // the cpu kernel raises tfjs's error
-    }
-    if (sizeOf(outShape) < ELEMENTWISE_MIN_SIZE) return cpu(args) as TensorInfo;
-    // same shapes (the common case) run flat, so one session serves every rank
-    const same = a.shape.length === b.shape.length && a.shape.every((d, i) => d === b.shape[i]);
-    const aDims = same ? [sizeOf(a.shape)] : a.shape, bDims = same ? [sizeOf(b.shape)] : b.shape;
-    const outDims = same ? [sizeOf(outShape)] : outShape;
-    return runFloat(args.backend, `${onnxOp}:${aDims.length}:${bDims.length}`, () => ({
-      nodes: [{ op: onnxOp, inputs: ['a', 'b'], outputs: ['y'] }],
+    const outShape = broadcastShape(a, b);
+    if (!outShape || sizeOf(outShape) < ELEMENTWISE_MIN_SIZE) return cpu(args) as TensorInfo;
+    const { aDims, bDims, outDims } = binaryViews(a, b, outShape);
+    return runFloat(args.backend, `Binary:${tfName}:${aDims.length}:${bDims.length}`, () => ({
+      nodes,
       inputs: [{ name: 'a', elem: F, dims: symDims('a', aDims.length) }, { name: 'b', elem: F, dims: symDims('b', bDims.length) }],
       outputs: [{ name: 'y', elem: F, dims: symDims('y', outDims.length) }],
     }), [[a, aDims], [b, bDims]], outShape, outDims);
@@ -51,6 +85,9 @@ const UNARY: Record<string, OnnxNode[]> = {
   Neg: [{ op: 'Neg', inputs: ['x'], outputs: ['y'] }],
   Square: [{ op: 'Mul', inputs: ['x', 'x'], outputs: ['y'] }],
   Erf: [{ op: 'Erf', inputs: ['x'], outputs: ['y'] }],
+  Abs: [{ op: 'Abs', inputs: ['x'], outputs: ['y'] }],
+  // ORT's Relu keeps NaN, like tfjs's Math.max(0, x)
+  Relu: [{ op: 'Relu', inputs: ['x'], outputs: ['y'] }],
 };
 
 function unaryKernel(tfName: string, nodes: OnnxNode[]) {
@@ -84,7 +121,7 @@ function addN(args: KernelArgs): TensorInfo {
 }
 
 export const elementwiseKernels: { name: string; fn: (args: KernelArgs) => TensorInfo }[] = [
-  ...Object.entries(BINARY).map(([name, op]) => ({ name, fn: binaryKernel(name, op) })),
+  ...Object.entries(BINARY).map(([name, nodes]) => ({ name, fn: binaryKernel(name, nodes) })),
   ...Object.entries(UNARY).map(([name, nodes]) => ({ name, fn: unaryKernel(name, nodes) })),
   { name: 'AddN', fn: addN },
 ];

@@ -9,7 +9,7 @@
 //   TensorShapeProto dim=1;  Dimension dim_value=1, dim_param=2
 
 /** ONNX TensorProto.DataType values for the dtypes tfjs has. */
-export const ELEM = { float: 1, int32: 6, int64: 7, bool: 9 } as const;
+export const ELEM = { float: 1, uint8: 2, int32: 6, int64: 7, bool: 9 } as const;
 export type ElemType = (typeof ELEM)[keyof typeof ELEM];
 
 const ATTR_TYPE = { float: 1, int: 2, string: 3, ints: 7 } as const;

@@ -1,11 +1,11 @@
-// Reductions (Sum, Mean, Max, Min) and Softmax on ORT.
+// Reductions (Sum, Mean, Max, Min, Prod), Softmax and Cumsum on ORT.
 //
 // The input is viewed with runs of neighbouring reduced / kept dims merged ([B, T, H] summed
 // over the last axis becomes [B*T, H] over axis 1), so a handful of sessions serve every rank.
 
 import { tf } from '../tf.ts';
 import { ELEM, type OnnxNode } from './proto.ts';
-import { cpuKernel, runFloat, sizeOf, symDims, type KernelArgs, type TensorInfo } from './kernel-util.ts';
+import { cpuKernel, runFloat, runOne, sizeOf, symDims, type KernelArgs, type TensorInfo } from './kernel-util.ts';
 import { ELEMENTWISE_MIN_SIZE } from './elementwise.ts';
 
 const F = ELEM.float;
@@ -27,6 +27,9 @@ const REDUCTIONS: Record<string, [string, string]> = {
   Mean: ['ReduceMean', 'axis'],
   Max: ['ReduceMax', 'reductionIndices'],
   Min: ['ReduceMin', 'axis'],
+  // tfjs multiplies in double and rounds once, ReduceProd rounds every step in float32: the same
+  // product within a few ulp (int32 and bool stay on the cpu: its double product is not int32 math)
+  Prod: ['ReduceProd', 'axis'],
 };
 
 function reductionKernel(tfName: string, onnxOp: string, axisAttr: string) {
@@ -71,7 +74,38 @@ function softmax(args: KernelArgs): TensorInfo {
   }), [[logits, dims]], logits.shape, dims);
 }
 
+const cpuCumsum = cpuKernel('Cumsum');
+
+/**
+ * Cumsum along one axis, x viewed as [outer, n, inner] and summed along the middle axis. tfjs's
+ * cpu kernel adds into a typed array step by step (float32 rounding every step, int32 wrapping),
+ * which is what CumSum does; bool input is counted as int32 (tfjs's upcast).
+ */
+function cumsum(args: KernelArgs): TensorInfo {
+  const { x } = args.inputs as { x: TensorInfo };
+  const { axis, exclusive, reverse } = args.attrs as { axis: number; exclusive: boolean; reverse: boolean };
+  const rank = x.shape.length;
+  if ((x.dtype !== 'float32' && x.dtype !== 'int32' && x.dtype !== 'bool') || rank === 0 || sizeOf(x.shape) < ELEMENTWISE_MIN_SIZE) return cpuCumsum(args) as TensorInfo;
+  if (!Number.isInteger(axis) || axis < -rank || axis >= rank) return cpuCumsum(args) as TensorInfo;
+  const a = axis < 0 ? axis + rank : axis;
+  const dims = [sizeOf(x.shape.slice(0, a)), x.shape[a]!, sizeOf(x.shape.slice(a + 1))];
+  const isFloat = x.dtype === 'float32';
+  const inElem = isFloat ? F : x.dtype === 'int32' ? ELEM.int32 : ELEM.uint8;
+  const outElem = isFloat ? F : ELEM.int32;
+  const nodes: OnnxNode[] = [
+    { op: 'Constant', inputs: [], outputs: ['axis'], attrs: { value_int: 1 } },
+    ...(x.dtype === 'bool' ? [{ op: 'Cast', inputs: ['x'], outputs: ['xs'], attrs: { to: ELEM.int32 } }] : []),
+    { op: 'CumSum', inputs: [x.dtype === 'bool' ? 'xs' : 'x', 'axis'], outputs: ['y'], attrs: { exclusive: exclusive ? 1 : 0, reverse: reverse ? 1 : 0 } },
+  ];
+  return runOne(args.backend, `Cumsum:${x.dtype}:${exclusive ? 1 : 0}:${reverse ? 1 : 0}`, () => ({
+    nodes,
+    inputs: [{ name: 'x', elem: inElem, dims: ['o', 'n', 'i'] }],
+    outputs: [{ name: 'y', elem: outElem, dims: ['o', 'n', 'i'] }],
+  }), [[x, dims, x.dtype === 'bool' ? 'uint8' : (x.dtype as 'float32' | 'int32')]], { shape: x.shape, dtype: isFloat ? 'float32' : 'int32', dims });
+}
+
 export const reduceKernels: { name: string; fn: (args: KernelArgs) => TensorInfo }[] = [
   ...Object.entries(REDUCTIONS).map(([name, [op, axisAttr]]) => ({ name, fn: reductionKernel(name, op, axisAttr) })),
   { name: 'Softmax', fn: softmax },
+  { name: 'Cumsum', fn: cumsum },
 ];

@@ -1,9 +1,9 @@
-// Data movement on ORT: Transpose, GatherV2 (the embedding lookup) and Concat. Each input is
+// Data movement on ORT: Transpose, GatherV2 (the embedding lookup), Concat and Tile. Each input is
 // viewed at the lowest rank that keeps the op's meaning, so one session serves many shapes.
 
 import { tf } from '../tf.ts';
 import { ELEM } from './proto.ts';
-import { cpuKernel, runFloat, sizeOf, symDims, tensorValues, type KernelArgs, type TensorInfo } from './kernel-util.ts';
+import { cpuKernel, runFloat, runOne, sizeOf, symDims, tensorValues, type KernelArgs, type TensorInfo } from './kernel-util.ts';
 import { ELEMENTWISE_MIN_SIZE } from './elementwise.ts';
 
 const F = ELEM.float;
@@ -65,8 +65,32 @@ function concat(args: KernelArgs): TensorInfo {
   }), xs.map((t) => [t, [outer, sizeOf(t.shape) / Math.max(outer, 1)]]), outShape, [outer, sizeOf(outShape) / Math.max(outer, 1)]);
 }
 
+const cpuTile = cpuKernel('Tile');
+
+/**
+ * Tile: y[i] = x[i mod shape] with shape * reps elements (tf.where and broadcastTo use it too).
+ * The repeats are an int64 input, so one session serves each rank and dtype; bool is fed as uint8.
+ */
+function tile(args: KernelArgs): TensorInfo {
+  const { x } = args.inputs as { x: TensorInfo };
+  const { reps } = args.attrs as { reps: number[] };
+  const rank = x.shape.length;
+  if ((x.dtype !== 'float32' && x.dtype !== 'int32' && x.dtype !== 'bool') || rank === 0 || reps.length !== rank || reps.some((r) => !Number.isInteger(r) || r < 0)) return cpuTile(args) as TensorInfo;
+  const outShape = x.shape.map((d, i) => d * reps[i]!);
+  if (sizeOf(outShape) < ELEMENTWISE_MIN_SIZE || sizeOf(x.shape) === 0) return cpuTile(args) as TensorInfo;
+  const elem = x.dtype === 'float32' ? F : x.dtype === 'int32' ? ELEM.int32 : ELEM.uint8;
+  const type = x.dtype === 'bool' ? 'uint8' : (x.dtype as 'float32' | 'int32');
+  return runOne(args.backend, `Tile:${type}:${rank}`, () => ({
+    nodes: [{ op: 'Tile', inputs: ['x', 'reps'], outputs: ['y'] }],
+    inputs: [{ name: 'x', elem, dims: symDims('x', rank) }, { name: 'reps', elem: ELEM.int64, dims: [rank] }],
+    outputs: [{ name: 'y', elem, dims: symDims('y', rank) }],
+  }), [[x, x.shape, type], { type: 'int64', data: BigInt64Array.from(reps, (r) => BigInt(r)), dims: [rank] }],
+  { shape: outShape, dtype: x.dtype as 'float32' | 'int32' | 'bool', ortType: type });
+}
+
 export const shapeKernels: { name: string; fn: (args: KernelArgs) => TensorInfo }[] = [
   { name: 'Transpose', fn: transpose },
   { name: 'GatherV2', fn: gatherV2 },
   { name: 'Concat', fn: concat },
+  { name: 'Tile', fn: tile },
 ];

@@ -4,17 +4,9 @@
 // with NaN is false, so NotEqual = Not(Equal) is true). ONNX's order comparisons and Where have no
 // bool kernel, so bool operands are fed as uint8, which compares false < true like tfjs's 0 < 1.
 
-import { ELEM, type ElemType, type OnnxNode } from './proto.ts';
-import { cpuKernel, runOne, sizeOf, symDims, type KernelArgs, type OrtType, type TensorInfo } from './kernel-util.ts';
+import { ELEM, type OnnxNode } from './proto.ts';
+import { cpuKernel, operandType, runOne, sizeOf, symDims, type KernelArgs, type TensorInfo } from './kernel-util.ts';
 import { binaryViews, broadcastShape, ELEMENTWISE_MIN_SIZE } from './elementwise.ts';
-
-/** The ONNX element type and ORT type a tensor of `dtype` is fed as, or null for dtypes not routed. */
-function operandType(dtype: string): { elem: ElemType; ort: OrtType } | null {
-  if (dtype === 'float32') return { elem: ELEM.float, ort: 'float32' };
-  if (dtype === 'int32') return { elem: ELEM.int32, ort: 'int32' };
-  if (dtype === 'bool') return { elem: ELEM.uint8, ort: 'uint8' };
-  return null;
-}
 
 /** tfjs comparison kernel -> ONNX nodes from 'a', 'b' to the bool 'y'. */
 const COMPARISONS: Record<string, OnnxNode[]> = {

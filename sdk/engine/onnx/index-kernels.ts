@@ -1,7 +1,7 @@
 // Kernels that produce or consume indices: ArgMax and ArgMin on ORT, OneHot in JS.
 
-import { ELEM, type ElemType, type OnnxNode } from './proto.ts';
-import { cpuKernel, outputArray, runGraph, sizeOf, type KernelArgs, type OrtType, type TensorInfo } from './kernel-util.ts';
+import { ELEM, type OnnxNode } from './proto.ts';
+import { cpuKernel, operandType, outputArray, runGraph, sizeOf, type KernelArgs, type TensorInfo } from './kernel-util.ts';
 import { ELEMENTWISE_MIN_SIZE } from './elementwise.ts';
 
 const F = ELEM.float;
@@ -21,8 +21,7 @@ function argKernel(tfName: 'ArgMax' | 'ArgMin') {
     const { axis } = args.attrs as { axis: number | number[] };
     const rank = x.shape.length;
     const ax = Array.isArray(axis) ? (axis.length === 1 ? axis[0]! : NaN) : axis;
-    const types: Record<string, [ElemType, OrtType]> = { float32: [F, 'float32'], int32: [ELEM.int32, 'int32'], bool: [ELEM.uint8, 'uint8'] };
-    const type = types[x.dtype];
+    const type = operandType(x.dtype);
     if (!type || rank === 0 || !Number.isInteger(ax) || ax < -rank || ax >= rank || sizeOf(x.shape) < ELEMENTWISE_MIN_SIZE) return cpu(args) as TensorInfo;
     const a = ax < 0 ? ax + rank : ax;
     // (a float32 relabelled from int32 holds exact integers that a float view could tie)
@@ -37,10 +36,10 @@ function argKernel(tfName: 'ArgMax' | 'ArgMin') {
     ];
     const [y, sum] = runGraph(args.backend, `${tfName}:${x.dtype}`, () => ({
       nodes,
-      inputs: [{ name: 'x', elem: type[0], dims: ['o', 'n', 'i'] }],
+      inputs: [{ name: 'x', elem: type.elem, dims: ['o', 'n', 'i'] }],
       outputs: [{ name: 'y', elem: ELEM.int32, dims: ['o', 'i'] }, ...(isFloat ? [{ name: 'sum', elem: F, dims: [] }] : [])],
       opset: 18,
-    }), [[x, dims, type[1]]], [{ shape: outShape, dtype: 'int32', dims: [dims[0]!, dims[2]!] }, ...(isFloat ? [{ shape: [] }] : [])]);
+    }), [[x, dims, type.ort]], [{ shape: outShape, dtype: 'int32', dims: [dims[0]!, dims[2]!] }, ...(isFloat ? [{ shape: [] }] : [])]);
     if (sum) {
       const nan = Number.isNaN((args.backend.data.get(sum.dataId)!.values as Float32Array)[0]);
       args.backend.disposeIntermediateTensorInfo(sum);

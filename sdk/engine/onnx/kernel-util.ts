@@ -5,8 +5,8 @@
 
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { tf } from '../tf.ts';
-import type { OnnxGraph } from './proto.ts';
-import { loadNative, ortTensor, sessionFor, type OrtTensor } from './session.ts';
+import { ELEM, type ElemType, type OnnxGraph } from './proto.ts';
+import { ortTensor, sessionFor, type OrtTensor, type OrtType } from './session.ts';
 import { poolOf } from './buffer-pool.ts';
 
 export type TensorInfo = tf.TensorInfo;
@@ -69,19 +69,25 @@ export function runFloat(
   backend: MathBackendCPU, key: string, graph: () => OnnxGraph,
   inputs: [TensorInfo, readonly number[]][], outShape: number[], outDims: readonly number[] = outShape,
 ): TensorInfo {
-  const out = outputArray(backend, 'float32', sizeOf(outShape), false); // ORT fills it
-  if (out.length > 0) {
-    const session = sessionFor(key, graph);
-    session.run(inputs.map(([t, dims]) => ortTensor(t.dtype as 'float32' | 'int32', tensorValues(backend, t), dims)), [ortTensor('float32', out, outDims)]);
-  }
-  return backend.makeTensorInfo(outShape, 'float32', out);
+  return runOne(backend, key, graph, inputs, { shape: outShape, dims: outDims });
 }
 
 /** The tfjs dtypes a routed kernel may output. */
 export type OutDtype = 'float32' | 'int32' | 'bool';
 
-/** ORT element types a feed or fetch may be declared as ('uint8' views a bool tensor's bytes as numbers). */
-export type OrtType = 'float32' | 'int32' | 'bool' | 'uint8' | 'int64';
+export type { OrtType };
+
+/**
+ * How a tensor of `dtype` is fed to an ONNX graph: its element type and ORT type, or null for
+ * dtypes not routed. bool goes as uint8: ONNX's order comparisons, Where, Tile, ArgMax and CumSum
+ * have no bool kernel, and uint8 0/1 orders false < true as tfjs's 0 < 1.
+ */
+export function operandType(dtype: string): { elem: ElemType; ort: OrtType } | null {
+  if (dtype === 'float32') return { elem: ELEM.float, ort: 'float32' };
+  if (dtype === 'int32') return { elem: ELEM.int32, ort: 'int32' };
+  if (dtype === 'bool') return { elem: ELEM.uint8, ort: 'uint8' };
+  return null;
+}
 
 /**
  * One input of `runGraph`: a tensor with the dims to feed it at (and optionally the ORT type to
@@ -95,15 +101,10 @@ export type GraphInput =
 /** One output of `runGraph`: its tfjs shape, dtype, the dims ORT sees (default: the shape), and its ORT type (default: the dtype). */
 export interface GraphOutput { shape: number[]; dtype?: OutDtype; dims?: readonly number[]; ortType?: OrtType }
 
-/** An ORT tensor over `data` (no copy); the native constructor takes any element type name. */
-function feed(type: OrtType, data: OrtTensor['data'], dims: readonly number[]): OrtTensor {
-  return new (loadNative().Tensor)(type, data, dims);
-}
-
 function inputTensor(backend: MathBackendCPU, input: GraphInput): OrtTensor {
-  if (!Array.isArray(input)) return feed(input.type, input.data, input.dims);
+  if (!Array.isArray(input)) return ortTensor(input.type, input.data, input.dims);
   const [t, dims, type] = input;
-  return feed(type ?? (t.dtype as OrtType), tensorValues(backend, t, true), dims);
+  return ortTensor(type ?? (t.dtype as OrtType), tensorValues(backend, t, true), dims);
 }
 
 /**
@@ -120,7 +121,7 @@ export function runGraph(
     const session = sessionFor(key, graph);
     session.run(
       inputs.map((input) => inputTensor(backend, input)),
-      outputs.map((o, i) => feed(o.ortType ?? o.dtype ?? 'float32', buffers[i]!, o.dims ?? o.shape)),
+      outputs.map((o, i) => ortTensor(o.ortType ?? o.dtype ?? 'float32', buffers[i]!, o.dims ?? o.shape)),
     );
   }
   return outputs.map((o, i) => backend.makeTensorInfo(o.shape, o.dtype ?? 'float32', buffers[i]!));

@@ -5,7 +5,7 @@
 
 import { tf } from '../tf.ts';
 import { ELEM, type OnnxNode } from './proto.ts';
-import { cpuKernel, runFloat, runOne, sizeOf, symDims, type KernelArgs, type TensorInfo } from './kernel-util.ts';
+import { cpuKernel, operandType, runFloat, runOne, sizeOf, symDims, type KernelArgs, type TensorInfo } from './kernel-util.ts';
 import { ELEMENTWISE_MIN_SIZE } from './elementwise.ts';
 
 const F = ELEM.float;
@@ -85,12 +85,12 @@ function cumsum(args: KernelArgs): TensorInfo {
   const { x } = args.inputs as { x: TensorInfo };
   const { axis, exclusive, reverse } = args.attrs as { axis: number; exclusive: boolean; reverse: boolean };
   const rank = x.shape.length;
-  if ((x.dtype !== 'float32' && x.dtype !== 'int32' && x.dtype !== 'bool') || rank === 0 || sizeOf(x.shape) < ELEMENTWISE_MIN_SIZE) return cpuCumsum(args) as TensorInfo;
+  const type = operandType(x.dtype);
+  if (!type || rank === 0 || sizeOf(x.shape) < ELEMENTWISE_MIN_SIZE) return cpuCumsum(args) as TensorInfo;
   if (!Number.isInteger(axis) || axis < -rank || axis >= rank) return cpuCumsum(args) as TensorInfo;
   const a = axis < 0 ? axis + rank : axis;
   const dims = [sizeOf(x.shape.slice(0, a)), x.shape[a]!, sizeOf(x.shape.slice(a + 1))];
   const isFloat = x.dtype === 'float32';
-  const inElem = isFloat ? F : x.dtype === 'int32' ? ELEM.int32 : ELEM.uint8;
   const outElem = isFloat ? F : ELEM.int32;
   const nodes: OnnxNode[] = [
     { op: 'Constant', inputs: [], outputs: ['axis'], attrs: { value_int: 1 } },
@@ -99,9 +99,9 @@ function cumsum(args: KernelArgs): TensorInfo {
   ];
   return runOne(args.backend, `Cumsum:${x.dtype}:${exclusive ? 1 : 0}:${reverse ? 1 : 0}`, () => ({
     nodes,
-    inputs: [{ name: 'x', elem: inElem, dims: ['o', 'n', 'i'] }],
+    inputs: [{ name: 'x', elem: type.elem, dims: ['o', 'n', 'i'] }],
     outputs: [{ name: 'y', elem: outElem, dims: ['o', 'n', 'i'] }],
-  }), [[x, dims, x.dtype === 'bool' ? 'uint8' : (x.dtype as 'float32' | 'int32')]], { shape: x.shape, dtype: isFloat ? 'float32' : 'int32', dims });
+  }), [[x, dims, type.ort]], { shape: x.shape, dtype: isFloat ? 'float32' : 'int32', dims });
 }
 
 export const reduceKernels: { name: string; fn: (args: KernelArgs) => TensorInfo }[] = [

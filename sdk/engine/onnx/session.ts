@@ -151,7 +151,10 @@ export function disposeSessions(): void {
   cache.clear();
 }
 
+/** ORT element types a feed or fetch may be declared as ('uint8' views a bool tensor's bytes as numbers). */
+export type OrtType = 'float32' | 'int32' | 'bool' | 'uint8' | 'int64';
+
 /** An ORT tensor viewing `data` (no copy) with shape `dims`. */
-export function ortTensor(type: 'float32' | 'int32' | 'bool', data: OrtTensor['data'], dims: readonly number[]): OrtTensor {
+export function ortTensor(type: OrtType, data: OrtTensor['data'], dims: readonly number[]): OrtTensor {
   return new (loadNative().Tensor)(type, data, dims);
 }

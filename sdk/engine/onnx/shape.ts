@@ -3,7 +3,7 @@
 
 import { tf } from '../tf.ts';
 import { ELEM } from './proto.ts';
-import { cpuKernel, runFloat, runOne, sizeOf, symDims, tensorValues, type KernelArgs, type TensorInfo } from './kernel-util.ts';
+import { cpuKernel, operandType, runFloat, runOne, sizeOf, symDims, tensorValues, type KernelArgs, type TensorInfo } from './kernel-util.ts';
 import { ELEMENTWISE_MIN_SIZE } from './elementwise.ts';
 
 const F = ELEM.float;
@@ -75,17 +75,17 @@ function tile(args: KernelArgs): TensorInfo {
   const { x } = args.inputs as { x: TensorInfo };
   const { reps } = args.attrs as { reps: number[] };
   const rank = x.shape.length;
-  if ((x.dtype !== 'float32' && x.dtype !== 'int32' && x.dtype !== 'bool') || rank === 0 || reps.length !== rank || reps.some((r) => !Number.isInteger(r) || r < 0)) return cpuTile(args) as TensorInfo;
+  const type = operandType(x.dtype);
+  if (!type || rank === 0 || reps.length !== rank || reps.some((r) => !Number.isInteger(r) || r < 0)) return cpuTile(args) as TensorInfo;
   const outShape = x.shape.map((d, i) => d * reps[i]!);
   if (sizeOf(outShape) < ELEMENTWISE_MIN_SIZE || sizeOf(x.shape) === 0) return cpuTile(args) as TensorInfo;
-  const elem = x.dtype === 'float32' ? F : x.dtype === 'int32' ? ELEM.int32 : ELEM.uint8;
-  const type = x.dtype === 'bool' ? 'uint8' : (x.dtype as 'float32' | 'int32');
-  return runOne(args.backend, `Tile:${type}:${rank}`, () => ({
+  const { elem, ort } = type;
+  return runOne(args.backend, `Tile:${ort}:${rank}`, () => ({
     nodes: [{ op: 'Tile', inputs: ['x', 'reps'], outputs: ['y'] }],
     inputs: [{ name: 'x', elem, dims: symDims('x', rank) }, { name: 'reps', elem: ELEM.int64, dims: [rank] }],
     outputs: [{ name: 'y', elem, dims: symDims('y', rank) }],
-  }), [[x, x.shape, type], { type: 'int64', data: BigInt64Array.from(reps, (r) => BigInt(r)), dims: [rank] }],
-  { shape: outShape, dtype: x.dtype as 'float32' | 'int32' | 'bool', ortType: type });
+  }), [[x, x.shape, ort], { type: 'int64', data: BigInt64Array.from(reps, (r) => BigInt(r)), dims: [rank] }],
+  { shape: outShape, dtype: x.dtype as 'float32' | 'int32' | 'bool', ortType: ort });
 }
 
 export const shapeKernels: { name: string; fn: (args: KernelArgs) => TensorInfo }[] = [

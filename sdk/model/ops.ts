@@ -45,9 +45,8 @@ export function rmsNorm(x: tf.Tensor2D, w: tf.Tensor1D, eps: number): tf.Tensor2
 
 /**
  * Rows of the embedding table E [V, H] for int32 ids [N]; the gradient scatter-adds dy into E:
- * dE[v] = sum over n with ids[n] = v of dy[n]. Done as one JS pass over dy (rows added in order,
- * so deterministic): the cpu kernels for ScatterNd / UnsortedSegmentSum index element by element
- * and took tens of ms for a [2048, 256] batch, and ids are constants read on the host anyway.
+ * dE[v] = sum over n with ids[n] = v of dy[n] (tf.scatterND; the onnxruntime backend runs it as one
+ * pass over the rows, sdk/engine/onnx/scatter-add.ts).
  */
 export function embeddingLookup(table: tf.Tensor2D, ids: tf.Tensor1D): tf.Tensor2D {
   const [V, H] = table.shape;
@@ -56,15 +55,7 @@ export function embeddingLookup(table: tf.Tensor2D, ids: tf.Tensor1D): tf.Tensor
     save([ids]); // kept for the backward pass (a closure would see it disposed)
     return {
       value: tf.gather(table, ids) as tf.Tensor2D,
-      gradFunc: (dy: tf.Tensor2D, saved: tf.Tensor[]) => {
-        const rows = saved[0]!.dataSync(), g = dy.dataSync();
-        const dE = new Float32Array(V * H);
-        for (let n = 0; n < rows.length; n++) {
-          const to = rows[n]! * H, from = n * H;
-          for (let j = 0; j < H; j++) dE[to + j]! += g[from + j]!;
-        }
-        return tf.tensor2d(dE, [V, H]);
-      },
+      gradFunc: (dy: tf.Tensor2D, saved: tf.Tensor[]) => tf.scatterND(saved[0]!.reshape([-1, 1]), dy, [V, H]),
     };
   });
   return f(table) as tf.Tensor2D;

@@ -10,11 +10,6 @@
 import { tf } from '../engine/tf.ts';
 import { FUSED, fusedKernel, runFused } from '../engine/fused.ts';
 
-/**
- * Kernel: the sum of squares of all its inputs (named 0..k-1) as a float32 scalar.
- * (Registered next to OrzAdam; to join FUSED in sdk/engine/fused.ts.)
- */
-
 /** The fused kernels' scalar inputs for one step, as the composite rounds them (float32 scalars). */
 interface StepScalars {
   lr: number; beta1: number; oneMinusBeta1: number; beta2: number; oneMinusBeta2: number;
@@ -134,10 +129,7 @@ function fusedSumSquares(grads: Record<string, tf.Tensor>): number {
   const gs = Object.values(grads);
   if (gs.length === 0) return 0;
   const inputs: tf.NamedTensorMap = Object.fromEntries(gs.map((g, i) => [String(i), g]));
-  return tf.tidy(() => {
-    const total = tf.engine().runKernel(FUSED.sumSquares, inputs) as tf.Tensor;
-    return total.dataSync()[0] ?? 0;
-  });
+  return tf.tidy(() => runFused(FUSED.sumSquares, inputs)[0]!.dataSync()[0] ?? 0);
 }
 
 /** One AdamW update in standard tfjs ops: the function OrzAdam computes, op for op. */

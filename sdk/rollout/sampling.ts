@@ -23,6 +23,8 @@ export class TokenSampler {
   /** log pi(token) under the temperature-1 softmax, for the token the last `sample` returned. */
   logprob = 0;
   private weights: Float64Array;
+  private max = 0;   // of the last sampleTempered row
+  private total = 0;
   private order: Int32Array | null = null; // candidate ids by decreasing logit (top-k / top-p only)
   private readonly truncated: boolean;
 
@@ -37,28 +39,21 @@ export class TokenSampler {
     let token: number;
     if (p.temperature <= 0) {
       token = argmax(logits, offset, V);
-    } else if (p.temperature === 1 && !this.truncated) {
-      // exp(z_i - m) are both the sampling weights and the terms of the log-prob's sum
-      const w = this.weights;
-      let max = -Infinity;
-      for (let i = 0; i < V; i++) max = Math.max(max, logits[offset + i]!);
-      let total = 0;
-      for (let i = 0; i < V; i++) {
-        const e = Math.exp(logits[offset + i]! - max);
-        w[i] = e;
-        total += e;
-      }
-      token = drawFrom(w, V, total, rng.next());
-      this.logprob = logits[offset + token]! - max - Math.log(total);
-      return token;
+    } else if (this.truncated) {
+      token = this.sampleTruncated(logits, offset, rng);
     } else {
-      token = this.truncated ? this.sampleTruncated(logits, offset, rng) : this.sampleTempered(logits, offset, rng);
+      token = this.sampleTempered(logits, offset, rng);
+      // at T = 1 the weights exp(z_i - m) are the terms of the log-prob's sum: no second pass
+      if (p.temperature === 1) {
+        this.logprob = logits[offset + token]! - this.max - Math.log(this.total);
+        return token;
+      }
     }
     this.logprob = tokenLogprob(logits, offset, V, token);
     return token;
   }
 
-  /** Whole vocabulary at temperature T != 1. */
+  /** Whole vocabulary at temperature T; leaves m and sum_i exp((z_i - m) / T) in `max`, `total`. */
   private sampleTempered(logits: Float32Array, offset: number, rng: Rng): number {
     const V = this.vocab, T = this.params.temperature, w = this.weights;
     let max = -Infinity;
@@ -68,6 +63,8 @@ export class TokenSampler {
       w[i] = Math.exp((logits[offset + i]! - max) / T);
       total += w[i]!;
     }
+    this.max = max;
+    this.total = total;
     return drawFrom(w, V, total, rng.next());
   }
 

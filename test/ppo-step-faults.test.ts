@@ -14,6 +14,7 @@ import { trainByteLevelBPE } from '../sdk/tokenizer/index.ts';
 import type { ProblemRecord } from '../sdk/data/index.ts';
 import { Trainer } from '../sdk/ppo/trainer.ts';
 import { Adam } from '../sdk/ppo/optimizer.ts';
+import { FUSED, fusedKernel } from '../sdk/engine/fused.ts';
 import type { TrainerConfigInput } from '../sdk/ppo/config.ts';
 import type { RewardFn, Sample } from '../sdk/reward/index.ts';
 
@@ -137,7 +138,11 @@ test('an abort during the base-model evaluation stops cleanly', async () => {
 
 for (const backend of ['onnxruntime', 'cpu'] as const) {
   describe(`non-finite losses and gradients on the ${backend} backend`, () => {
-    test('select backend', async () => { await selectBackend(backend); });
+    test('select backend', async () => {
+      await selectBackend(backend);
+      // the onnxruntime backend takes the fused OrzSumSquares path for the norm, cpu the composite one
+      assert.equal(Boolean(fusedKernel(FUSED.sumSquares)), backend === 'onnxruntime');
+    });
 
     test('Adam.apply skips a NaN or Inf gradient and changes nothing', () => {
       const p = new Map([['w', tf.variable(tf.tensor1d([1, 2, 3, 4]))], ['b', tf.variable(tf.tensor1d([0.5]))]]);

@@ -87,6 +87,24 @@ test('a reward that throws on the 2nd iteration gives its prompts back; the retr
   t.dispose();
 });
 
+test('an update that fails after an optimizer step says the weights are partly updated, and gives the prompts back', async () => {
+  const t = makeTrainer();
+  await t.step();
+  const cursor = t.dataCursor;
+  const critic = t.critic!;
+  const values = critic.values.bind(critic);
+  let calls = 0;
+  // call 1 is advantages()' forward, call 2 the first critic minibatch (applied), call 3 the second one
+  critic.values = (tb) => {
+    if (++calls === 3) throw new Error('backend lost');
+    return values(tb);
+  };
+  await assert.rejects(t.step(), /iteration 2 failed after 1 optimizer step\(s\) were applied; the weights are partly updated.*backend lost/);
+  assert.equal(t.dataCursor, cursor);
+  assert.equal(t.iteration, 1);
+  t.dispose();
+});
+
 test('an abort during the evaluation after an iteration keeps the iteration and checkpoints it', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'orz-evalabort-'));
   try {

@@ -7,7 +7,8 @@
 //   runs/<name>/config.json          what was run
 //   runs/<name>/metrics.jsonl|arrow  one row per iteration (+ an iteration-0 eval row)
 //   runs/<name>/rollouts/iter-N.arrow
-//   runs/<name>/checkpoints/iter-N/  and checkpoints/latest (the name of the newest)
+//   runs/<name>/checkpoints/iter-N/  and checkpoints/latest (the name of the newest, for people: resume scans
+//                                    for complete iter-N directories instead, see resumeFrom)
 //   runs/<name>/report.html
 
 import { mkdir, readdir, rm } from 'node:fs/promises';

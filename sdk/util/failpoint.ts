@@ -9,7 +9,8 @@
 // row and checkpoint will carry). Without the variable the check is one comparison against null.
 //
 // Points (where they are called):
-//   generate            Trainer.step, halfway through the iteration's generation
+//   generate            Trainer.step, once half of the iteration's samples are generated (the engine reports
+//                       per chunk: with one chunk that is when generation ends, before scoring)
 //   update              Trainer.update, after the critic steps and before the policy steps
 //   checkpoint-write    saveCheckpoint, after the policy is written into the temporary directory
 //   checkpoint-latest   the run loop, after the checkpoint directory is renamed into place and before `latest` is updated

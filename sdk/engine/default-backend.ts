@@ -32,7 +32,7 @@ function registerNow(name: BackendName): string | null {
           require(pkg); // CommonJS; registers "tensorflow" with tfjs's global engine
           return tf.findBackendFactory('tensorflow') ? null : `${pkg} registered no "tensorflow" backend`;
         }
-        return 'neither @tensorflow/tfjs-node-gpu nor @tensorflow/tfjs-node is installed';
+        return 'not installed (@tensorflow/tfjs-node-gpu or @tensorflow/tfjs-node)';
       case 'wasm':
         return 'wasm starts asynchronously';
     }
@@ -53,7 +53,7 @@ function announce(choice: BackendChoice, write: (line: string) => void): void {
   if (announced) return;
   announced = true;
   // An optional package that is simply not installed is the normal case, not news.
-  const notable = choice.tried.filter((t) => !t.reason.includes('is not installed'));
+  const notable = choice.tried.filter((t) => !t.reason.startsWith('not installed'));
   const skipped = notable.length ? `; not used: ${notable.map((t) => `${t.name} (${t.reason})`).join(', ')}` : '';
   write(`orz: tensor backend ${choice.name} (${DESCRIPTION[choice.name]})${skipped}; ORZ_BACKEND or selectBackend() to change\n`);
 }

@@ -7,6 +7,7 @@ import { createSharedState, type ToMain } from './protocol/bridge.ts';
 import { readConnectionFile } from './protocol/connection.ts';
 import { logToStderr } from './protocol/outbox.ts';
 import { startProtocolWorker } from './protocol/start-worker.ts';
+import { isAbandonedInterrupt } from './exec/cell-context.ts';
 import { CommManager } from './exec/comms.ts';
 import { ShellDispatcher } from './exec/dispatcher.ts';
 import { Displayer } from './exec/display.ts';
@@ -81,8 +82,13 @@ export async function runKernel(connectionFile: string): Promise<void> {
   streams.install();
   process.on('SIGINT', () => interrupt.deliver(true));
   // Errors thrown later by work a cell started (timers, unawaited promises) must not kill the kernel.
-  process.on('uncaughtException', (e) => process.stderr.write(`Uncaught exception (from earlier cell work): ${inspect(e)}\n`));
-  process.on('unhandledRejection', (e) => process.stderr.write(`Unhandled promise rejection (from earlier cell work): ${inspect(e)}\n`));
+  // An interrupted cell's leftovers stop by throwing Interrupted where nobody catches it: that is not news.
+  process.on('uncaughtException', (e) => {
+    if (!isAbandonedInterrupt(e)) process.stderr.write(`Uncaught exception (from earlier cell work): ${inspect(e)}\n`);
+  });
+  process.on('unhandledRejection', (e) => {
+    if (!isAbandonedInterrupt(e)) process.stderr.write(`Unhandled promise rejection (from earlier cell work): ${inspect(e)}\n`);
+  });
   worker.on('error', (e) => {
     logToStderr(`protocol worker failed: ${e.stack ?? e.message}`);
     process.exit(1);

@@ -5,7 +5,8 @@
 // inside the store), await continuations, .then callbacks, timers, async functions called without await.
 // When an interrupted execution ends, its store is marked abandoned; from then on the checks the cell
 // compiler writes into the cell (function entry, after every await, loop bodies, catch/finally) throw
-// Interrupted whenever they run in an abandoned store, and timers scheduled from it never fire again.
+// Interrupted whenever they run in an abandoned store, and a timer whose cell callback stops that way clears
+// itself (an interval does not fire again).
 // A later cell calling a function declared in the interrupted cell runs in its own, live store, so state
 // and functions stay usable. Why not a global "interrupted" flag: it cannot tell the abandoned cell's
 // leftovers from a later cell calling the same functions.
@@ -61,9 +62,11 @@ type AnyFunction = (...args: unknown[]) => unknown;
 type Clear = (handle: unknown) => void;
 
 /**
- * A timer function whose callbacks, when scheduled from a cell, do not run once that cell is abandoned:
- * the timer clears itself (an interval stops), silently. A callback that throws the abandonment is not an
- * uncaught exception either. Timers scheduled outside any cell (the kernel's own) are left as they are.
+ * A timer function for cells: when a callback scheduled from a cell throws Interrupted because that cell was
+ * abandoned (its live check at function entry), the timer clears itself (an interval stops) and nothing is
+ * reported. The callback itself is still called: library code the cell started (a rollout yielding with
+ * setImmediate) must reach its own AbortSignal check rather than freeze mid-step. Timers scheduled outside
+ * any cell (the kernel's own) are left as they are.
  */
 function guardedTimer<F extends AnyFunction>(original: F, clear: Clear): F {
   const guarded = function (this: unknown, callback: unknown, ...rest: unknown[]): unknown {
@@ -71,10 +74,6 @@ function guardedTimer<F extends AnyFunction>(original: F, clear: Clear): F {
     if (context === undefined || typeof callback !== 'function') return original.call(this, callback, ...rest);
     let handle: unknown;
     const body = function (this: unknown, ...args: unknown[]): unknown {
-      if (context.abandoned) {
-        clear(handle);
-        return undefined;
-      }
       try {
         return (callback as AnyFunction).apply(this, args);
       } catch (e) {

@@ -11,14 +11,14 @@
 
 import { getEventListeners } from 'node:events';
 import { Slot } from '../protocol/bridge.ts';
-import { abandon, currentExecution, installCellContext, inAbandonedExecution, runInExecution, type ExecutionContext } from './cell-context.ts';
+import { abandon, currentExecution, defineHidden, installCellContext, inAbandonedExecution, runInExecution, type ExecutionContext } from './cell-context.ts';
 import { Interrupted } from './interrupted.ts';
 
 export { Interrupted } from './interrupted.ts';
 
-export const CHECK_KEY = Symbol.for('orz.kernel.check');
-/** The expression compiled cells call at the top of every loop body. */
-export const INTERRUPT_CHECK_EXPRESSION = 'globalThis[Symbol.for("orz.kernel.check")]()';
+const CHECK_NAME = '__orz_interrupt_check';
+/** The expression compiled cells call at the top of every loop body (a plain global name, see cell-context.ts). */
+export const INTERRUPT_CHECK_EXPRESSION = `${CHECK_NAME}()`;
 
 export class InterruptState {
   readonly #control: Int32Array;
@@ -33,7 +33,7 @@ export class InterruptState {
 
   constructor(control: SharedArrayBuffer) {
     this.#control = new Int32Array(control);
-    (globalThis as Record<symbol, unknown>)[CHECK_KEY] = () => this.check();
+    defineHidden(CHECK_NAME, () => this.check());
     installCellContext();
   }
 

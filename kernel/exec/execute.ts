@@ -96,6 +96,7 @@ export class Executor {
       // In the execution's async context: what the cell starts is abandoned with it if it is interrupted.
       const outcome = await evaluator.evaluate(`${compiled.js}\n//# sourceURL=${file}`, interrupted, (start) => interrupt.runInCell(start));
       interrupt.userCode(false);
+      if (outcome.kind === 'interrupted' || (outcome.kind === 'error' && outcome.error instanceof Interrupted)) interrupt.noteInterrupted();
       language.commit(code);
       if (outcome.kind === 'interrupted') return { status: 'error', error: interruptedError() };
       if (outcome.kind === 'error') {

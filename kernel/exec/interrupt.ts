@@ -85,6 +85,11 @@ export class InterruptState {
     return runInExecution(this.#context, fn);
   }
 
+  /** The cell ended interrupted in a way this state did not see itself (SIGINT caught by breakOnSigint). */
+  noteInterrupted(): void {
+    this.#hit = true;
+  }
+
   /** For an interrupt that arrived before the cell started running (while it compiled): acknowledges it. */
   takeEarly(): boolean {
     if (!this.requested) return false;

@@ -309,10 +309,12 @@ export class RewardPool {
   #spawn(i: number): WorkerSlot {
     const control = new SharedArrayBuffer(Slot.LENGTH * Int32Array.BYTES_PER_ELEMENT);
     // TypeScript in the worker: tsx's hooks registered on this thread do not reach worker threads, so the
-    // worker's entry is a bootstrap that registers tsx there and then imports worker-main.ts.
-    const tsxApi = import.meta.resolve('tsx/esm/api');
-    const entry = new URL('./worker-main.ts', import.meta.url).href;
-    const bootstrap = `import(${JSON.stringify(tsxApi)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); })`;
+    // worker's entry is a bootstrap that registers tsx there (ESM and CommonJS, for user modules that are either)
+    // and then imports worker-main.ts.
+    const esmApi = JSON.stringify(import.meta.resolve('tsx/esm/api'));
+    const cjsApi = JSON.stringify(import.meta.resolve('tsx/cjs/api'));
+    const entry = JSON.stringify(new URL('./worker-main.ts', import.meta.url).href);
+    const bootstrap = `Promise.all([import(${esmApi}), import(${cjsApi})]).then(([esm, cjs]) => { esm.register(); cjs.register(); return import(${entry}); })`;
     const worker = new Worker(bootstrap, { eval: true, workerData: { control, epochMs: this.#epochMs } satisfies RewardWorkerData, name: 'orz-reward' });
     let onReady!: () => void;
     let onBootFailure!: (e: Error) => void;

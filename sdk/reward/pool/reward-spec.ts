@@ -7,6 +7,7 @@ import { resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { mathReward } from '../math-reward.ts';
 import type { BatchRewardFn, RewardFn, RewardModule } from '../types.ts';
+import { moduleExports } from './module-exports.ts';
 import type { RewardSpec } from './protocol.ts';
 
 /** Registered, so a second copy of this module (the kernel's, a project's node_modules/orz) agrees on the mark. */
@@ -45,7 +46,7 @@ export function isRewardModule(fn: RewardFn): fn is RewardModule {
 
 /** The module's export, imported on this thread (for in-process scoring). */
 export async function importRewardModule(m: RewardModule): Promise<Exclude<RewardFn, RewardModule>> {
-  const mod = (await import(m.module)) as Record<string, unknown>;
+  const mod = moduleExports((await import(m.module)) as Record<string, unknown>);
   const exported = mod[m.export ?? 'default'];
   if (typeof exported === 'function' || typeof (exported as BatchRewardFn | null)?.batch === 'function') return exported as Exclude<RewardFn, RewardModule>;
   throw new TypeError(`export "${m.export ?? 'default'}" of ${m.module} is neither a reward function nor an object with a batch function`);

@@ -3,6 +3,7 @@
 // blocked): the pool watches PROGRESS and terminates it. Promise-level timeouts it does report itself.
 
 import { parentPort, workerData } from 'node:worker_threads';
+import { moduleExports } from './module-exports.ts';
 import { Slot, toWireError, wallMs, type FromWorker, type RewardSpec, type RewardWorkerData, type ToWorker, type WireValues } from './protocol.ts';
 
 type EachFn = (sample: unknown) => unknown;
@@ -49,7 +50,7 @@ async function define(spec: RewardSpec): Promise<Defined> {
     const fn = evaluateSource(spec.source);
     return { shape: spec.shape, call: (arg) => fn(arg) };
   }
-  const mod = (await import(spec.url)) as Record<string, unknown>;
+  const mod = moduleExports((await import(spec.url)) as Record<string, unknown>);
   if (!(spec.exportName in mod)) throw new Error(`${spec.url} has no export "${spec.exportName}" (it exports ${Object.keys(mod).join(', ') || 'nothing'})`);
   const exported = mod[spec.exportName];
   if (typeof exported === 'function') return { shape: 'each', call: (arg) => (exported as EachFn)(arg) };

@@ -323,7 +323,7 @@ export class RewardPool {
     const slot: WorkerSlot = {
       worker, control: new Int32Array(control), ready, definitions: new Map(), job: null, timer: null, dead: false, onReady,
       onDeath: (e) => {
-        onBootFailure(e);
+        onBootFailure(new Error(`a reward worker failed to start: ${e.message}`, { cause: e }));
         for (const d of slot.definitions.values()) d.settle({ type: 'defineFailed', fnId: 0, error: { name: e.name, message: e.message, stack: e.stack } });
         const job = slot.job;
         if (job?.sent) {

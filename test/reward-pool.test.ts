@@ -121,6 +121,12 @@ test('a function using state from its enclosing scope gets a clear error; inProc
   });
   assert.deepEqual(await scoreSamples(inProcessReward(fn), samples(3)), [10, 20, 30]);
   assert.deepEqual(await scoreSamples(fn, samples(3), { rewardWorkers: 0 }), [10, 20, 30]);
+  // The mark is on a copy: mathReward itself still runs in the pool (where a blocked call would be cut short).
+  const pool = ownPool(1);
+  assert.deepEqual(await scoreSamples(inProcessReward(mathReward), samples(2), { pool }), [1, 0]);
+  assert.equal(pool.workerCount, 0, 'in process: no worker started');
+  assert.deepEqual(await scoreSamples(mathReward, samples(2), { pool }), [1, 0]);
+  assert.equal(pool.workerCount, 1);
 });
 
 test('native and bound functions are refused up front', async () => {
@@ -128,10 +134,17 @@ test('native and bound functions are refused up front', async () => {
   await assert.rejects(scoreSamples(((s: Sample) => s.prompt.length).bind(null), samples(1)), /native or bound/);
 });
 
-test('notebook-cell code runs: the kernel\'s loop check and tsx\'s __name helper exist in the worker', async () => {
+test('notebook-cell code runs: the kernel\'s loop check and import helper and tsx\'s __name exist in the worker', async () => {
   // What the kernel's compiler makes of a loop in a cell; the check is a no-op in reward workers.
   const cell = new Function('s', 'let n = 0; for (const ch of s.response) { globalThis[Symbol.for("orz.kernel.check")](); if (ch === "{") n++; } return n;') as (s: Sample) => number;
   assert.deepEqual(await scoreSamples(cell, samples(2)), [1, 1]);
+  // A cell's `await import('orz')` inside the reward becomes a call of the kernel's import helper (with the
+  // notebook's directory); the worker has its own.
+  const AsyncFunction = (async () => {}).constructor as new (...args: string[]) => (s: Sample) => Promise<number>;
+  const repoDir = new URL('..', import.meta.url).pathname;
+  const cellImport = new AsyncFunction('s', 'const { mathReward } = await globalThis[Symbol.for("orz.kernel.import")]'
+    + `("./sdk/reward/index.ts", ${JSON.stringify(repoDir)}); return mathReward(s);`);
+  assert.deepEqual(await scoreSamples(cellImport, samples(4)), [1, 0, 1, 0]);
   const nested = (s: Sample): number => { const twice = (x: number): number => x * 2; return twice(s.level as number); };
   assert.deepEqual(await scoreSamples(nested, samples(3)), [0, 2, 4]);
 });

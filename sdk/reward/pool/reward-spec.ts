@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { mathReward } from '../math-reward.ts';
-import type { BatchRewardFn, RewardFn, RewardModule } from '../types.ts';
+import type { BatchRewardFn, RewardFn, RewardModule, Sample } from '../types.ts';
 import { moduleExports } from './module-exports.ts';
 import type { RewardSpec } from './protocol.ts';
 
@@ -32,8 +32,20 @@ export function rewardModule(path: string | URL, exportName = 'default'): Reward
  * There a synchronous reward that never returns cannot be timed out: it hangs the process.
  */
 export function inProcessReward<T extends RewardFn>(fn: T): T {
-  Object.defineProperty(fn, IN_PROCESS, { value: true, enumerable: false, configurable: true });
-  return fn;
+  // A marked copy, not the reward itself: marking mathReward would move every later use of it onto this thread.
+  let marked: RewardFn;
+  if (typeof fn === 'function') {
+    const call = fn as (sample: Sample) => number | Promise<number>;
+    marked = (sample) => call(sample);
+    Object.defineProperty(marked, 'name', { value: fn.name, configurable: true });
+  } else if (isRewardModule(fn)) {
+    marked = { ...fn };
+  } else {
+    const batchFn = fn as BatchRewardFn;
+    marked = { ...(batchFn.name === undefined ? {} : { name: batchFn.name }), batch: (samples) => batchFn.batch(samples) };
+  }
+  Object.defineProperty(marked, IN_PROCESS, { value: true, enumerable: false, configurable: true });
+  return marked as T;
 }
 
 export function runsInProcess(fn: RewardFn): boolean {
@@ -71,7 +83,8 @@ export function rewardSpec(fn: RewardFn): RewardSpec {
 
 /** The hint for a ReferenceError in shipped source: the function used something from where it was written. */
 export function capturedStateMessage(identifier: string): string {
-  return `uses \`${identifier}\` from its enclosing scope, which does not exist in the reward worker thread the function's `
-    + 'source was sent to: move that state inside the function, export the reward from a module and pass '
+  return `uses \`${identifier}\` from its enclosing scope (a variable or an import of the file or cell it was written in), `
+    + "which does not exist in the reward worker thread the function's source was sent to: move that state inside the "
+    + "function (helpers too, or `await import('...')` them there), export the reward from a module and pass "
     + "rewardModule('./file.ts', 'name'), or wrap it in inProcessReward(fn) to run it on the main thread (no hard timeout there)";
 }

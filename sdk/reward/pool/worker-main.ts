@@ -3,6 +3,7 @@
 // blocked): the pool watches PROGRESS and terminates it. Promise-level timeouts it does report itself.
 
 import { parentPort, workerData } from 'node:worker_threads';
+import { installCellHelpers } from './cell-helpers.ts';
 import { moduleExports } from './module-exports.ts';
 import { Slot, toWireError, wallMs, type FromWorker, type RewardSpec, type RewardWorkerData, type ToWorker, type WireValues } from './protocol.ts';
 
@@ -14,13 +15,7 @@ const { control, epochMs } = workerData as RewardWorkerData;
 const slots = new Int32Array(control);
 const defined = new Map<number, Defined>();
 
-// Functions written in a notebook cell carry the kernel's interrupt checks in their loops; here nothing
-// interrupts but the pool's terminate(), so the check is a no-op.
-const globals = globalThis as Record<string | symbol, unknown>;
-globals[Symbol.for('orz.kernel.check')] ??= () => {};
-// tsx compiles with keepNames, which wraps nested functions in `__name(fn, "name")`, a helper of the defining
-// module; source shipped from a .ts file needs it to exist here too.
-globals['__name'] ??= (target: object, value: string) => Object.defineProperty(target, 'name', { value, configurable: true });
+installCellHelpers();
 
 function post(msg: FromWorker): void {
   port.postMessage(msg);

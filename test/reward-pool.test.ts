@@ -220,3 +220,23 @@ test('idle reward workers do not keep the process alive', () => {
   assert.equal(r.stdout.trim(), '[3]');
   assert.ok(performance.now() - t0 < 30_000);
 });
+
+test('the pool is reused across calls: no new threads per batch', async () => {
+  const pool = ownPool(2);
+  // Each thread has its own globalThis: a random tag set there on first use tells which thread scored a sample.
+  const whichThread = (): number => ((globalThis as { rewardThreadTag?: number }).rewardThreadTag ??= Math.random());
+  const first = await scoreSamples(whichThread, samples(40), { pool });
+  const second = await scoreSamples(whichThread, samples(40), { pool });
+  const threads = new Set([...first, ...second]);
+  assert.ok(threads.size >= 1 && threads.size <= 2, `${threads.size} threads`);
+  assert.ok(!threads.has(whichThread()), 'scored off the main thread');
+  assert.equal(pool.workerCount, 2);
+});
+
+test('a reward that ends its worker (process.exit) raises RewardError, and the pool recovers', async () => {
+  const pool = ownPool(1);
+  const exits = (s: Sample): number => { if (s.level === 1) process.exit(3); return 1; };
+  await assert.rejects(scoreSamples(exits, samples(3), { pool }),
+    (e: unknown) => e instanceof RewardError && e.sampleIndex === 1 && /exited with code 3/.test(e.message));
+  assert.deepEqual(await scoreSamples((s) => s.level as number, samples(3), { pool }), [0, 1, 2]);
+});

@@ -135,8 +135,7 @@ export class RewardPool {
     for (const job of this.#queue.splice(0)) job.run.fail(error);
     await Promise.all(this.#slots.map((s, i) => {
       if (!s) return undefined;
-      s.job?.run.fail(error);
-      return this.#kill(i);
+      return this.#kill(i, error);
     }));
   }
 
@@ -169,7 +168,7 @@ export class RewardPool {
       // Aborting stops this call's work at once: its workers are terminated (and later replaced), not drained.
       const onAbort = (): void => {
         run.fail(opts.signal!.reason);
-        this.#slots.forEach((s, i) => { if (s?.job?.run === run) void this.#kill(i); });
+        this.#slots.forEach((s, i) => { if (s?.job?.run === run) void this.#kill(i, opts.signal!.reason); });
         this.#pump();
       };
       if (opts.signal?.aborted) { onAbort(); return; }
@@ -243,8 +242,8 @@ export class RewardPool {
       const limit = runningSync >= 0 ? timeoutMs : timeoutMs + Math.min(1000, Math.max(25, timeoutMs / 10));
       if (idle < limit) { this.#arm(i, slot, job, limit - idle + 1); return; }
       const index = runningSync >= 0 ? runningSync : Atomics.load(slot.control, Slot.LAST_STARTED);
-      job.run.fail(new SampleFailure(job.offset + index, 'timeout'));
-      void this.#kill(i);
+      const failure = new SampleFailure(job.offset + index, 'timeout');
+      void this.#kill(i, failure);
       this.#pump();
     }, Math.max(1, delayMs));
   }
@@ -255,8 +254,9 @@ export class RewardPool {
     let settle!: (m: FromWorker) => void;
     const promise = new Promise<'each' | 'batch'>((resolve, reject) => {
       const timer = setTimeout(() => {
-        reject(new Error(`a reward worker took over ${DEFINE_TIMEOUT_MS / 1000} s to load the reward (a module whose top level never finishes?)`));
-        void this.#kill(i);
+        const error = new Error(`a reward worker took over ${DEFINE_TIMEOUT_MS / 1000} s to load the reward (a module whose top level never finishes?)`);
+        reject(error);
+        void this.#kill(i, error);
       }, DEFINE_TIMEOUT_MS);
       settle = (m) => {
         clearTimeout(timer);
@@ -282,7 +282,7 @@ export class RewardPool {
       const error = m.error ? fromWireError(m.error) : undefined;
       job.run.fail(new SampleFailure(job.offset + m.index, m.reason, error, m.error?.undefinedName));
       // A timed-out promise may still be running in that worker; a fresh worker is cheaper than doubt.
-      if (m.reason === 'timeout') { void this.#kill(i); this.#pump(); return; }
+      if (m.reason === 'timeout') { void this.#kill(i, new Error('timed out')); this.#pump(); return; }
     } else {
       job.resolve(m.type === 'notArray' ? { notArray: m.gotType } : m);
     }
@@ -297,11 +297,13 @@ export class RewardPool {
     this.#pump();
   }
 
-  #kill(i: number): Promise<unknown> {
+  /** Terminates worker i; the call whose job it was running (if that call still waits) fails with `reason`. */
+  #kill(i: number, reason: unknown): Promise<unknown> {
     const slot = this.#slots[i];
     if (!slot) return Promise.resolve();
     this.#slots[i] = null;
     slot.dead = true;
+    slot.job?.run.fail(reason);
     if (slot.timer) clearTimeout(slot.timer);
     return slot.worker.terminate();
   }
@@ -323,14 +325,15 @@ export class RewardPool {
     const slot: WorkerSlot = {
       worker, control: new Int32Array(control), ready, definitions: new Map(), job: null, timer: null, dead: false, onReady,
       onDeath: (e) => {
-        onBootFailure(new Error(`a reward worker failed to start: ${e.message}`, { cause: e }));
+        const bootError = new Error(`a reward worker failed to start: ${e.message}`, { cause: e });
+        onBootFailure(bootError);
         for (const d of slot.definitions.values()) d.settle({ type: 'defineFailed', fnId: 0, error: { name: e.name, message: e.message, stack: e.stack } });
         const job = slot.job;
         if (job?.sent) {
           // An uncaught error (say, thrown from a timer the reward set) or process.exit() in the reward.
           job.run.fail(new SampleFailure(job.offset + Atomics.load(slot.control, Slot.LAST_STARTED), 'threw', e));
         }
-        if (this.#slots[i] === slot) { void this.#kill(i); this.#pump(); }
+        if (this.#slots[i] === slot) { void this.#kill(i, bootError); this.#pump(); }
       },
     };
     worker.on('message', (m: FromWorker) => this.#onMessage(i, slot, m));

@@ -24,9 +24,15 @@ export class RewardError extends Error {
 }
 
 export interface ScoreOptions {
-  /** Per sample for a per-sample fn, per call for a batch fn. Default 10 s. */
+  /**
+   * Per sample for a per-sample fn, per call for a batch fn. Default 10 s. In the pool it is hard (a blocked worker is
+   * terminated); in process only promises time out.
+   */
   timeoutMs?: number;
-  /** Per-sample calls in flight at once. Default 8. */
+  /**
+   * Per-sample calls in flight at once. Default 8. In the pool they are split over the workers (rounded up), which
+   * matters for async rewards only: a synchronous one runs one call at a time per worker whatever this says.
+   */
   concurrency?: number;
   /**
    * Reward worker threads. Default: ORZ_REWARD_WORKERS, else os.availableParallelism(). 0 runs the reward on this

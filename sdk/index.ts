@@ -21,6 +21,7 @@ export { RolloutEngine, ORZ_STOP, DEFAULT_GENERATE, type GenerateParams, type Pr
 export { RolloutBatch, type RolloutSample } from './rollout/rollout-batch.ts';
 // reward
 export { mathReward, mathAnswerEqual, extractAnswer, lastBoxed, normalizeAnswer, scoreSamples, RewardError, type RewardFn, type Sample, type FinishReason } from './reward/index.ts';
+export { rewardModule, inProcessReward, RewardPool, closeRewardPools, type RewardModule, type BatchRewardFn, type ScoreOptions } from './reward/index.ts';
 // ppo
 export { Trainer, type TrainerInit, type Experience, type EvalResult } from './ppo/trainer.ts';
 export { resolveTrainerConfig, ORZ_DEFAULTS, type TrainerConfig, type TrainerConfigInput } from './ppo/config.ts';

@@ -2,6 +2,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mathReward, RewardError, scoreSamples, type Sample } from '../sdk/reward/index.ts';
 
+// Rewards run in worker threads by default (test/reward-pool.test.ts); the tests whose functions use state from
+// this file (counters, `sleep`, a shared Error) pin the in-process path with rewardWorkers: 0.
+const inProcess = { rewardWorkers: 0 } as const;
+
 function samples(n: number): Sample[] {
   return Array.from({ length: n }, (_, i) => ({
     prompt: `q${i}`, response: `<answer> \\boxed{${i}} </answer>`, groundTruth: String(i % 2 === 0 ? i : i + 1),
@@ -28,7 +32,7 @@ test('async per-sample fn keeps input order although later samples finish first'
     finished.push(i);
     return i + 0.5;
   };
-  const out = await scoreSamples(fn, samples(10), { concurrency: 4 });
+  const out = await scoreSamples(fn, samples(10), { concurrency: 4, ...inProcess });
   assert.deepEqual(out, Array.from({ length: 10 }, (_, i) => i + 0.5));
   assert.notDeepEqual(finished, [...finished].sort((a, b) => a - b)); // completion order really differed
 });
@@ -43,10 +47,10 @@ test('concurrency bound is respected', async () => {
     inFlight--;
     return 1;
   };
-  await scoreSamples(fn, samples(12), { concurrency: 3 });
+  await scoreSamples(fn, samples(12), { concurrency: 3, ...inProcess });
   assert.equal(peak, 3);
   peak = 0;
-  await scoreSamples(fn, samples(20)); // default 8
+  await scoreSamples(fn, samples(20), inProcess); // default 8
   assert.equal(peak, 8);
 });
 
@@ -60,7 +64,7 @@ test('batch fn', async () => {
 test('a throwing fn raises RewardError naming the sample, with the cause', async () => {
   const boom = new Error('boom');
   const fn = (s: Sample): number => { if (s.level === 3) throw boom; return 0; };
-  await assert.rejects(scoreSamples(fn, samples(6), { concurrency: 2 }), (e: unknown) => {
+  await assert.rejects(scoreSamples(fn, samples(6), { concurrency: 2, ...inProcess }), (e: unknown) => {
     assert.ok(e instanceof RewardError);
     assert.equal(e.sampleIndex, 3);
     assert.equal(e.sample.prompt, 'q3');
@@ -94,7 +98,7 @@ test('a batch fn that never resolves times out too', async () => {
 test('NaN, infinity and non-numbers raise RewardError (never a silent 0)', async () => {
   for (const bad of [NaN, Infinity, undefined, '1', true]) {
     const fn = ((s: Sample) => (s.level === 2 ? bad : 1)) as (s: Sample) => number;
-    await assert.rejects(scoreSamples(fn, samples(4)), (e: unknown) => {
+    await assert.rejects(scoreSamples(fn, samples(4), inProcess), (e: unknown) => {
       assert.ok(e instanceof RewardError, String(bad));
       assert.equal(e.sampleIndex, 2);
       return true;

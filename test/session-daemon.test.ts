@@ -12,7 +12,7 @@ import { Dealer } from 'zeromq';
 import { TransformerLM, saveModel } from '../sdk/model/index.ts';
 import { saveTokenizer, trainByteLevelBPE } from '../sdk/tokenizer/index.ts';
 import { arithProblems } from '../sdk/data/arith.ts';
-import { RewardError, type Sample } from '../sdk/reward/index.ts';
+import { inProcessReward, RewardError, type Sample } from '../sdk/reward/index.ts';
 import { Session } from '../sdk/session/session.ts';
 import { RemoteTrainer } from '../sdk/session/remote-handles.ts';
 import { HostTensor } from '../sdk/session/codec.ts';
@@ -234,7 +234,8 @@ test('a RewardFn in the controller scores the session\'s rollouts; its error is 
   const data = await s.readDataset(join(proj, 'train.json'), { name: 'arith' });
   assert.equal(await data.length(), 8);
   const scored: string[] = [];
-  const byLength = (x: Sample) => { scored.push(x.response); return x.response.length % 2; };
+  // In process: these rewards record what they saw in this file's arrays (a worker thread could not).
+  const byLength = inProcessReward((x: Sample) => { scored.push(x.response); return x.response.length % 2; });
   const tr = await s.trainer({ policy: model, tokenizer: tok, dataset: data, reward: byLength, config: { ...TINY, seed: 5 }, name: 'ctl' });
   const row = await tr.step();
   assert.equal(row.iteration, 1);
@@ -248,11 +249,11 @@ test('a RewardFn in the controller scores the session\'s rollouts; its error is 
 
   // The user's function fails on sample 1: the step fails with a RewardError naming it, and nothing is consumed.
   const failedPrompts: string[] = [];
-  tr.setReward((x) => {
+  tr.setReward(inProcessReward((x: Sample) => {
     failedPrompts.push(x.prompt);
     if (x['promptIndex'] === 0 && x['sampleIndex'] === 1) throw new Error('boom');
     return 0;
-  });
+  }));
   await assert.rejects(tr.step(), (e: Error) => e instanceof RewardError && e.sampleIndex === 1 && /boom/.test(e.message));
   const info = await tr.info();
   assert.equal(info.iteration, 1);

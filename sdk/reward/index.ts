@@ -6,3 +6,7 @@ export { lastBoxed, extractAnswer } from './extract.ts';
 export { normalizeAnswer } from './normalize.ts';
 export { mathAnswerEqual } from './equal.ts';
 export { mathReward } from './math-reward.ts';
+export type { BatchRewardFn, RewardModule } from './types.ts';
+export { rewardModule, inProcessReward } from './pool/reward-spec.ts';
+export { RewardPool } from './pool/reward-pool.ts';
+export { closeRewardPools, defaultRewardWorkers } from './pool/shared.ts';

@@ -11,7 +11,26 @@ export interface Sample {
   [field: string]: unknown;
 }
 
-/** A user reward: per-sample (sync or async) or a batch function. */
+/** A batch reward: one call for all samples of a scoring round. */
+export interface BatchRewardFn {
+  name?: string;
+  batch: (samples: Sample[]) => number[] | Promise<number[]>;
+}
+
+/**
+ * A reward exported by a module, imported by the reward workers themselves (see rewardModule()). The export is a
+ * per-sample function or a batch object, like any other RewardFn.
+ */
+export interface RewardModule {
+  /** file: URL of the module. */
+  module: string;
+  /** Export name; default "default". */
+  export?: string;
+  name?: string;
+}
+
+/** A user reward: per-sample (sync or async), a batch function, or a module the reward workers import. */
 export type RewardFn =
   | ((sample: Sample) => number | Promise<number>)
-  | { name?: string; batch: (samples: Sample[]) => number[] | Promise<number[]> };
+  | BatchRewardFn
+  | RewardModule;

@@ -6,7 +6,7 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../util/atomic-write.ts';
 import { RolloutBatch } from '../rollout/rollout-batch.ts';
-import type { RewardFn } from '../reward/index.ts';
+import { inProcessReward, type RewardFn } from '../reward/index.ts';
 import type { Trainer } from '../ppo/trainer.ts';
 import type { MetricsRow } from '../ppo/metrics-log.ts';
 import type { TransformerLM } from '../model/index.ts';
@@ -199,15 +199,16 @@ export class SessionService {
 
   async #build(id: string, kind: HandleKind, name: string | null, recipe: Recipe, created: string): Promise<Entry> {
     const holder: { entry?: Entry } = {};
-    // A controller reward asks the client of the call now running on this trainer to score the rollouts.
-    const controller: RewardFn = {
+    // A controller reward asks the client of the call now running on this trainer to score the rollouts
+    // (in process: it needs this session's state, and its wait is for a client, not for CPU work).
+    const controller: RewardFn = inProcessReward({
       name: 'controller reward',
       batch: async (samples) => {
         const current = holder.entry?.trainer?.current;
         if (!current) throw new Error('a controller reward needs a client call in progress (step, run, score or evaluate)');
         return current.score(id, RolloutBatch.fromSamples(samples as never));
       },
-    };
+    });
     const { object, queueKey } = await buildFromRecipe(recipe, id, this.registry, controller);
     const entry: Entry = { id, kind, name, recipe, created, object, queueKey };
     if (recipe.kind === 'trainer') {

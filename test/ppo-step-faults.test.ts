@@ -16,7 +16,7 @@ import { Trainer } from '../sdk/ppo/trainer.ts';
 import { Adam } from '../sdk/ppo/optimizer.ts';
 import { FUSED, fusedKernel } from '../sdk/engine/fused.ts';
 import type { TrainerConfigInput } from '../sdk/ppo/config.ts';
-import type { RewardFn, Sample } from '../sdk/reward/index.ts';
+import { inProcessReward, type RewardFn, type Sample } from '../sdk/reward/index.ts';
 
 const tokenizer = trainByteLevelBPE(['ab ba abc cab 0123456789 xyz'], { vocabSize: 270, specialTokens: ['<|endoftext|>', '<|pad|>'] });
 const dataset: ProblemRecord[] = Array.from({ length: 16 }, (_, i) => ({ prompt: `q${i} ab`, groundTruth: '', source: { file: 'toy', index: i } }));
@@ -71,7 +71,7 @@ test('a reward that throws on the 2nd iteration gives its prompts back; the retr
     if (failNext) throw new Error('reward backend down');
     return evenFirst(s);
   };
-  const t = makeTrainer({}, flaky);
+  const t = makeTrainer({}, inProcessReward(flaky)); // its state (failNext) lives in this file
   const rows = [await t.step()];
   const cursor = t.dataCursor;
   const weights = snapshot(t);
@@ -116,7 +116,7 @@ test('an abort during the evaluation after an iteration keeps the iteration and 
       if (armed) ac.abort(new Error('stop'));
       return evenFirst(s);
     };
-    const t = makeTrainer({ evalEvery: 1, checkpointEvery: 5, saveRollouts: true }, reward, true);
+    const t = makeTrainer({ evalEvery: 1, checkpointEvery: 5, saveRollouts: true }, inProcessReward(reward), true);
     const lines: string[] = [];
     const onIteration = (row: { iteration?: unknown }) => { if (row.iteration === 1) armed = true; };
     const rows = await t.run({ iterations: 5, runDir: dir, signal: ac.signal, log: (l) => lines.push(l), onIteration });

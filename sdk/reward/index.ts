@@ -6,3 +6,6 @@ export { lastBoxed, extractAnswer } from './extract.ts';
 export { normalizeAnswer } from './normalize.ts';
 export { mathAnswerEqual } from './equal.ts';
 export { mathReward } from './math-reward.ts';
+export { extractAnswerOrz } from './extract.ts';
+export { orzAnswerEqual } from './orz-equal.ts';
+export { mathRewardFixed, mathRewardWith, type RewardQuirks } from './math-reward.ts';

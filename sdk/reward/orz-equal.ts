@@ -1,0 +1,58 @@
+// orzAnswerEqual: the answer equality of ORZ's reward, for the default mathReward.
+// ORZ says equal when (1) its Hendrycks-stripped forms are equal as text or as floats, or (2) sympy
+// finds the raw answers equal, or (3) their Minerva-normalised forms are equal as text or to sympy.
+// Stages (1) and the text half of (3) are reproduced exactly (orz-strings.ts, one deliberate change
+// about commas); sympy is stood in for by our own parser, held to sympy's strictness where it
+// matters for reward: no list, set or tuple is parsed (sympy's LaTeX grammar has no comma), `\pm`
+// is not expanded, `2\frac{1}{2}` is a product, and numbers agree only to double precision.
+
+import { Deadline } from './deadline.ts';
+import { AnswerComparer, type ComparerOptions } from './equal.ts';
+import { normalize } from './normalize.ts';
+import { orzMinervaNormalize, orzStrip, pythonFloat } from './orz-strings.ts';
+import { shapeOf } from './structure.ts';
+
+const DEFAULT_TIMEOUT_MS = 2000;
+// sympy's evalf gives 15 significant digits; a few units in the last place of a double allow for
+// our evaluation order differing from sympy's.
+const SYMPY_LIKE: ComparerOptions = { relTol: 4e-15, composites: false, mixedNumbers: false };
+// ORZ skips sympy for long repetitive answers; we skip our stand-in for any answer this long.
+const MAX_EXPRESSION_CHARS = 1000;
+
+/** Stage (1): ORZ's first test on its stripped strings. */
+function strippedEqual(truth: string, pred: string): boolean {
+  const a = orzStrip(truth);
+  const b = orzStrip(pred);
+  if (a === null || b === null) return truth === pred;
+  const x = pythonFloat(a);
+  const y = pythonFloat(b);
+  return x !== null && y !== null ? x === y : a === b;
+}
+
+/** Our stand-in for sympy's `parse_latex(a) == parse_latex(b)` (structural or evalf equality). */
+function sympyLikeEqual(a: string, b: string, deadline: Deadline): boolean {
+  if (a.length > MAX_EXPRESSION_CHARS || b.length > MAX_EXPRESSION_CHARS) return false;
+  const x = normalize(a, true);
+  const y = normalize(b, true);
+  if (x === '' || y === '') return false;
+  if (x === y) return true;
+  return new AnswerComparer(deadline, SYMPY_LIKE).shapesEqual(shapeOf(x, deadline), shapeOf(y, deadline));
+}
+
+/**
+ * ORZ's verdict on a predicted answer (already taken out of its box) against the reference.
+ * Never throws: a parse failure or timeout counts as not equal, as in ORZ.
+ */
+export function orzAnswerEqual(truth: string, pred: string, opts: { timeoutMs?: number } = {}): boolean {
+  if (typeof pred !== 'string' || typeof truth !== 'string') return false;
+  if (strippedEqual(truth, pred)) return true;
+  const deadline = new Deadline(opts.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+  try {
+    if (sympyLikeEqual(truth, pred, deadline)) return true;
+    const a = orzMinervaNormalize(truth);
+    const b = orzMinervaNormalize(pred);
+    return a === b || sympyLikeEqual(a, b, deadline);
+  } catch {
+    return false;
+  }
+}

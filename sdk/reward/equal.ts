@@ -54,9 +54,11 @@ export interface ComparerOptions {
   composites: boolean;
   /** Passed to parseLatex: `2\frac{1}{2}` as a mixed number (true) or as a product (false). */
   mixedNumbers: NonNullable<ParseOptions['mixedNumbers']>;
+  /** Equations are equal when one is a constant multiple of the other (2x - y + 3 = 0 is y = 2x + 3); when false, side by side only. */
+  equationsUpToScale: boolean;
 }
 
-const LENIENT: ComparerOptions = { relTol: REL_TOL, composites: true, mixedNumbers: true };
+const LENIENT: ComparerOptions = { relTol: REL_TOL, composites: true, mixedNumbers: true, equationsUpToScale: true };
 
 /** Compares answer shapes; its parse cache lives as long as one equality check. */
 export class AnswerComparer {
@@ -117,6 +119,7 @@ export class AnswerComparer {
   /** L1 = R1 and L2 = R2 are the same equation when L1 - R1 is a nonzero constant times L2 - R2. */
   private equationsEqual(a: { lhs: string; rhs: string }, b: { lhs: string; rhs: string }): boolean {
     if (this.scalarsEqual(a.lhs, b.lhs) && this.scalarsEqual(a.rhs, b.rhs)) return true;
+    if (!this.opts.equationsUpToScale) return false;
     const l1 = this.parse(a.lhs), r1 = this.parse(a.rhs), l2 = this.parse(b.lhs), r2 = this.parse(b.rhs);
     if (!l1 || !r1 || !l2 || !r2) return false;
     const f: Node = { k: 'op', op: '-', a: l1, b: r1 };

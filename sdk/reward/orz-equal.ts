@@ -4,7 +4,8 @@
 // Stages (1) and the text half of (3) are reproduced exactly (orz-strings.ts, one deliberate change
 // about commas); sympy is stood in for by our own parser, held to sympy's strictness where it
 // matters for reward: no list, set or tuple is parsed (sympy's LaTeX grammar has no comma), `\pm`
-// is not expanded, `2\frac{1}{2}` is a product, and numbers agree only to double precision.
+// is not expanded, `2\frac{1}{2}` is a product, an equation matches only side by side, and numbers
+// agree only to double precision.
 
 import { Deadline } from './deadline.ts';
 import { AnswerComparer, type ComparerOptions } from './equal.ts';
@@ -15,7 +16,7 @@ import { shapeOf } from './structure.ts';
 const DEFAULT_TIMEOUT_MS = 2000;
 // sympy's evalf gives 15 significant digits; a few units in the last place of a double allow for
 // our evaluation order differing from sympy's.
-const SYMPY_LIKE: ComparerOptions = { relTol: 4e-15, composites: false, mixedNumbers: false };
+const SYMPY_LIKE: ComparerOptions = { relTol: 4e-15, composites: false, mixedNumbers: false, equationsUpToScale: false };
 // ORZ skips sympy for long repetitive answers; we skip our stand-in for any answer this long.
 const MAX_EXPRESSION_CHARS = 1000;
 

@@ -4,6 +4,7 @@
 //   npm run bench -- mini-rl [--iterations N]     the main job's PPO run (accuracy against wall-clock time)
 //   npm run bench -- engine-matmul                onnxruntime against cpu on the PPO model's shapes
 //   npm run bench -- engine-slice                 block-copy Slice/Pad against the cpu kernels
+//   npm run bench -- reward-orz-agreement         mathReward's verdicts against ORZ's own checker
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 
@@ -12,6 +13,7 @@ const BENCHES: Record<string, string> = {
   'mini-rl': 'mini-rl.ts',
   'engine-matmul': 'engine-matmul.ts',
   'engine-slice': 'engine-slice.ts',
+  'reward-orz-agreement': 'reward-orz-agreement.ts',
 };
 
 const argv = process.argv.slice(2);

@@ -21,7 +21,7 @@ function checkedTruth(sample: Sample, name: string): string {
   return sample.groundTruth;
 }
 
-/** ORZ's reward: 1 iff the response stopped normally and ORZ's checker finds its boxed answer equal to the ground truth. */
+/** ORZ's reward: 1 iff the response stopped normally and its last boxed answer inside <answer>, as ORZ's checker reads it, equals the ground truth. */
 export function mathReward(sample: Sample): number {
   const truth = checkedTruth(sample, 'mathReward');
   if (sample.finishReason !== 'stop') return 0;

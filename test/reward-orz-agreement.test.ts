@@ -114,3 +114,31 @@ test('every integer eval answer: an ORZ unit word after it is still correct, ano
     }
   }
 });
+
+// Each expectation was checked against ORZ's _strip_string / normalize_final_answer / get_answer_str.
+test('ORZ string normalisations: the facts the default relies on', async () => {
+  const { orzStrip, orzMinervaNormalize, orzUnbox, pythonFloat } = await import('../sdk/reward/orz-strings.ts');
+  // ORZ also drops the comma here, '(3\\frac{\\pi}{2})': the one deliberate change to this step.
+  assert.equal(orzStrip('\\left( 3, \\dfrac{\\pi}{2} \\right)'), '(3,\\frac{\\pi}{2})');
+  assert.equal(orzStrip('k = 5'), '5'); // a left side of at most two characters is a name
+  assert.equal(orzStrip('abc = 5'), 'abc=5');
+  assert.equal(orzStrip('5 \\text{ cm}'), '5');
+  assert.equal(orzStrip('5 \\text{ cm} and 6 \\text{ cm}'), null); // ORZ asserts a single unit
+  assert.equal(orzStrip('10,\\! 080'), '10080');
+  assert.equal(orzStrip('1,2'), '1,2'); // ORZ: '12' (deliberate difference)
+  assert.equal(orzStrip('\\frac12'), '\\frac{1}{2}');
+  assert.equal(orzStrip('\\sqrt3'), '\\sqrt{3}');
+  assert.equal(orzStrip('.5'), '\\frac{1}{2}');
+  assert.equal(orzStrip('3/4'), '\\frac{3}{4}');
+  assert.equal(orzStrip('50%'), '50%'); // only \% is removed
+  assert.equal(pythonFloat('10.0'), 10);
+  assert.equal(pythonFloat('-inf'), -Infinity);
+  assert.equal(pythonFloat('\\frac{1}{2}'), null);
+  assert.equal(orzMinervaNormalize('7 ways'), '7');
+  assert.equal(orzMinervaNormalize('\\text{Evelyn}'), 'Evelyn');
+  assert.equal(orzMinervaNormalize('5 square feet'), '5');
+  assert.equal(orzMinervaNormalize('$x$ or $y$'), 'x');
+  assert.equal(orzUnbox('so \\boxed{\\frac{1}{2}}'), '\\frac{1}{2}');
+  assert.equal(orzUnbox('\\fbox{3}'), '\\fbox{3}'); // found, but not of the `\boxed{` form
+  assert.equal(orzUnbox('no box'), 'no box');
+});

@@ -112,6 +112,9 @@ function casesFor(set: string, a: string, other: string, index: number): RewardC
   if (/^(?:\\left)?[([]|^\\begin|^\\\{/.test(a) && /\\frac\{\d+\}\{\d+\}/.test(a)) {
     add('quirk: an item of a tuple, interval or matrix as p/q', boxed(a.replace(/\\frac\{(\d+)\}\{(\d+)\}/g, '$1/$2')), 1);
   }
+  if (!/[=,<>]|\\pm|matrix|\\cup|\\in|\\text|^[([{]|^\\left|^\\\{|^[A-E]$/.test(a)) {
+    add('equivalent: written as 2(a)/2', boxed(`\\frac{2(${a})}{2}`), 1);
+  }
   const swapped = swappedSum(a);
   if (swapped) add('equivalent: the two terms of a sum swapped', boxed(swapped), 1);
   if (integer && Math.abs(Number(a)) >= 1000) add('equivalent: thousands separators', boxed(BigInt(a).toLocaleString('en-US')), 1);

@@ -48,6 +48,10 @@ const CASES: QuirkCase[] = [
   { what: '\\pm written out as two roots', truth: '1 \\pm \\sqrt{19}', response: box('1 + \\sqrt{19}, 1 - \\sqrt{19}'), orz: 0, fixed: 1 },
   { what: 'mixed number for an improper fraction (sympy: 2 * 1/2)', truth: '\\frac{5}{2}', response: box('2\\frac{1}{2}'), orz: 0, fixed: 1 },
   { what: 'improper fraction for a mixed-number truth', truth: '1\\frac{4}{5}', response: box('\\frac{9}{5}'), orz: 0, fixed: 1 },
+  { what: 'a number times a sum (sympy multiplies it out)', truth: '2k+2', response: box('2(k+1)'), orz: 1, fixed: 1 },
+  { what: 'a square not multiplied out (sympy does not expand)', truth: 'x^2+2x+1', response: box('(x+1)^2'), orz: 0, fixed: 1 },
+  { what: '\\pi as a decimal (\\pi is a sympy symbol)', truth: '\\frac{\\pi}{2}', response: box('1.5707963267948966'), orz: 0, fixed: 1 },
+  { what: 'a surd as a decimal', truth: '\\sqrt{51}', response: box('7.14142842854285'), orz: 1, fixed: 1 },
   { what: 'an equation in another arrangement', truth: 'y = 2x + 3', response: box('2x - y + 3 = 0'), orz: 0, fixed: 1 },
   { what: 'an equation with its sides reordered', truth: 'y = 2x + 3', response: box('y = 3 + 2x'), orz: 1, fixed: 1 },
   // ORZ clearly wrong: sympy stops reading at a comma, so a list is judged by its first item.

@@ -5,7 +5,7 @@
 import { Rng } from '../engine/rng.ts';
 import { Deadline, DeadlineExceeded } from './deadline.ts';
 import { evaluate, type Complex } from './evaluate.ts';
-import { parseLatex, variablesOf, type Node, type ParseOptions } from './latex-expr.ts';
+import { parseLatex, variablesOf, type Node } from './latex-expr.ts';
 import { normalize } from './normalize.ts';
 import { shapeOf, type Shape } from './structure.ts';
 
@@ -30,7 +30,7 @@ export function mathAnswerEqual(pred: string, truth: string, opts: { timeoutMs?:
     // Word answers (\text{east}, Evelyn) are words, not products of variables.
     if (isWord(a) || isWord(b)) return a.toLowerCase() === b.toLowerCase();
     if (/^[-+]?\d+$/.test(a) && /^[-+]?\d+$/.test(b)) return BigInt(a) === BigInt(b);
-    const comparer = new AnswerComparer(deadline, LENIENT);
+    const comparer = new Comparer(deadline);
     if (comparer.shapesEqual(shapeOf(a, deadline), shapeOf(b, deadline))) return true;
     // `y = 2x + 3` lost its `y =` above; as an equation it may still match `2x - y + 3 = 0`.
     const ea = normalize(pred, true);
@@ -46,29 +46,13 @@ function isWord(s: string): boolean {
   return /^[a-zA-Z]{3,}$/.test(s);
 }
 
-/** How forgiving an AnswerComparer is. */
-export interface ComparerOptions {
-  /** Relative tolerance of numeric agreement. */
-  relTol: number;
-  /** Compare tuples, sets, solution lists and matrices part by part; when false they are never equal here. */
-  composites: boolean;
-  /** Passed to parseLatex: `2\frac{1}{2}` as a mixed number (true) or as a product (false). */
-  mixedNumbers: NonNullable<ParseOptions['mixedNumbers']>;
-  /** Equations are equal when one is a constant multiple of the other (2x - y + 3 = 0 is y = 2x + 3); when false, side by side only. */
-  equationsUpToScale: boolean;
-}
-
-const LENIENT: ComparerOptions = { relTol: REL_TOL, composites: true, mixedNumbers: true, equationsUpToScale: true };
-
-/** Compares answer shapes; its parse cache lives as long as one equality check. */
-export class AnswerComparer {
+class Comparer {
   private readonly parsed = new Map<string, Node | null>();
 
-  constructor(private readonly deadline: Deadline, private readonly opts: ComparerOptions) {}
+  constructor(private readonly deadline: Deadline) {}
 
   shapesEqual(a: Shape, b: Shape): boolean {
     this.deadline.check();
-    if (!this.opts.composites && (a.k === 'tuple' || a.k === 'set' || a.k === 'matrix')) return false;
     switch (a.k) {
       case 'scalar':
         return b.k === 'scalar' && this.scalarsEqual(a.text, b.text);
@@ -102,7 +86,7 @@ export class AnswerComparer {
   private parse(text: string): Node | null {
     if (!this.parsed.has(text)) {
       let node: Node | null = null;
-      try { node = parseLatex(text, this.deadline, { mixedNumbers: this.opts.mixedNumbers }); } catch (e) { if (e instanceof DeadlineExceeded) throw e; }
+      try { node = parseLatex(text, this.deadline); } catch (e) { if (e instanceof DeadlineExceeded) throw e; }
       this.parsed.set(text, node);
     }
     return this.parsed.get(text)!;
@@ -113,13 +97,12 @@ export class AnswerComparer {
     const x = this.parse(a);
     const y = this.parse(b);
     if (!x || !y) return false;
-    return this.agree(x, y, (p, q) => numbersClose(p, q, this.opts.relTol));
+    return this.agree(x, y, (p, q) => numbersClose(p, q));
   }
 
   /** L1 = R1 and L2 = R2 are the same equation when L1 - R1 is a nonzero constant times L2 - R2. */
   private equationsEqual(a: { lhs: string; rhs: string }, b: { lhs: string; rhs: string }): boolean {
     if (this.scalarsEqual(a.lhs, b.lhs) && this.scalarsEqual(a.rhs, b.rhs)) return true;
-    if (!this.opts.equationsUpToScale) return false;
     const l1 = this.parse(a.lhs), r1 = this.parse(a.rhs), l2 = this.parse(b.lhs), r2 = this.parse(b.rhs);
     if (!l1 || !r1 || !l2 || !r2) return false;
     const f: Node = { k: 'op', op: '-', a: l1, b: r1 };
@@ -129,7 +112,7 @@ export class AnswerComparer {
       if (isZero(q)) return isZero(p);
       ratio ??= { re: (p.re * q.re + p.im * q.im) / (q.re ** 2 + q.im ** 2), im: (p.im * q.re - p.re * q.im) / (q.re ** 2 + q.im ** 2) };
       if (isZero(ratio)) return false;
-      return numbersClose(p, { re: ratio.re * q.re - ratio.im * q.im, im: ratio.re * q.im + ratio.im * q.re }, this.opts.relTol);
+      return numbersClose(p, { re: ratio.re * q.re - ratio.im * q.im, im: ratio.re * q.im + ratio.im * q.re });
     });
   }
 
@@ -164,8 +147,8 @@ function isZero(z: Complex): boolean {
   return Math.hypot(z.re, z.im) <= ABS_TOL;
 }
 
-/** Equal within relative `relTol` (absolute 1e-9 near 0); two integers must be exactly equal. */
-function numbersClose(p: Complex, q: Complex, relTol: number): boolean {
+/** Equal within relative 1e-6 (absolute 1e-9 near 0); two integers must be exactly equal. */
+function numbersClose(p: Complex, q: Complex): boolean {
   if (p.re === q.re && p.im === q.im) return true; // also equal infinities
   if (![p.re, p.im, q.re, q.im].every(Number.isFinite)) return false;
   if (p.im === 0 && q.im === 0 && nearInteger(p.re) && nearInteger(q.re) && Math.abs(p.re) >= 1 && Math.abs(q.re) >= 1) {
@@ -174,7 +157,7 @@ function numbersClose(p: Complex, q: Complex, relTol: number): boolean {
   }
   const diff = Math.hypot(p.re - q.re, p.im - q.im);
   const scale = Math.max(Math.hypot(p.re, p.im), Math.hypot(q.re, q.im));
-  return diff <= ABS_TOL || diff <= relTol * scale;
+  return diff <= ABS_TOL || diff <= REL_TOL * scale;
 }
 
 function nearInteger(v: number): boolean {

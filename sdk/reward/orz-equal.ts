@@ -2,21 +2,22 @@
 // ORZ says equal when (1) its Hendrycks-stripped forms are equal as text or as floats, or (2) sympy
 // finds the raw answers equal, or (3) their Minerva-normalised forms are equal as text or to sympy.
 // Stages (1) and the text half of (3) are reproduced exactly (orz-strings.ts, one deliberate change
-// about commas); sympy is stood in for by our own parser, held to sympy's strictness where it
-// matters for reward: no list, set or tuple is parsed (sympy's LaTeX grammar has no comma), `\pm`
-// is not expanded, `2\frac{1}{2}` is a product, an equation matches only side by side, and numbers
-// agree only to double precision.
+// about commas); sympy is stood in for by our parser and sympy-form.ts, held to sympy's strictness:
+// no list, set or tuple is parsed (a comma ends sympy's reading; a list is never equal here), `\pm`
+// is not expanded, `2\frac{1}{2}` is a product, an equation matches only side by side, \pi is a
+// symbol, nothing is expanded, and numbers agree only to double precision.
 
-import { Deadline } from './deadline.ts';
-import { AnswerComparer, type ComparerOptions } from './equal.ts';
+import { Deadline, DeadlineExceeded } from './deadline.ts';
+import { parseLatex } from './latex-expr.ts';
 import { normalize } from './normalize.ts';
 import { orzMinervaNormalize, orzStrip, pythonFloat } from './orz-strings.ts';
 import { shapeOf } from './structure.ts';
+import { formsEqual, sympyForm } from './sympy-form.ts';
 
 const DEFAULT_TIMEOUT_MS = 2000;
 // sympy's evalf gives 15 significant digits; a few units in the last place of a double allow for
 // our evaluation order differing from sympy's.
-const SYMPY_LIKE: ComparerOptions = { relTol: 4e-15, composites: false, mixedNumbers: false, equationsUpToScale: false };
+const REL_TOL = 4e-15;
 // ORZ skips sympy for long repetitive answers; we skip our stand-in for any answer this long.
 const MAX_EXPRESSION_CHARS = 1000;
 
@@ -37,7 +38,23 @@ function sympyLikeEqual(a: string, b: string, deadline: Deadline): boolean {
   const y = normalize(b, true);
   if (x === '' || y === '') return false;
   if (x === y) return true;
-  return new AnswerComparer(deadline, SYMPY_LIKE).shapesEqual(shapeOf(x, deadline), shapeOf(y, deadline));
+  const sx = shapeOf(x, deadline);
+  const sy = shapeOf(y, deadline);
+  if (sx.k === 'scalar' && sy.k === 'scalar') return sameForm(sx.text, sy.text, deadline);
+  // sympy's Eq(a, b) equals Eq(c, d) when a is c and b is d.
+  if (sx.k === 'equation' && sy.k === 'equation') return sameForm(sx.lhs, sy.lhs, deadline) && sameForm(sx.rhs, sy.rhs, deadline);
+  return false;
+}
+
+/** Both parse (a mixed number is a product, as for sympy) and have the same sympy form. */
+function sameForm(a: string, b: string, deadline: Deadline): boolean {
+  try {
+    const parse = (s: string) => sympyForm(parseLatex(s, deadline, { mixedNumbers: false }));
+    return formsEqual(parse(a), parse(b), REL_TOL);
+  } catch (e) {
+    if (e instanceof DeadlineExceeded) throw e;
+    return false;
+  }
 }
 
 /**

@@ -146,3 +146,28 @@ test('ORZ string normalisations: the facts the default relies on', async () => {
   assert.equal(orzUnbox('\\fbox{3}'), '\\fbox{3}'); // found, but not of the `\boxed{` form
   assert.equal(orzUnbox('no box'), 'no box');
 });
+
+test('orzAnswerEqual: hostile inputs finish quickly and do not throw', async () => {
+  const { orzAnswerEqual } = await import('../sdk/reward/index.ts');
+  const hostile: Array<[string, string]> = [
+    ['('.repeat(500) + '1' + ')'.repeat(500), '1'],
+    ['\\frac{'.repeat(80) + '1' + '}{3}'.repeat(80), '1'],
+    ['x^{'.repeat(150) + 'x' + '}'.repeat(150), 'x'],
+    ['1+'.repeat(490) + '1', '491'],
+    ['(x+1)'.repeat(150), '(x+1)^{150}'],
+    ['10^{10^{10}}', '10^{10^{10}}+1'],
+    ['\\sqrt{'.repeat(160) + '2' + '}'.repeat(160), '1'],
+    ['\\text{ '.repeat(200), '\\frac'],
+    ['9'.repeat(5000), '9'.repeat(4999) + '8'],
+  ];
+  for (const [a, b] of hostile) {
+    const t0 = performance.now();
+    const r = orzAnswerEqual(a, b);
+    const ms = performance.now() - t0;
+    assert.equal(typeof r, 'boolean');
+    assert.ok(ms < 2000, `${a.slice(0, 20)}... took ${ms.toFixed(0)} ms`);
+  }
+  assert.equal(orzAnswerEqual(hostile[3]![0], hostile[3]![1]), true); // sympy sums it too
+  assert.equal(orzAnswerEqual(hostile[4]![0], hostile[4]![1]), true); // powers of one base merge
+  assert.equal(orzAnswerEqual(hostile[8]![0], hostile[8]![1]), false);
+});

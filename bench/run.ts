@@ -5,6 +5,7 @@
 //   npm run bench -- engine-matmul                onnxruntime against cpu on the PPO model's shapes
 //   npm run bench -- engine-slice                 block-copy Slice/Pad against the cpu kernels
 //   npm run bench -- reward-pool                  mathReward throughput: in-process against the reward workers
+//   npm run bench -- reward-orz-agreement         mathReward's verdicts against ORZ's own checker
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 
@@ -14,6 +15,7 @@ const BENCHES: Record<string, string> = {
   'engine-matmul': 'engine-matmul.ts',
   'engine-slice': 'engine-slice.ts',
   'reward-pool': 'reward-pool.ts',
+  'reward-orz-agreement': 'reward-orz-agreement.ts',
 };
 
 const argv = process.argv.slice(2);

@@ -82,3 +82,13 @@ test('normalizeAnswer: keeps what changes the value', () => {
   assert.equal(normalizeAnswer('[1,2)'), '[1,2)');
   assert.equal(normalizeAnswer('100'), '100');
 });
+
+test('lastBoxed: a space between \\boxed and its brace is still a box', () => {
+  assert.equal(lastBoxed('so \\boxed {\\frac{1}{2}} done'), '\\frac{1}{2}');
+  assert.equal(lastBoxed('\\boxed\n{7}'), '7');
+});
+
+test('extractAnswer: a trailing <answer> block without a box does not hide the boxed one', () => {
+  assert.equal(extractAnswer('<answer> \\boxed{1} </answer> <answer> done </answer>'), '1');
+  assert.equal(extractAnswer('<answer> one </answer> <answer> two </answer>'), null);
+});

@@ -10,3 +10,6 @@ export type { BatchRewardFn, RewardModule } from './types.ts';
 export { rewardModule, inProcessReward } from './pool/reward-spec.ts';
 export { RewardPool } from './pool/reward-pool.ts';
 export { closeRewardPools, defaultRewardWorkers } from './pool/shared.ts';
+export { extractAnswerOrz } from './extract.ts';
+export { orzAnswerEqual } from './orz-equal.ts';
+export { mathRewardFixed, mathRewardWith, type RewardQuirks } from './math-reward.ts';

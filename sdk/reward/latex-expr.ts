@@ -68,9 +68,14 @@ function tokenize(s: string): Tok[] {
   return toks;
 }
 
+export interface ParseOptions {
+  /** Read `2\frac{1}{2}` as the mixed number 5/2 (default) or, as sympy does, as the product 2 * 1/2. */
+  mixedNumbers?: boolean;
+}
+
 /** Parse one LaTeX expression; throws ParseError on anything outside the supported subset. */
-export function parseLatex(s: string, deadline: Deadline): Node {
-  return new Parser(tokenize(s), deadline).parseAll();
+export function parseLatex(s: string, deadline: Deadline, opts: ParseOptions = {}): Node {
+  return new Parser(tokenize(s), deadline, opts.mixedNumbers ?? true).parseAll();
 }
 
 class Parser {
@@ -78,7 +83,7 @@ class Parser {
   private depth = 0;
   private absDepth = 0;
 
-  constructor(private readonly toks: Tok[], private readonly deadline: Deadline) {}
+  constructor(private readonly toks: Tok[], private readonly deadline: Deadline, private readonly mixedNumbers: boolean) {}
 
   parseAll(): Node {
     if (this.toks.length === 0) throw new ParseError('empty expression');
@@ -193,7 +198,7 @@ class Parser {
       const n: Node = { k: 'num', v: Number(t.text), integer: /^\d+$/.test(t.text) };
       if (Number.isNaN(n.v)) throw new ParseError(`bad number "${t.text}"`);
       if (this.isSym('_')) throw new ParseError('number with a subscript (a base?)');
-      return n.integer ? this.mixedNumber(n) : n;
+      return n.integer && this.mixedNumbers ? this.mixedNumber(n) : n;
     }
     if (t.k === 'id') {
       this.pos++;

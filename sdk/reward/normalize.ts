@@ -4,6 +4,16 @@
 
 import { groupEnd } from './extract.ts';
 
+// Words that, after a number, name what was counted or measured: `7 ways` is `7`. The list holds
+// ORZ's unit words (its checker deletes them wherever they occur; here only after a number, so that
+// no word inside an answer is cut) and a few common units.
+const UNIT_WORDS = [
+  'cm', 'mm', 'km', 'meters?', 'inch(?:es)?', 'feet', 'foot', 'ft', 'units?', 'degrees?', 'dollars?', 'cents?',
+  'seconds?', 'minutes?', 'hours?', 'days?', 'ways', 'integers?', 'mph', 'points?', 'digits?', 'gm', 'pounds?',
+  'meals?', 'edges?', 'students?', 'multiples?',
+];
+const TRAILING_UNIT = new RegExp(String.raw`^(.*\d)\s+(?:square\s+)?(?:${UNIT_WORDS.join('|')})(?:\^\{?\d\}?)?$`);
+
 /** Normalise an answer string so that cosmetic differences vanish. */
 export function normalizeAnswer(s: string): string {
   return normalize(s, false);
@@ -25,7 +35,7 @@ export function normalize(s: string, keepLeadingVariable: boolean): string {
   t = t.replace(/\\?%/g, '').replace(/\\\$/g, '').replace(/\$/g, '');
   t = stripText(t.trim()).trim();
   t = t.replace(/\\(?:mathrm|mathbf|mathit|textbf|textit|textrm|operatorname)\s*\{([^{}]*)\}/g, '$1');
-  t = t.replace(/^(.*\d)\s+(?:cm|mm|km|meters?|inch(?:es)?|feet|foot|ft|units?|degrees?|dollars?|cents?|seconds?|minutes?|hours?|days?)(?:\^\{?\d\}?)?$/, '$1');
+  t = t.replace(TRAILING_UNIT, '$1');
   t = t.replace(/\s*\.$/, '');
   if (!keepLeadingVariable) t = stripLeadingVariable(t);
   const spacedThousands = /\d,\s\d/.test(t);

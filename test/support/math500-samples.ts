@@ -1,11 +1,14 @@
-// Reward samples from the 500 MATH500 answers of /work/shared/data/orz-eval (ORZ's eval set): per problem one
+// Reward samples from the 500 MATH500 answers of ../shared/data/orz-eval (ORZ's eval set): per problem one
 // correct response and one perturbed one, so the math checker does real work both ways. Shared by the reward-pool
 // test and bench.
 
 import { readFileSync } from 'node:fs';
 import type { Sample } from '../../sdk/reward/index.ts';
 
-export const MATH500_PATH = '/work/shared/data/orz-eval/math500.json';
+import { fileURLToPath } from 'node:url';
+
+/** ../shared beside the repository (where CI and developers have it). */
+export const MATH500_PATH = fileURLToPath(new URL('../../../shared/data/orz-eval/math500.json', import.meta.url));
 
 interface Math500Record { prompt: Array<{ from: string; value: string }>; final_answer: string }
 

@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { mathReward } from '../math-reward.ts';
+import { mathReward, mathRewardFixed } from '../math-reward.ts';
 import type { BatchRewardFn, RewardFn, RewardModule, Sample } from '../types.ts';
 import { moduleExports } from './module-exports.ts';
 import type { RewardSpec } from './protocol.ts';
@@ -14,7 +14,12 @@ import type { RewardSpec } from './protocol.ts';
 const IN_PROCESS = Symbol.for('orz.reward.inProcess');
 
 /** The built-in reward is shipped by path: its source alone would miss the helpers it imports. */
-const MATH_REWARD_MODULE: RewardModule = { module: new URL('../math-reward.ts', import.meta.url).href, export: 'mathReward', name: 'mathReward' };
+const MATH_REWARD_URL = new URL('../math-reward.ts', import.meta.url).href;
+/** The built-in rewards, imported by the workers from their module (their source alone would miss its imports). */
+const BUILT_IN_REWARDS = new Map<RewardFn, RewardModule>([
+  [mathReward, { module: MATH_REWARD_URL, export: 'mathReward', name: 'mathReward' }],
+  [mathRewardFixed, { module: MATH_REWARD_URL, export: 'mathRewardFixed', name: 'mathRewardFixed' }],
+]);
 
 /**
  * A reward exported by a module, for the reward workers to import: `rewardModule('./my-reward.ts', 'score')`.
@@ -75,7 +80,8 @@ function shippableSource(fn: Function, what: string): string {
 }
 
 export function rewardSpec(fn: RewardFn): RewardSpec {
-  if (fn === mathReward) return rewardSpec(MATH_REWARD_MODULE);
+  const builtIn = BUILT_IN_REWARDS.get(fn);
+  if (builtIn) return rewardSpec(builtIn);
   if (typeof fn === 'function') return { kind: 'source', source: shippableSource(fn, `reward function ${fn.name || '(anonymous)'}`), shape: 'each' };
   if (isRewardModule(fn)) return { kind: 'module', url: fn.module, exportName: fn.export ?? 'default' };
   return { kind: 'source', source: shippableSource(fn.batch, `batch reward ${fn.name ?? '(unnamed)'}`), shape: 'batch' };

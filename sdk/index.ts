@@ -1,7 +1,10 @@
 // orz: Open-Reasoner-Zero in TypeScript. The public API.
 
-// engine
+// engine: importing the SDK activates the best backend there is (sdk/engine/default-backend.ts)
+import { ensureDefaultBackend } from './engine/default-backend.ts';
+ensureDefaultBackend();
 export { tf } from './engine/tf.ts';
+export { ensureDefaultBackend } from './engine/default-backend.ts';
 export { selectBackend, activeBackend, type BackendName, type BackendChoice } from './engine/backend.ts';
 export { Rng } from './engine/rng.ts';
 // model and tokenizer

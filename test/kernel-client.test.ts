@@ -8,7 +8,8 @@ import { jsonLines, jupyterPythonProblem, runDriver, tempJupyter } from './kerne
 interface CheckLine { check: string; ok: boolean; detail: unknown; seconds: number }
 
 const EXPECTED = [
-  'interrupt_sync', 'interrupt_uninstrumented', 'interrupt_async', 'interrupt_pending_promise', 'interrupt_trainer', 'sigint', 'comms',
+  'interrupt_sync', 'interrupt_uninstrumented', 'interrupt_async', 'interrupt_pending_promise', 'interrupt_leftovers', 'interrupt_trainer', 'sigint',
+  'startup_single_kernel_info', 'comms',
   'update_display', 'stdin', 'bad_signature', 'type_warning', 'traceback_lines', 'abort_after_error', 'restart_and_shutdown',
 ];
 

@@ -39,7 +39,10 @@ export class ShellDispatcher {
   async #drain(): Promise<void> {
     this.#running = true;
     try {
-      for (let msg = this.#queue.shift(); msg; msg = this.#queue.shift()) await this.#handle(msg);
+      for (let msg = this.#queue.shift(); msg; msg = this.#queue.shift()) {
+        await this.#handle(msg);
+        this.parts.link.shellDone();
+      }
     } finally {
       this.#running = false;
     }
@@ -84,6 +87,7 @@ export class ShellDispatcher {
       link.status('busy', m.header);
       link.reply(m, { status: 'aborted', execution_count: executor.executionCount });
       link.status('idle', m.header);
+      link.shellDone();
     }
     this.#queue.push(...keep);
   }

@@ -63,9 +63,10 @@ export class ReplEvaluator {
 
   /**
    * Evaluates `js`; resolves when it settles or when `interrupted` resolves (then a pending promise of the
-   * cell is abandoned: its state stays, the kernel moves on).
+   * cell is abandoned: its state stays, the kernel moves on). `enter` runs the synchronous start of the
+   * evaluation (everything the code starts inherits the async context it sets up).
    */
-  async evaluate(js: string, interrupted: Promise<void>): Promise<Outcome> {
+  async evaluate(js: string, interrupted: Promise<void>, enter: (start: () => void) => void = (start) => start()): Promise<Outcome> {
     const slot = globalThis as Record<symbol, unknown>;
     let settled!: Promise<EvaluateResult | Error>;
     let stoppedBySigint = false;
@@ -77,7 +78,7 @@ export class ReplEvaluator {
       });
     };
     try {
-      this.#runPost.runInThisContext({ breakOnSigint: true });
+      enter(() => this.#runPost.runInThisContext({ breakOnSigint: true }));
     } catch (e) {
       if ((e as { code?: string }).code !== 'ERR_SCRIPT_EXECUTION_INTERRUPTED') throw e;
       stoppedBySigint = true;

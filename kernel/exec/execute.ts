@@ -7,6 +7,7 @@ import type { JupyterMessage } from '../protocol/wire.ts';
 import type { Displayer } from './display.ts';
 import type { ReplEvaluator } from './evaluate.ts';
 import type { History } from './history.ts';
+import { LIVE_CHECK_FUNCTION } from './cell-context.ts';
 import { Interrupted, INTERRUPT_CHECK_EXPRESSION, type InterruptState } from './interrupt.ts';
 import type { KernelLink } from './link.ts';
 import { CellImportError, CellSyntaxError, compileCell, displayContent, type CellLanguageService, type CompiledCell } from './parts.ts';
@@ -76,7 +77,7 @@ export class Executor {
     try {
       let compiled: CompiledCell;
       try {
-        compiled = compileCell(code, { baseDir, interruptCheck: INTERRUPT_CHECK_EXPRESSION });
+        compiled = compileCell(code, { baseDir, interruptCheck: INTERRUPT_CHECK_EXPRESSION, liveCheck: LIVE_CHECK_FUNCTION });
       } catch (e) {
         if (e instanceof CellSyntaxError) {
           const ename = e instanceof CellImportError ? 'ImportError' : 'SyntaxError';
@@ -92,8 +93,10 @@ export class Executor {
       setAmbientHost({ signal, display: (bundle, opts) => displayer.sendBundle({ data: bundle, metadata: {} }, opts ?? {}) });
       interrupt.watchFromNow();
       interrupt.userCode(true);
-      const outcome = await evaluator.evaluate(`${compiled.js}\n//# sourceURL=${file}`, interrupted);
+      // In the execution's async context: what the cell starts is abandoned with it if it is interrupted.
+      const outcome = await evaluator.evaluate(`${compiled.js}\n//# sourceURL=${file}`, interrupted, (start) => interrupt.runInCell(start));
       interrupt.userCode(false);
+      if (outcome.kind === 'interrupted' || (outcome.kind === 'error' && outcome.error instanceof Interrupted)) interrupt.noteInterrupted();
       language.commit(code);
       if (outcome.kind === 'interrupted') return { status: 'error', error: interruptedError() };
       if (outcome.kind === 'error') {
@@ -139,7 +142,7 @@ export class Executor {
     if (!raw || typeof raw !== 'object') return out;
     for (const [name, expr] of Object.entries(raw as Record<string, unknown>)) {
       try {
-        const compiled = compileCell(String(expr), { baseDir: this.parts.baseDir, interruptCheck: INTERRUPT_CHECK_EXPRESSION });
+        const compiled = compileCell(String(expr), { baseDir: this.parts.baseDir, interruptCheck: INTERRUPT_CHECK_EXPRESSION, liveCheck: LIVE_CHECK_FUNCTION });
         const outcome = await this.parts.evaluator.evaluate(compiled.js, new Promise(() => {}));
         if (outcome.kind !== 'value') throw outcome.kind === 'error' ? outcome.error : new Interrupted();
         const content = await displayContent(outcome.value);

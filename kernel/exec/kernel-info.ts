@@ -1,9 +1,13 @@
 // kernel_info_reply content: TypeScript as the language, orz as the implementation, and a banner naming the
 // orz version and the tensor backend (chosen lazily: the first cell that uses tensors selects it).
 
-import ts from 'typescript';
+import { createRequire } from 'node:module';
 import { PROTOCOL_VERSION } from '../protocol/message.ts';
 import { ORZ_VERSION } from './version.ts';
+
+// The version from package.json, not from the compiler: the kernel answers kernel_info before it loads
+// TypeScript (importing it takes a second or two).
+const TYPESCRIPT_VERSION = (createRequire(import.meta.url)('typescript/package.json') as { version: string }).version;
 
 export function kernelInfoContent(backend: string | null): Record<string, unknown> {
   const backendText = backend ?? `not chosen yet (first tensor use picks one; ORZ_BACKEND=${process.env['ORZ_BACKEND'] || 'auto'})`;
@@ -14,13 +18,13 @@ export function kernelInfoContent(backend: string | null): Record<string, unknow
     implementation_version: ORZ_VERSION,
     language_info: {
       name: 'typescript',
-      version: ts.version,
+      version: TYPESCRIPT_VERSION,
       mimetype: 'text/typescript',
       file_extension: '.ts',
       codemirror_mode: { name: 'typescript' },
       pygments_lexer: 'typescript',
     },
-    banner: `orz ${ORZ_VERSION} (TypeScript ${ts.version}, Node ${process.version})\ntensor backend: ${backendText}`,
+    banner: `orz ${ORZ_VERSION} (TypeScript ${TYPESCRIPT_VERSION}, Node ${process.version})\ntensor backend: ${backendText}`,
     debugger: false,
   };
 }

@@ -40,4 +40,9 @@ export class KernelLink {
   kernelInfo(content: Record<string, unknown>): void {
     this.#post({ kind: 'kernelInfo', content });
   }
+
+  /** Tells the worker a shell request is done, so it may answer kernel_info itself while none is pending here. */
+  shellDone(): void {
+    this.#post({ kind: 'shellDone' });
+  }
 }

@@ -27,7 +27,9 @@ export type ToWorker =
   /** stdout/stderr text of a cell; the worker coalesces consecutive chunks into few stream messages. */
   | { kind: 'stream'; name: 'stdout' | 'stderr'; text: string; parent: Partial<MessageHeader> | null }
   /** The kernel_info_reply content (the banner changes once a tensor backend is chosen). */
-  | { kind: 'kernelInfo'; content: Record<string, unknown> };
+  | { kind: 'kernelInfo'; content: Record<string, unknown> }
+  /** One shell request the worker handed over is finished (answered, aborted or handled without a reply). */
+  | { kind: 'shellDone' };
 
 export interface WorkerData {
   /** The worker's end of the channel to the main thread (a MessagePort, so the main thread can drain it synchronously). */
@@ -56,7 +58,12 @@ export const Slot = {
   /** 1 once the running cell's code read its AbortSignal: it stops by itself at its next check (trainer.run()
    *  at a step boundary), so it gets COOPERATIVE_GRACE_MS before anything is forced. */
   COOPERATIVE: 6,
+  /** 1 once the worker bound its sockets (the main thread holds back its heavy imports until then). */
+  SOCKETS_BOUND: 7,
 } as const;
+
+/** Longest the main thread waits for SOCKETS_BOUND before loading the cell runner anyway. */
+export const SOCKETS_BOUND_WAIT_MS = 3000;
 
 /** How long an interrupted cell that watches its AbortSignal may take to stop by itself (finish a PPO step). */
 export const COOPERATIVE_GRACE_MS = 30_000;

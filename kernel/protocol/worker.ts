@@ -92,11 +92,18 @@ async function shutdown(restart: boolean): Promise<void> {
   setTimeout(() => process.kill(process.pid, 'SIGKILL'), 2 * SHUTDOWN_GRACE_MS).unref();
 }
 
+/** Shell requests handed to the main thread and not finished there yet ('shellDone' counts them down). */
+let shellAtMain = 0;
+
 /** Requests the worker answers itself, on whichever channel they arrive (with busy/idle around them). */
 async function answerHere(channel: 'shell' | 'control', msg: JupyterMessage): Promise<boolean> {
   const type = msg.header.msg_type;
   if (type !== 'kernel_info_request' && type !== 'interrupt_request' && type !== 'shutdown_request') return false;
-  if (channel === 'shell' && type !== 'shutdown_request') return false; // kept in order with the cells
+  // On shell, kernel_info stays in order with the cells: answered here only when nothing is ahead of it at
+  // the main thread. That is always the case for the client's first request, which so gets its reply while
+  // the main thread still loads the compiler (jupyter_client re-sends kernel_info after 1 s without one).
+  if (channel === 'shell' && type === 'interrupt_request') return false;
+  if (channel === 'shell' && type === 'kernel_info_request' && shellAtMain > 0) return false;
   await outbox.status('busy', msg.header);
   if (type === 'kernel_info_request') {
     await outbox.sendOn(channel, factory.reply(msg, kernelInfo));
@@ -129,6 +136,7 @@ async function serveShell(): Promise<void> {
     const msg = parseOrLog('shell', frames);
     if (!msg) continue;
     if (await answerHere('shell', msg)) continue;
+    shellAtMain++;
     toMain({ kind: 'request', msg });
   }
 }
@@ -168,6 +176,7 @@ port.on('message', (m: ToWorker) => {
     case 'send': void outbox.deliver(m.out); break;
     case 'stream': outbox.stream(m.name, m.text, m.parent); break;
     case 'kernelInfo': kernelInfo = m.content; break;
+    case 'shellDone': shellAtMain--; break;
   }
 });
 
@@ -182,5 +191,7 @@ await Promise.all([
   iopub.bind(endpoint(info, 'iopub')), heartbeat.bind(endpoint(info, 'hb')),
 ]);
 for (const loop of [serveShell, serveControl, serveStdin, serveHeartbeat]) loop().catch(closedQuietly);
-await outbox.status('starting', null);
+await outbox.status("starting", null);
+Atomics.store(control, Slot.SOCKETS_BOUND, 1);
+Atomics.notify(control, Slot.SOCKETS_BOUND);
 toMain({ kind: 'ready' });

@@ -3,7 +3,10 @@
 //    ESM imports are; type-only imports vanish; `import x = require('p')` uses CommonJS resolution;
 //  - `export` / `export default` are dropped (a cell is not a module for the runtime);
 //  - dynamic import() and import.meta go through runtime helpers that resolve from the notebook directory;
-//  - every loop body starts with the interrupt check, so a busy loop written in a cell can be stopped.
+//  - every loop body starts with the interrupt check, so a busy loop written in a cell can be stopped;
+//  - with `liveCheck`, every function body, catch and finally block starts with it and every `await x`
+//    becomes `liveCheck(await x)`: code an interrupted cell left behind (timers, .then callbacks, async
+//    functions it did not await) stops at the next of these points (kernel/exec/cell-context.ts).
 // No statement is ever appended after the cell's last statement: the REPL returns its completion value.
 import ts from 'typescript';
 import path from 'node:path';
@@ -16,6 +19,8 @@ export interface ImportProblem { specifier: string; pos: number; message: string
 export interface CellTransformOptions {
   baseDir: string;
   interruptCheck: string;
+  /** A function expression: `f()` throws in leftovers of an interrupted cell, `f(v)` also returns v. */
+  liveCheck?: string;
   /** Receives every import whose specifier does not resolve; the compiler turns the first into an error. */
   onImportProblem(problem: ImportProblem): void;
 }
@@ -133,6 +138,66 @@ export function cellTransformer(opts: CellTransformOptions): ts.TransformerFacto
       return f.createBlock([check, body], true);
     }
 
+    const liveStatement = (at: ts.Node): ts.Statement =>
+      ts.setSourceMapRange(f.createExpressionStatement(f.createCallExpression(raw(opts.liveCheck!), undefined, [])), at);
+
+    const withLiveCheck = (block: ts.Block, at: ts.Node): ts.Block => f.updateBlock(block, [liveStatement(at), ...block.statements]);
+
+    /** A function's body with the live check first (an arrow's expression body becomes `(check(), expr)`). */
+    function liveBody(body: ts.ConciseBody, at: ts.Node): ts.ConciseBody {
+      if (ts.isBlock(body)) return withLiveCheck(body, at);
+      const call = f.createCallExpression(raw(opts.liveCheck!), undefined, []);
+      return f.createParenthesizedExpression(f.createCommaListExpression([call, body]));
+    }
+
+    /** Function entries, catch/finally blocks and await resumptions get the live check (when asked for). */
+    function live(visited: ts.Node, original: ts.Node): ts.Node {
+      switch (visited.kind) {
+        case ts.SyntaxKind.AwaitExpression:
+          return f.createCallExpression(raw(opts.liveCheck!), undefined, [visited as ts.AwaitExpression]);
+        case ts.SyntaxKind.FunctionDeclaration: {
+          const n = visited as ts.FunctionDeclaration;
+          if (!n.body) return n;
+          return f.updateFunctionDeclaration(n, n.modifiers, n.asteriskToken, n.name, n.typeParameters, n.parameters, n.type, withLiveCheck(n.body, original));
+        }
+        case ts.SyntaxKind.FunctionExpression: {
+          const n = visited as ts.FunctionExpression;
+          return f.updateFunctionExpression(n, n.modifiers, n.asteriskToken, n.name, n.typeParameters, n.parameters, n.type, withLiveCheck(n.body, original));
+        }
+        case ts.SyntaxKind.ArrowFunction: {
+          const n = visited as ts.ArrowFunction;
+          return f.updateArrowFunction(n, n.modifiers, n.typeParameters, n.parameters, n.type, n.equalsGreaterThanToken, liveBody(n.body, original));
+        }
+        case ts.SyntaxKind.MethodDeclaration: {
+          const n = visited as ts.MethodDeclaration;
+          if (!n.body) return n;
+          return f.updateMethodDeclaration(n, n.modifiers, n.asteriskToken, n.name, n.questionToken, n.typeParameters, n.parameters, n.type, withLiveCheck(n.body, original));
+        }
+        case ts.SyntaxKind.GetAccessor: {
+          const n = visited as ts.GetAccessorDeclaration;
+          if (!n.body) return n;
+          return f.updateGetAccessorDeclaration(n, n.modifiers, n.name, n.parameters, n.type, withLiveCheck(n.body, original));
+        }
+        case ts.SyntaxKind.SetAccessor: {
+          const n = visited as ts.SetAccessorDeclaration;
+          if (!n.body) return n;
+          return f.updateSetAccessorDeclaration(n, n.modifiers, n.name, n.parameters, withLiveCheck(n.body, original));
+        }
+        // Constructors are left alone: a statement before super() would break parameter properties.
+        case ts.SyntaxKind.CatchClause: {
+          const n = visited as ts.CatchClause;
+          return f.updateCatchClause(n, n.variableDeclaration, withLiveCheck(n.block, original));
+        }
+        case ts.SyntaxKind.TryStatement: {
+          const n = visited as ts.TryStatement;
+          if (!n.finallyBlock) return n;
+          return f.updateTryStatement(n, n.tryBlock, n.catchClause, withLiveCheck(n.finallyBlock, n.finallyBlock));
+        }
+        default:
+          return visited;
+      }
+    }
+
     /** Loops anywhere get the interrupt check; import() and import.meta go through the runtime helpers. */
     function deep(node: ts.Node): ts.Node {
       if (ts.isCallExpression(node) && node.expression.kind === ts.SyntaxKind.ImportKeyword) {
@@ -145,7 +210,8 @@ export function cellTransformer(opts: CellTransformOptions): ts.TransformerFacto
       if (ts.isMetaProperty(node) && node.keywordToken === ts.SyntaxKind.ImportKeyword) {
         return f.createCallExpression(raw(IMPORT_META_HELPER), undefined, [str(opts.baseDir)]);
       }
-      const visited = ts.visitEachChild(node, deep, context);
+      const children = ts.visitEachChild(node, deep, context);
+      const visited = opts.liveCheck ? live(children, node) : children;
       switch (visited.kind) {
         case ts.SyntaxKind.ForStatement: {
           const n = visited as ts.ForStatement;

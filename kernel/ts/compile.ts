@@ -10,7 +10,8 @@ import { generatedToOriginalLines } from './source-map-lines.ts';
 export interface CompiledCell {
   /** JavaScript for Runtime.evaluate replMode: types erased; static imports rewritten to awaited dynamic imports
    *  resolved from opts.baseDir (ESM and CommonJS packages of the notebook's project, and relative paths);
-   *  `export` keywords dropped; a call to opts.interruptCheck inserted at the top of every loop body. */
+   *  `export` keywords dropped; a call to opts.interruptCheck inserted at the top of every loop body, and with
+   *  opts.liveCheck, calls of it at every function entry, catch/finally block and await resumption. */
   js: string;
   /** 1-based line in js -> 1-based line in the cell source, or null for generated lines. */
   sourceLine(jsLine: number): number | null;
@@ -61,7 +62,7 @@ function asObjectLiteral(source: string): string | null {
   return parsed && ts.transpileModule(wrapped, { fileName: CELL_FILE, reportDiagnostics: true }).diagnostics?.length === 0 ? wrapped : null;
 }
 
-export function compileCell(cellSource: string, opts: { baseDir: string; interruptCheck: string }): CompiledCell {
+export function compileCell(cellSource: string, opts: { baseDir: string; interruptCheck: string; liveCheck?: string }): CompiledCell {
   installCellRuntime();
   const source = asObjectLiteral(cellSource) ?? cellSource;
   const importProblems: ImportProblem[] = [];

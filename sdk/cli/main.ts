@@ -8,7 +8,8 @@ const USAGE = `orz: Open-Reasoner-Zero in TypeScript
 usage:
   orz train <config.json> [--iterations N] [--name NAME] [--runs-dir DIR] [--resume] [--backend B]
       PPO from a run config; writes runs/<name>/ (metrics, rollouts, checkpoints, report.html).
-      --resume continues runs/<name>/ from its latest checkpoint.
+      --resume continues runs/<name>/ from its newest complete checkpoint (an unreadable one: a warning,
+      and the one before it). Ctrl-C stops after the current iteration, checkpoints, exits 130.
   orz eval --model DIR --data FILE [--template orz|mini|TEXT] [--limit N] [--max-new-tokens N] [--backend B]
       Greedy accuracy of a model on a dataset with the math reward.
   orz kernel install|list|remove|run ...
@@ -20,11 +21,12 @@ usage:
 environment:
   ORZ_BACKEND     tensor backend: auto (default), tensorflow, onnxruntime, wasm, cpu
   ORZ_RUNS_DIR    where runs/<name>/ go (default ./runs)
+  ORZ_FAILPOINT   testing hook: SIGKILL at a named point, e.g. update@2 (sdk/util/failpoint.ts)
 `;
 
 class UsageError extends Error {}
 
-async function train(argv: string[]): Promise<void> {
+async function train(argv: string[]): Promise<number> {
   // The SDK (and tfjs) loads only for the commands that compute, so `orz kernel ...` and `orz session ...` start fast.
   const { selectBackend } = await import('../engine/backend.ts');
   const { readRunConfig, trainerFromRunConfig } = await import('../ppo/run-config.ts');
@@ -51,14 +53,15 @@ async function train(argv: string[]): Promise<void> {
   const trainer = await trainerFromRunConfig(rc, { configSource: configPath });
   if (values.resume) {
     if (await resumeFrom(trainer, runDir)) process.stderr.write(`resumed at iteration ${trainer.iteration}\n`);
-    else process.stderr.write(`no checkpoint in ${runDir}; starting fresh\n`);
+    else process.stderr.write(`no checkpoint in ${runDir}; starting at iteration 0\n`);
   }
   const controller = new AbortController();
   let interrupts = 0;
   process.on('SIGINT', () => {
     interrupts++;
+    // A second Ctrl-C quits at once, even mid-checkpoint: --resume picks the newest complete checkpoint.
     if (interrupts > 1) process.exit(130);
-    process.stderr.write('\ninterrupt: finishing at the next iteration boundary (Ctrl-C again to quit now)\n');
+    process.stderr.write('\ninterrupt: stopping at the next iteration boundary and checkpointing (Ctrl-C again to quit now)\n');
     controller.abort(new Error('interrupted'));
   });
   await runTrainer(trainer, {
@@ -66,6 +69,11 @@ async function train(argv: string[]): Promise<void> {
     runConfig: { ...rc, backend: backend.name },
   });
   process.stderr.write(`report: ${join(runDir, 'report.html')}\n`);
+  if (controller.signal.aborted && trainer.iteration < rc.iterations) {
+    process.stderr.write(`interrupted at iteration ${trainer.iteration} of ${rc.iterations}; continue with --resume\n`);
+    return 130; // the shell convention for "stopped by SIGINT", so `orz train ... && next` does not go on
+  }
+  return 0;
 }
 
 async function evalCmd(argv: string[]): Promise<void> {
@@ -105,7 +113,7 @@ async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   try {
     switch (cmd) {
-      case 'train': await train(rest); return 0;
+      case 'train': return await train(rest);
       case 'eval': await evalCmd(rest); return 0;
       case 'kernel': return await (await import('../../kernel/cli.ts')).kernelCommand(rest); // sdk never imports kernel statically
       case 'session': return await (await import('../session/cli.ts')).sessionCommand(rest);

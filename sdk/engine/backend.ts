@@ -81,6 +81,17 @@ export async function selectBackend(requested?: string): Promise<BackendChoice> 
   throw new Error(`no tensor backend could be initialised: ${tried.map((t) => `${t.name}: ${t.reason}`).join('; ')}`);
 }
 
+/** The selected backend, or null before any selection. */
+export function currentBackend(): BackendChoice | null {
+  return current;
+}
+
+/** Records a backend activated elsewhere (default-backend.ts) as the selected one. */
+export function adoptBackend(choice: BackendChoice): BackendChoice {
+  current = choice;
+  return choice;
+}
+
 /** The active backend's name (selecting the default one first if nothing was selected). */
 export async function activeBackend(): Promise<BackendName> {
   return (current ?? (await selectBackend())).name;

@@ -7,15 +7,18 @@
 //
 // The RNG needs no saved state: every random draw is seeded from (seed, purpose, iteration).
 // A checkpoint directory is written under a temporary name and renamed into place, so a crash
-// leaves either the old set of checkpoints or the new one, never half of one.
+// leaves either the old set of checkpoints or the new one, never half of one (plus, after a kill, an
+// iter-N.tmp-<pid> directory that resume removes). Every file is fsync'd before the rename (atomic-write).
 
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { tf } from '../engine/tf.ts';
 import { loadModel, readSafetensors, saveModel, writeSafetensors } from '../model/index.ts';
 import { saveTokenizer } from '../tokenizer/index.ts';
 import { Critic } from './critic.ts';
+import { writeFileAtomic } from '../util/atomic-write.ts';
+import { failpoint } from '../util/failpoint.ts';
 import type { AdamState } from './optimizer.ts';
 import type { Trainer } from './trainer.ts';
 
@@ -45,29 +48,67 @@ function momentsFromTensors(prefix: string, step: number, tensors: Map<string, {
   return st;
 }
 
+/**
+ * Writes the checkpoint into `<dir>.tmp-<pid>` and renames it to `dir`. If writing fails (a full disk, say),
+ * the temporary directory is removed, so no half checkpoint takes the space, and the error names `dir`.
+ */
 export async function saveCheckpoint(trainer: Trainer, dir: string): Promise<void> {
   const tmp = `${dir}.tmp-${process.pid}`;
-  await rm(tmp, { recursive: true, force: true });
-  await mkdir(tmp, { recursive: true });
-  await saveModel(trainer.policy, join(tmp, 'policy'));
-  await saveTokenizer(trainer.tokenizer, join(tmp, 'policy', 'tokenizer.json'));
-  if (trainer.critic) await trainer.critic.save(join(tmp, 'critic'));
-  const moments = new Map<string, { dtype: 'F32'; shape: number[]; data: Float32Array }>();
-  momentsToTensors('policy', trainer.policyOptimizer.state(), moments);
-  if (trainer.criticOptimizer) momentsToTensors('critic', trainer.criticOptimizer.state(), moments);
-  await writeSafetensors(join(tmp, 'optimizer.safetensors'), moments);
-  const meta: CheckpointMeta = {
-    format: CHECKPOINT_FORMAT,
-    iteration: trainer.iteration,
-    dataCursor: trainer.dataCursor,
-    policyOptimizerStep: trainer.policyOptimizer.step,
-    criticOptimizerStep: trainer.criticOptimizer?.step ?? null,
-    config: trainer.config,
-    savedAt: new Date().toISOString(),
-  };
-  await writeFile(join(tmp, 'orz.json'), JSON.stringify(meta, null, 2));
+  try {
+    await rm(tmp, { recursive: true, force: true });
+    await mkdir(tmp, { recursive: true });
+    await saveModel(trainer.policy, join(tmp, 'policy'));
+    await saveTokenizer(trainer.tokenizer, join(tmp, 'policy', 'tokenizer.json'));
+    failpoint('checkpoint-write', trainer.iteration);
+    if (trainer.critic) await trainer.critic.save(join(tmp, 'critic'));
+    const moments = new Map<string, { dtype: 'F32'; shape: number[]; data: Float32Array }>();
+    momentsToTensors('policy', trainer.policyOptimizer.state(), moments);
+    if (trainer.criticOptimizer) momentsToTensors('critic', trainer.criticOptimizer.state(), moments);
+    await writeSafetensors(join(tmp, 'optimizer.safetensors'), moments);
+    const meta: CheckpointMeta = {
+      format: CHECKPOINT_FORMAT,
+      iteration: trainer.iteration,
+      dataCursor: trainer.dataCursor,
+      policyOptimizerStep: trainer.policyOptimizer.step,
+      criticOptimizerStep: trainer.criticOptimizer?.step ?? null,
+      config: trainer.config,
+      savedAt: new Date().toISOString(),
+    };
+    // orz.json last and atomically: a directory named iter-N with an orz.json is a complete checkpoint
+    await writeFileAtomic(join(tmp, 'orz.json'), JSON.stringify(meta, null, 2));
+  } catch (e) {
+    await rm(tmp, { recursive: true, force: true }).catch(() => {});
+    const err = e as NodeJS.ErrnoException;
+    const noSpace = err.code === 'ENOSPC' || /ENOSPC|no space left/i.test(err.message ?? '');
+    throw new Error(`cannot write checkpoint ${dir}${noSpace ? ': no space left on device' : ''} (removed the partial ${tmp}): ${err.message}`, { cause: e });
+  }
   if (existsSync(dir)) await rm(dir, { recursive: true, force: true });
   await rename(tmp, dir);
+}
+
+/** Checkpoint directories that were renamed into place (iter-N holding an orz.json), oldest first. */
+export async function completeCheckpoints(runDir: string): Promise<{ iteration: number; dir: string }[]> {
+  const root = join(runDir, 'checkpoints');
+  if (!existsSync(root)) return [];
+  const out: { iteration: number; dir: string }[] = [];
+  for (const name of await readdir(root)) {
+    const m = /^iter-(\d+)$/.exec(name);
+    if (m && existsSync(join(root, name, 'orz.json'))) out.push({ iteration: Number(m[1]), dir: join(root, name) });
+  }
+  return out.sort((a, b) => a.iteration - b.iteration);
+}
+
+/** Removes `iter-N.tmp-*` directories a killed writer left behind; returns their paths. */
+export async function removeStaleCheckpointTemporaries(runDir: string): Promise<string[]> {
+  const root = join(runDir, 'checkpoints');
+  if (!existsSync(root)) return [];
+  const removed: string[] = [];
+  for (const name of await readdir(root)) {
+    if (!/^iter-\d+\.tmp-/.test(name)) continue;
+    await rm(join(root, name), { recursive: true, force: true });
+    removed.push(join(root, name));
+  }
+  return removed;
 }
 
 export async function readCheckpointMeta(dir: string): Promise<CheckpointMeta> {

@@ -53,15 +53,19 @@ export class Adam {
 
   /**
    * Applies one update from `grads` (name -> gradient). Returns the gradient norm before clipping and
-   * the lr used. `lr` overrides the warmup-then-constant schedule (e.g. a pre-training cosine decay).
+   * the lr used; `skipped` when the norm is not finite and nothing was changed. `lr` overrides the warmup-then-constant schedule (e.g. a pre-training cosine decay).
    */
-  apply(grads: Record<string, tf.Tensor>, lrOverride?: number): { gradNorm: number; lr: number } {
+  apply(grads: Record<string, tf.Tensor>, lrOverride?: number): { gradNorm: number; lr: number; skipped: boolean } {
+    // The global norm is computed before anything changes, and a NaN or Inf anywhere in any gradient makes it
+    // non-finite (NaN propagates through the sums; Inf squares to Inf): then the step is skipped whole, the
+    // weights, both moments and the step count stay as they were, and the caller reports it.
+    const gradNorm = Math.sqrt(fusedKernel(FUSED.sumSquares) ? fusedSumSquares(grads) : sumSquares(grads));
+    if (!Number.isFinite(gradNorm)) return { gradNorm, lr: lrOverride ?? learningRate(this.cfg, this.step + 1), skipped: true };
     this.step += 1;
     const t = this.step;
     const lr = lrOverride ?? learningRate(this.cfg, t);
     const [b1, b2] = this.cfg.betas;
     const fused = fusedKernel(FUSED.adam);
-    const gradNorm = Math.sqrt(fusedKernel(FUSED.sumSquares) ? fusedSumSquares(grads) : sumSquares(grads));
     const scale = this.cfg.gradClip > 0 && gradNorm > this.cfg.gradClip ? this.cfg.gradClip / (gradNorm + 1e-6) : 1;
     const scalars: StepScalars = {
       lr, beta1: b1, oneMinusBeta1: 1 - b1, beta2: b2, oneMinusBeta2: 1 - b2,
@@ -85,7 +89,7 @@ export class Adam {
         p.assign(pNext!);
       }
     });
-    return { gradNorm, lr };
+    return { gradNorm, lr, skipped: false };
   }
 
   state(): AdamState {

@@ -1,20 +1,23 @@
 // Trainer.run(): iterations with a live progress line, periodic evaluation, checkpoints, the run
 // directory (metrics, rollouts, report) and a clean stop at an iteration boundary on abort.
+// An abort during an iteration's evaluation keeps the finished iteration (without its eval columns).
 // Inside a notebook kernel that provides an ambient host (sdk/util/ambient.ts), the cell's interrupt is the
 // default abort signal, and a progress bar and a live training chart replace the stderr progress lines.
 //
 //   runs/<name>/config.json          what was run
 //   runs/<name>/metrics.jsonl|arrow  one row per iteration (+ an iteration-0 eval row)
 //   runs/<name>/rollouts/iter-N.arrow
-//   runs/<name>/checkpoints/iter-N/  and checkpoints/latest (the name of the newest)
+//   runs/<name>/checkpoints/iter-N/  and checkpoints/latest (the name of the newest, for people: resume scans
+//                                    for complete iter-N directories instead, see resumeFrom)
 //   runs/<name>/report.html
 
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, readdir, rm } from 'node:fs/promises';
 import { writeFileAtomic as writeAtomic } from '../util/atomic-write.ts';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { MetricsLog, type MetricsRow } from './metrics-log.ts';
-import { loadCheckpoint, saveCheckpoint } from './checkpoint.ts';
+import { completeCheckpoints, loadCheckpoint, removeStaleCheckpointTemporaries, saveCheckpoint } from './checkpoint.ts';
+import { failpoint } from '../util/failpoint.ts';
 import type { Trainer } from './trainer.ts';
 import { progressLine, renderReport, RunDisplay } from '../viz/index.ts';
 import { ambientHost } from '../util/ambient.ts';
@@ -52,23 +55,61 @@ export async function evalRow(trainer: Trainer, signal?: AbortSignal): Promise<M
   return row;
 }
 
+/**
+ * The newest complete checkpoint directory of `runDir` (see completeCheckpoints), or null. The `latest` file
+ * names it too, but it is not trusted: a crash can fall between a checkpoint's rename and the pointer's update.
+ */
 export async function latestCheckpoint(runDir: string): Promise<string | null> {
-  const file = join(runDir, 'checkpoints', 'latest');
-  if (!existsSync(file)) return null;
-  const name = (await readFile(file, 'utf8')).trim();
-  const dir = join(runDir, 'checkpoints', name);
-  return existsSync(dir) ? dir : null;
+  return (await completeCheckpoints(runDir)).at(-1)?.dir ?? null;
 }
 
-/** Restores the newest checkpoint of `runDir` (and its metrics) into `trainer`; false if there is none. */
-export async function resumeFrom(trainer: Trainer, runDir: string): Promise<boolean> {
-  const dir = await latestCheckpoint(runDir);
-  if (!dir) return false;
-  const log = await MetricsLog.open(runDir);
-  trainer.metrics.truncateAfter(-1);
-  for (const row of log.rows) trainer.metrics.append(row);
-  await loadCheckpoint(trainer, dir); // truncates metrics after the checkpoint's iteration
-  return true;
+/**
+ * Restores the newest usable checkpoint of `runDir` (and its metrics) into `trainer`; false if there is none.
+ * Leftover temporary checkpoint directories are removed. A checkpoint that fails to load (a truncated file)
+ * is reported through `log` and the next older complete one is tried; if every one fails, this throws with
+ * each one's error rather than starting over. Metrics rows and rollouts after the restored iteration are
+ * dropped (on disk too): those iterations run again. Without any checkpoint, the run restarts at iteration 0,
+ * keeping only an iteration-0 eval row.
+ */
+export async function resumeFrom(trainer: Trainer, runDir: string, opts: { log?: (line: string) => void } = {}): Promise<boolean> {
+  const log = opts.log ?? ((l: string) => process.stderr.write(`${l}\n`));
+  for (const stale of await removeStaleCheckpointTemporaries(runDir)) log(`resume: removed the partial checkpoint ${stale}`);
+  const saved = await MetricsLog.open(runDir);
+  const failures: string[] = [];
+  let restored: number | null = null;
+  for (const { iteration, dir } of (await completeCheckpoints(runDir)).reverse()) {
+    trainer.metrics.truncateAfter(-1);
+    for (const row of saved.rows) trainer.metrics.append(row);
+    try {
+      await loadCheckpoint(trainer, dir); // truncates metrics after the checkpoint's iteration
+      restored = iteration;
+      break;
+    } catch (e) {
+      // a failed load may have assigned some weights already: the older checkpoint's load overwrites all of them
+      failures.push(`${dir}: ${(e as Error).message}`);
+      log(`warning: resume: checkpoint ${dir} is unusable (${(e as Error).message}); trying the previous one`);
+    }
+  }
+  if (restored === null && failures.length) throw new Error(`resume: no usable checkpoint in ${join(runDir, 'checkpoints')}:\n  ${failures.join('\n  ')}`);
+  if (restored === null) {
+    trainer.metrics.truncateAfter(-1);
+    for (const row of saved.rows) trainer.metrics.append(row);
+    trainer.metrics.truncateAfter(0);
+  }
+  const dropped = saved.rows.length - trainer.metrics.rows.length;
+  if (dropped > 0) log(`resume: dropping ${dropped} metrics row(s) after iteration ${restored ?? 0}; those iterations run again`);
+  if (saved.rows.length) await trainer.metrics.save(runDir);
+  await removeRolloutsAfter(runDir, restored ?? 0);
+  return restored !== null;
+}
+
+async function removeRolloutsAfter(runDir: string, iteration: number): Promise<void> {
+  const dir = join(runDir, 'rollouts');
+  if (!existsSync(dir)) return;
+  for (const name of await readdir(dir)) {
+    const m = /^iter-(\d+)\.arrow$/.exec(name);
+    if (m && Number(m[1]) > iteration) await rm(join(dir, name), { force: true });
+  }
 }
 
 function fmt(x: unknown, digits = 3): string {
@@ -138,6 +179,7 @@ async function runLoop(trainer: Trainer, opts: RunOptions, signal: AbortSignal |
     if (!runDir) return;
     const name = `iter-${trainer.iteration}`;
     await saveCheckpoint(trainer, join(runDir, 'checkpoints', name));
+    failpoint('checkpoint-latest', trainer.iteration);
     await writeAtomic(join(runDir, 'checkpoints', 'latest'), name);
   };
 
@@ -145,7 +187,15 @@ async function runLoop(trainer: Trainer, opts: RunOptions, signal: AbortSignal |
   live?.show();
   if (hasEval && trainer.iteration === 0 && !trainer.metrics.rows.some((r) => r['iteration'] === 0)) {
     log('evaluating the base model...');
-    const row: MetricsRow = { iteration: 0, ...(await evaluate()) };
+    let ev: MetricsRow;
+    try {
+      ev = await evaluate();
+    } catch (e) {
+      if (!signal?.aborted) throw e;
+      log('stopping at iteration 0 (aborted during the base-model evaluation)');
+      return [];
+    }
+    const row: MetricsRow = { iteration: 0, ...ev };
     trainer.metrics.append(row);
     await record();
     log(`iter 0 | eval ${fmt(row['eval/accuracy'])}`);
@@ -170,10 +220,18 @@ async function runLoop(trainer: Trainer, opts: RunOptions, signal: AbortSignal |
       if (signal?.aborted) { log(`stopping at iteration ${trainer.iteration} (aborted mid-iteration; its work is discarded)`); break; }
       throw e;
     }
+    const skipped = ['policy', 'critic'].map((who) => [who, row[`${who}/skipped_steps`]] as const).filter(([, n]) => typeof n === 'number' && n > 0);
+    for (const [who, n] of skipped) log(`warning: iteration ${trainer.iteration}: skipped ${n} ${who} optimizer step(s) with a NaN or Inf loss or gradient (weights and optimizer state unchanged)`);
+    let evalAborted = false;
     if (hasEval && (trainer.iteration % c.evalEvery === 0 || trainer.iteration === opts.iterations)) {
-      const ev = await evaluate();
-      Object.assign(row, ev);
-      trainer.metrics.amendLast(ev);
+      try {
+        const ev = await evaluate();
+        Object.assign(row, ev);
+        trainer.metrics.amendLast(ev);
+      } catch (e) {
+        if (!signal?.aborted) throw e;
+        evalAborted = true; // the iteration itself is complete: keep it (row, rollouts, checkpoint), without its eval
+      }
     }
     rows.push(row);
     await record();
@@ -184,6 +242,7 @@ async function runLoop(trainer: Trainer, opts: RunOptions, signal: AbortSignal |
     if (live) live.update(trainer.iteration - first, metricsLine(row));
     else log(metricsLine(row));
     opts.onIteration?.(row);
+    if (evalAborted) { log(`stopping at iteration ${trainer.iteration} (aborted during its evaluation; the iteration is kept without eval)`); break; }
     if (c.checkpointEvery > 0 && trainer.iteration % c.checkpointEvery === 0) {
       await checkpoint();
       lastCheckpoint = trainer.iteration;

@@ -11,7 +11,8 @@ import { Rng } from '../engine/rng.ts';
 import type { TransformerLM } from '../model/index.ts';
 import type { Tokenizer } from '../tokenizer/index.ts';
 import { applyTemplate, resolveTemplate, type ProblemRecord, type PromptTemplate } from '../data/index.ts';
-import { RolloutEngine, type PromptInput } from '../rollout/engine.ts';
+import { RolloutEngine, type GenerateProgress, type PromptInput } from '../rollout/engine.ts';
+import { failpoint } from '../util/failpoint.ts';
 import type { RolloutBatch, RolloutSample } from '../rollout/rollout-batch.ts';
 import { mathReward, scoreSamples, type RewardFn, type Sample } from '../reward/index.ts';
 import { advantagesGAE, advantagesGRPO, normalizeAdvantages, tokenRewards } from './advantages.ts';
@@ -126,7 +127,7 @@ export class Trainer {
   }
 
   /** Samples `samplesPerPrompt` responses for the given prompts (default: the next ones from the dataset). */
-  async generate(prompts?: PromptInput[], opts: { signal?: AbortSignal } = {}): Promise<RolloutBatch> {
+  async generate(prompts?: PromptInput[], opts: { signal?: AbortSignal; onProgress?: (p: GenerateProgress) => void } = {}): Promise<RolloutBatch> {
     const g = this.config.generation;
     return this.engine.generate(prompts ?? this.nextPrompts(), {
       ...g, n: this.config.samplesPerPrompt, seed: deriveSeed(this.config.seed, 3, this.iteration),
@@ -220,6 +221,7 @@ export class Trainer {
       });
       for (const [k, v] of Object.entries(stats)) out[`critic/${k}`] = v;
     }
+    failpoint('update', this.iteration + 1);
     out['time/update_critic'] = (performance.now() - t0) / 1000;
     const t1 = performance.now();
     if (this.iteration >= c.criticWarmupIterations) {
@@ -276,18 +278,42 @@ export class Trainer {
     };
   }
 
-  /** One whole PPO iteration: generate, score, advantages, update. Returns (and logs) its metrics row. */
+  /**
+   * One whole PPO iteration: generate, score, advantages, update. Returns (and logs) its metrics row.
+   *
+   * A failure or abort anywhere before the iteration completes gives its prompts back (the data cursor is
+   * restored), so a retry draws the same prompts with the same seeds. Generation, scoring and advantages
+   * change no weights. The update is synchronous tensor work that no signal interrupts; if it throws after
+   * an optimizer step was applied (a backend error: non-finite losses are skipped, not thrown), the weights
+   * are partly updated, and the error says so: reload a checkpoint before retrying.
+   */
   async step(opts: { signal?: AbortSignal } = {}): Promise<MetricsRow & { iteration: number }> {
-    const t = performance.now();
-    // An iteration that fails or is aborted must not consume its prompts, or a resume would skip them.
     const cursorBefore = this.dataCursor;
-    let generated: RolloutBatch;
+    const stepsBefore = this.optimizerSteps();
     try {
-      generated = await this.generate(undefined, opts);
+      return await this.stepOnce(opts);
     } catch (e) {
       this.dataCursor = cursorBefore;
+      const stepsAfter = this.optimizerSteps();
+      if (stepsAfter !== stepsBefore) {
+        throw new Error(`Trainer.step: iteration ${this.iteration + 1} failed after ${stepsAfter - stepsBefore} optimizer step(s) were applied; the weights are partly updated (reload a checkpoint before retrying): ${(e as Error)?.message ?? String(e)}`, { cause: e });
+      }
       throw e;
     }
+  }
+
+  /** Applied steps of both optimizers (skipped non-finite steps do not count). */
+  private optimizerSteps(): number {
+    return this.policyOptimizer.step + (this.criticOptimizer?.step ?? 0);
+  }
+
+  private async stepOnce(opts: { signal?: AbortSignal }): Promise<MetricsRow & { iteration: number }> {
+    const t = performance.now();
+    const producing = this.iteration + 1;
+    const generated = await this.generate(undefined, {
+      signal: opts.signal,
+      onProgress: (p) => { if (p.finished * 2 >= p.total) failpoint('generate', producing); },
+    });
     const genSec = (performance.now() - t) / 1000;
     const tScore = performance.now();
     const batch = await this.score(generated);

@@ -1,6 +1,7 @@
 // One pass of minibatch optimisation over an iteration's experience: split the rows into k
 // minibatches (k optimizer steps), each optionally in micro-batches whose gradients add up to the
-// minibatch's token-mean loss.
+// minibatch's token-mean loss. A minibatch whose loss or gradient is NaN or Inf takes no optimizer step
+// (the weights and Adam state stay as they were); it is counted in `skipped_steps`.
 
 import { tf } from '../engine/tf.ts';
 import type { Adam } from './optimizer.ts';
@@ -31,6 +32,7 @@ export function optimizeEpoch(opts: {
   let totalWeight = 0;
   let gradNormSum = 0;
   let stepsDone = 0;
+  let skipped = 0; // minibatches whose loss or gradient was NaN/Inf: no optimizer step
   let lastLr = 0;
   const per = Math.ceil(order.length / steps);
   for (let s = 0; s < steps; s++) {
@@ -39,6 +41,7 @@ export function optimizeEpoch(opts: {
     const mbTokens = mb.reduce((a, i) => a + Math.max(rows[i]!.responseIds.length, 0), 0) || 1;
     const micro = opts.microBatchRows > 0 ? opts.microBatchRows : mb.length;
     let acc: Record<string, tf.Tensor> | null = null;
+    let nonFiniteLoss = false;
     for (let m = 0; m < mb.length; m += micro) {
       const idx = mb.slice(m, m + micro);
       const tokens = idx.reduce((a, i) => a + rows[i]!.responseIds.length, 0);
@@ -52,6 +55,8 @@ export function optimizeEpoch(opts: {
           for (const [k, v] of Object.entries(stats)) kept[k] = tf.keep(v);
           return loss;
         }, varList);
+        // A non-finite loss skips the minibatch's step even if its gradients happen to be finite.
+        if (!Number.isFinite(value.dataSync()[0]!)) nonFiniteLoss = true;
         value.dispose();
         for (const [k, v] of Object.entries(kept)) {
           totals[k] = (totals[k] ?? 0) + v.dataSync()[0]! * tokens;
@@ -76,11 +81,17 @@ export function optimizeEpoch(opts: {
       }
     }
     if (acc) {
-      const { gradNorm, lr } = opts.optimizer.apply(acc);
+      if (nonFiniteLoss) skipped += 1;
+      else {
+        const { gradNorm, lr, skipped: nonFiniteGrad } = opts.optimizer.apply(acc);
+        if (nonFiniteGrad) skipped += 1;
+        else {
+          gradNormSum += gradNorm;
+          stepsDone += 1;
+          lastLr = lr;
+        }
+      }
       tf.dispose(Object.values(acc));
-      gradNormSum += gradNorm;
-      stepsDone += 1;
-      lastLr = lr;
     }
   }
   const out: Record<string, number> = {};
@@ -88,5 +99,6 @@ export function optimizeEpoch(opts: {
   out['grad_norm'] = stepsDone ? gradNormSum / stepsDone : 0; // mean pre-clip global norm
   out['lr'] = lastLr;
   out['steps'] = stepsDone;
+  out['skipped_steps'] = skipped;
   return out;
 }

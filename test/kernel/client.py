@@ -8,6 +8,7 @@ import sys
 import tempfile
 import threading
 import time
+from queue import Empty
 
 from jupyter_client.session import Session
 
@@ -104,6 +105,86 @@ def check_interrupt_trainer():
     expect(0 < done < 1000 and result_text(outs) == str(done), f"iteration {done}, rows {result_text(outs)}")
     expect(value_of("(await tr.step()).iteration") == str(done + 1), "the trainer is not usable after the interrupt")
     return f"stopped after iteration {done}"
+
+
+# Each case: (counter, a function declared in the cell, the cell). The cell keeps incrementing its counter
+# in some way that outlives an abandoned cell unless the kernel stops it; it is interrupted after 1 s.
+LEFTOVER_CASES = {
+    "sync loop": ("syncN", "bumpSync", "let syncN = 0\nfunction bumpSync() { return ++syncN }\nwhile (true) { syncN++ }"),
+    "async loop": ("asyncN", "bumpAsync", "let asyncN = 0\nconst bumpAsync = () => ++asyncN\nwhile (true) { asyncN++; await new Promise((r) => setTimeout(r, 5)) }"),
+    "setInterval": ("intN", "bumpInt", "let intN = 0\nfunction bumpInt() { return ++intN }\nsetInterval(() => { intN++ }, 5)\nawait new Promise(() => {})"),
+    "setTimeout chain": ("chainN", "bumpChain", "let chainN = 0\nfunction bumpChain() { return ++chainN }\nfunction tick() { chainN++; setTimeout(tick, 5) }\ntick()\nawait new Promise(() => {})"),
+    # node:timers/promises is not the global setTimeout: only the .then callback's own check can stop this chain.
+    "promise .then chain": ("thenN", "bumpThen", "import { setTimeout as pause } from 'node:timers/promises'\nlet thenN = 0\nfunction bumpThen() { return ++thenN }\nfunction step(): Promise<void> { thenN++; return pause(5).then(step) }\nvoid step()\nawait new Promise(() => {})"),
+    "fire-and-forget async function": ("bgN", "bumpBg", "import { setTimeout as nap } from 'node:timers/promises'\nlet bgN = 0\nfunction bumpBg() { return ++bgN }\nasync function background() { for (;;) { bgN++; await nap(5) } }\nvoid background()\nawait new Promise(() => {})"),
+}
+
+
+def interrupt_once_running(code, settle=0.5):
+    """The reply to `code` (which prints "running" first), interrupted `settle` s after it printed that."""
+    msg_id = kc.execute(code)
+    deadline = time.time() + 60
+    seen = ""
+    while "running" not in seen:
+        expect(time.time() < deadline, f"the cell did not start: {seen!r}")
+        m = kc.get_iopub_msg(timeout=60)
+        if m["parent_header"].get("msg_id") == msg_id and m["msg_type"] == "stream":
+            seen += m["content"]["text"]
+    time.sleep(settle)
+    km.interrupt_kernel()
+    reply = reply_to(kc, msg_id, timeout=30)["content"]
+    outputs_until_idle(kc, msg_id)
+    return reply
+
+
+def check_interrupt_leftovers():
+    # After an interrupt nothing of the cell may run again, while its variables and functions stay usable.
+    with open(LOG) as f:
+        log_start = len(f.read())
+    results, failures = {}, []
+    for case, (counter, fn, code) in LEFTOVER_CASES.items():
+        try:
+            expect_interrupted(interrupt_once_running(f"console.log('running')\n{code}"))
+            unchanged = value_of(f"const {counter}0 = {counter}\nawait new Promise((r) => setTimeout(r, 300));\n[{counter}0 > 0, {counter} === {counter}0]")
+            expect(unchanged == "[ true, true ]", f"counter still changes after the interrupt ([started, unchanged] = {unchanged})")
+            before = int(value_of(counter))
+            expect(value_of(f"{fn}()") == str(before + 1), f"{fn}() declared in the interrupted cell does not work")
+            results[case] = before
+        except AssertionError as e:  # every case reports, so a failure names all the leaks at once
+            failures.append(f"{case}: {e}")
+    expect(not failures, "; ".join(failures))
+    # A later cell that calls into the interrupted cell's code asynchronously runs in its own context.
+    expect(value_of("await Promise.resolve().then(bumpAsync)\nasyncN > 0") == "true", "a later cell's .then(bumpAsync) did not run")
+    time.sleep(0.3)
+    with open(LOG) as f:
+        log = f.read()[log_start:]
+    expect("from earlier cell work" not in log, f"an abandoned cell's stop was reported: {log[-800:]}")
+    return results
+
+
+def check_startup_single_kernel_info():
+    # jupyter_client's wait_for_ready re-sends kernel_info every second until a reply comes: a slow first
+    # reply leaves the extra replies on the shell channel, where they confuse the next request.
+    km2, kc2 = start()
+    try:
+        stale = []
+        while True:
+            try:
+                stale.append(kc2.get_shell_msg(timeout=1.0)["msg_type"])
+            except Empty:
+                break
+        expect(stale == [], f"stale replies on shell after wait_for_ready: {stale}")
+        expect(value_of_on(kc2, "1 + 1") == "2", "the new kernel does not run cells")
+    finally:
+        kc2.stop_channels()
+        km2.shutdown_kernel(now=True)
+    return "one reply"
+
+
+def value_of_on(client, code):
+    reply, outs = execute(client, code)
+    expect(reply["status"] == "ok", f"{code!r} failed: {reply}")
+    return result_text(outs)
 
 
 def check_sigint():
@@ -262,8 +343,10 @@ CHECKS = {
     "interrupt_uninstrumented": check_interrupt_uninstrumented,
     "interrupt_async": check_interrupt_async,
     "interrupt_pending_promise": check_interrupt_pending_promise,
+    "interrupt_leftovers": check_interrupt_leftovers,
     "interrupt_trainer": check_interrupt_trainer,
     "sigint": check_sigint,
+    "startup_single_kernel_info": check_startup_single_kernel_info,
     "comms": check_comms,
     "update_display": check_update_display,
     "stdin": check_stdin,

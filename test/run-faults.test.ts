@@ -1,0 +1,219 @@
+// The fault suite: `orz train` as a real subprocess, killed with SIGKILL at exact points of an iteration
+// (ORZ_FAILPOINT, sdk/util/failpoint.ts) and resumed with --resume each time, until it ends with the same
+// metrics rows and bytewise the same weights as an uninterrupted run. Also: a corrupt newest checkpoint,
+// a full disk (a small tmpfs), and Ctrl-C (SIGINT). Everything runs on the CLI's default backend.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { readSafetensors } from '../sdk/model/index.ts';
+
+const ORZ = fileURLToPath(new URL('../bin/orz.js', import.meta.url));
+const MINI = fileURLToPath(new URL('../data/mini/', import.meta.url));
+const ITERATIONS = 5;
+
+/** data/mini/base on two prompts x two samples of 12 tokens; eval (2 records) every 3rd iteration; a checkpoint every 2nd. */
+function config(overrides: { checkpointEvery?: number; evalEvery?: number; iterations?: number } = {}) {
+  return {
+    name: 'faults', model: join(MINI, 'base'), trainData: join(MINI, 'train.json'), evalData: join(MINI, 'eval.jsonl'), evalLimit: 2,
+    iterations: overrides.iterations ?? ITERATIONS,
+    trainer: {
+      seed: 1, template: 'mini', promptsPerIteration: 2, samplesPerPrompt: 2,
+      generation: { maxNewTokens: 12 }, evalGeneration: { temperature: 0, maxNewTokens: 12, n: 1 },
+      policyLr: 2e-4, criticLr: 5e-4, warmupSteps: 1, policyUpdateSteps: 1, criticUpdateSteps: 2,
+      evalEvery: overrides.evalEvery ?? 3, checkpointEvery: overrides.checkpointEvery ?? 2, kl: { log: false },
+    },
+  };
+}
+
+interface Exit { code: number | null; signal: NodeJS.Signals | null; stderr: string }
+
+function orz(args: string[], cwd: string, failpoint?: string): Exit {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  delete env['ORZ_FAILPOINT'];
+  if (failpoint) env['ORZ_FAILPOINT'] = failpoint;
+  const r = spawnSync(process.execPath, [ORZ, ...args], { cwd, encoding: 'utf8', env, timeout: 120_000 });
+  return { code: r.status, signal: r.signal, stderr: r.stderr };
+}
+
+function assertKilled(r: Exit, what: string) {
+  assert.equal(r.signal, 'SIGKILL', `${what} was not killed by its failpoint (exit ${r.code}):\n${r.stderr}`);
+}
+
+async function metricsRows(runDir: string): Promise<Record<string, unknown>[]> {
+  return (await readFile(join(runDir, 'metrics.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+}
+
+/** A row without its timings and throughputs, which differ between any two runs. */
+function deterministicPart(row: Record<string, unknown>) {
+  return Object.fromEntries(Object.entries(row).filter(([k]) => !k.startsWith('time/') && !k.startsWith('throughput/')));
+}
+
+async function assertSameTensors(a: string, b: string) {
+  const [x, y] = [await readSafetensors(a), await readSafetensors(b)];
+  assert.deepEqual([...x.tensors.keys()].sort(), [...y.tensors.keys()].sort(), `${a} vs ${b}: tensor names`);
+  for (const [name, t] of x.tensors) {
+    const u = y.tensors.get(name)!;
+    assert.deepEqual(t.shape, u.shape, `${name}: shape`);
+    assert.ok(Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength).equals(Buffer.from(u.data.buffer, u.data.byteOffset, u.data.byteLength)), `${a}: ${name} differs from ${b}`);
+  }
+}
+
+async function dirBytes(dir: string): Promise<number> {
+  let total = 0;
+  for (const e of await readdir(dir, { withFileTypes: true })) {
+    total += e.isDirectory() ? await dirBytes(join(dir, e.name)) : (await stat(join(dir, e.name))).size;
+  }
+  return total;
+}
+
+let work: string;
+let reference: string; // the uninterrupted run's directory
+
+before(async () => {
+  work = await mkdtemp(join(tmpdir(), 'orz-faults-'));
+  await writeFile(join(work, 'cfg.json'), JSON.stringify(config()));
+  const r = orz(['train', 'cfg.json', '--runs-dir', 'reference'], work);
+  assert.equal(r.code, 0, r.stderr);
+  reference = join(work, 'reference', 'faults');
+});
+
+after(async () => { await rm(work, { recursive: true, force: true }); });
+
+test('killed during generation, the update and the checkpoint write, resumed each time: the uninterrupted run', async () => {
+  const run = join(work, 'runs', 'faults');
+  const train = (failpoint?: string) => orz(['train', 'cfg.json', '--resume'], work, failpoint);
+
+  // iteration 2's generation: iteration 1 is recorded, but there is no checkpoint yet (every 2nd)
+  assertKilled(train('generate@2'), 'generate@2');
+  assert.deepEqual((await metricsRows(run)).map((r) => r['iteration']), [0, 1]);
+
+  // no checkpoint: back to iteration 0, keeping the base-model eval row; then killed in iteration 3's update
+  let r = train('update@3');
+  assertKilled(r, 'update@3');
+  assert.match(r.stderr, /no checkpoint in .*; starting at iteration 0/);
+  assert.match(r.stderr, /dropping 1 metrics row\(s\) after iteration 0/);
+  assert.doesNotMatch(r.stderr, /evaluating the base model/);
+  assert.deepEqual((await metricsRows(run)).map((r) => r['iteration']), [0, 1, 2]);
+
+  // iterations 3 and 4 are recorded, then the kill falls inside the checkpoint's temporary directory
+  assertKilled(train('checkpoint-write@4'), 'checkpoint-write@4');
+  assert.deepEqual((await metricsRows(run)).map((r) => r['iteration']), [0, 1, 2, 3, 4]);
+  const leftovers = (await readdir(join(run, 'checkpoints'))).filter((n) => n.startsWith('iter-4.tmp-'));
+  assert.equal(leftovers.length, 1, 'the killed checkpoint write left no temporary directory');
+  assert.ok(!existsSync(join(run, 'checkpoints', 'iter-4')));
+
+  // back to iter-2 (rows 3 and 4 dropped, the partial directory removed), then killed between the rename and `latest`
+  r = train('checkpoint-latest@4');
+  assertKilled(r, 'checkpoint-latest@4');
+  assert.match(r.stderr, /removed the partial checkpoint .*iter-4\.tmp-/);
+  assert.match(r.stderr, /resumed at iteration 2/);
+  assert.match(r.stderr, /dropping 2 metrics row\(s\) after iteration 2/);
+  assert.ok(existsSync(join(run, 'checkpoints', 'iter-4', 'orz.json')));
+  assert.equal((await readFile(join(run, 'checkpoints', 'latest'), 'utf8')).trim(), 'iter-2');
+
+  // the newest complete checkpoint wins over the stale `latest` pointer
+  r = train();
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /resumed at iteration 4/);
+
+  const rows = await metricsRows(run);
+  const expected = await metricsRows(reference);
+  assert.deepEqual(rows.map((r) => r['iteration']), [0, 1, 2, 3, 4, 5]);
+  assert.deepEqual(rows.map(deterministicPart), expected.map(deterministicPart));
+  assert.equal(typeof rows[3]!['eval/accuracy'], 'number');
+  for (const f of ['policy/model.safetensors', 'critic/model.safetensors', 'critic/value_head.safetensors', 'optimizer.safetensors']) {
+    await assertSameTensors(join(run, 'checkpoints', 'iter-5', f), join(reference, 'checkpoints', 'iter-5', f));
+  }
+  assert.deepEqual((await readdir(join(run, 'rollouts'))).sort(), (await readdir(join(reference, 'rollouts'))).sort());
+  assert.deepEqual((await readdir(join(run, 'checkpoints'))).sort(), ['iter-2', 'iter-4', 'iter-5', 'latest']);
+});
+
+test('a truncated newest checkpoint: --resume warns, names the file and falls back to the one before', async () => {
+  const run = join(work, 'corrupt', 'faults');
+  await cp(reference, run, { recursive: true });
+  const model = join(run, 'checkpoints', 'iter-5', 'policy', 'model.safetensors');
+  await truncate(model, 1000);
+  const r = orz(['train', 'cfg.json', '--runs-dir', 'corrupt', '--resume'], work);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, new RegExp(`warning: resume: checkpoint .*iter-5 is unusable \\(.*model\\.safetensors`));
+  assert.match(r.stderr, /resumed at iteration 4/);
+  const rows = await metricsRows(run);
+  assert.deepEqual(rows.map(deterministicPart), (await metricsRows(reference)).map(deterministicPart));
+  await assertSameTensors(model, join(reference, 'checkpoints', 'iter-5', 'policy', 'model.safetensors'));
+
+  // every checkpoint unreadable: an error naming each file, and metrics.jsonl is left as it was
+  const before = await readFile(join(run, 'metrics.jsonl'), 'utf8');
+  for (const it of [2, 4, 5]) await writeFile(join(run, 'checkpoints', `iter-${it}`, 'orz.json'), '{"format": "orz-chec');
+  const bad = orz(['train', 'cfg.json', '--runs-dir', 'corrupt', '--resume'], work);
+  assert.equal(bad.code, 1, bad.stderr);
+  assert.match(bad.stderr, /resume: no usable checkpoint in .*checkpoints/);
+  for (const it of [2, 4, 5]) assert.match(bad.stderr, new RegExp(`iter-${it}/orz\\.json: cannot read checkpoint metadata`));
+  assert.equal(await readFile(join(run, 'metrics.jsonl'), 'utf8'), before);
+});
+
+test('a full disk: a clear error naming the checkpoint, no partial checkpoint left, and the previous one resumes', async (t) => {
+  const mnt = join(work, 'small-disk');
+  await mkdir(mnt);
+  const checkpointBytes = await dirBytes(join(reference, 'checkpoints', 'iter-2'));
+  const reportBytes = (await stat(join(reference, 'report.html'))).size;
+  // room for one checkpoint, the report (written after it) and the small files; the second checkpoint runs out halfway
+  const size = Math.ceil((checkpointBytes * 1.5 + reportBytes) / 1024);
+  const mount = spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${size}k`, 'tmpfs', mnt], { encoding: 'utf8' });
+  if (mount.status !== 0) { t.skip(`cannot mount a tmpfs here (${(mount.stderr || mount.error?.message || '').trim()}); the full-disk case needs root`); return; }
+  try {
+    await writeFile(join(work, 'cfg-every1.json'), JSON.stringify(config({ checkpointEvery: 1, evalEvery: 0, iterations: 3 })));
+    const r = orz(['train', 'cfg-every1.json', '--runs-dir', mnt], work);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /cannot write checkpoint \S*checkpoints\/iter-2: no space left on device/);
+    const run = join(mnt, 'faults');
+    assert.deepEqual((await readdir(join(run, 'checkpoints'))).sort(), ['iter-1', 'latest']);
+
+    // on a bigger disk, the run continues from iter-1
+    const moved = join(work, 'bigger', 'faults');
+    await cp(run, moved, { recursive: true });
+    const again = orz(['train', 'cfg-every1.json', '--runs-dir', join(work, 'bigger'), '--resume'], work);
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stderr, /resumed at iteration 1/);
+    const rows = await metricsRows(moved);
+    assert.deepEqual(rows.map((r) => r['iteration']), [1, 2, 3]);
+    const expected = (await metricsRows(reference)).filter((r) => [1, 2, 3].includes(r['iteration'] as number));
+    for (const [i, row] of rows.entries()) assert.equal(row['reward/mean'], expected[i]!['reward/mean'], `iteration ${i + 1}`);
+  } finally {
+    spawnSync('umount', [mnt]);
+  }
+});
+
+test('Ctrl-C: orz train stops at an iteration boundary, checkpoints it, exits 130, and resumes', async () => {
+  await writeFile(join(work, 'cfg-long.json'), JSON.stringify(config({ iterations: 40, evalEvery: 1, checkpointEvery: 10 })));
+  const child = spawn(process.execPath, [ORZ, 'train', 'cfg-long.json', '--runs-dir', 'interrupted'], { cwd: work, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  let sent = false;
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (d: string) => {
+    stderr += d;
+    if (!sent && /iter 2 \|/.test(stderr)) { sent = true; child.kill('SIGINT'); }
+  });
+  const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+  assert.equal(code, 130, stderr);
+  const m = /interrupted at iteration (\d+) of 40; continue with --resume/.exec(stderr);
+  assert.ok(m, stderr);
+  const stopped = Number(m[1]);
+  assert.ok(stopped >= 2 && stopped < 40, stderr);
+  const run = join(work, 'interrupted', 'faults');
+  const rows = await metricsRows(run);
+  assert.deepEqual(rows.map((r) => r['iteration']), Array.from({ length: stopped + 1 }, (_, i) => i));
+  assert.equal((await readFile(join(run, 'checkpoints', 'latest'), 'utf8')).trim(), `iter-${stopped}`);
+  assert.ok(existsSync(join(run, 'checkpoints', `iter-${stopped}`, 'orz.json')));
+  assert.ok(existsSync(join(run, 'rollouts', `iter-${stopped}.arrow`)));
+  assert.ok(existsSync(join(run, 'report.html')));
+
+  const r = orz(['train', 'cfg-long.json', '--runs-dir', 'interrupted', '--resume', '--iterations', String(stopped + 1)], work);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, new RegExp(`resumed at iteration ${stopped}`));
+  assert.deepEqual((await metricsRows(run)).map((r) => r['iteration']), Array.from({ length: stopped + 2 }, (_, i) => i));
+});

@@ -16,7 +16,7 @@ import { Trainer } from '../sdk/ppo/trainer.ts';
 import { Adam } from '../sdk/ppo/optimizer.ts';
 import { FUSED, fusedKernel } from '../sdk/engine/fused.ts';
 import type { TrainerConfigInput } from '../sdk/ppo/config.ts';
-import type { RewardFn, Sample } from '../sdk/reward/index.ts';
+import { inProcessReward, type RewardFn, type Sample } from '../sdk/reward/index.ts';
 
 const tokenizer = trainByteLevelBPE(['ab ba abc cab 0123456789 xyz'], { vocabSize: 270, specialTokens: ['<|endoftext|>', '<|pad|>'] });
 const dataset: ProblemRecord[] = Array.from({ length: 16 }, (_, i) => ({ prompt: `q${i} ab`, groundTruth: '', source: { file: 'toy', index: i } }));
@@ -67,10 +67,11 @@ test('a reward that throws on the 2nd iteration gives its prompts back; the retr
   whole.dispose();
 
   let failNext = false;
-  const flaky = (s: Sample) => {
+  // In process: the reward reads this test's flag (a reward worker would not see it).
+  const flaky = inProcessReward((s: Sample) => {
     if (failNext) throw new Error('reward backend down');
     return evenFirst(s);
-  };
+  });
   const t = makeTrainer({}, flaky);
   const rows = [await t.step()];
   const cursor = t.dataCursor;
@@ -112,10 +113,10 @@ test('an abort during the evaluation after an iteration keeps the iteration and 
     let armed = false;
     // Aborts while the 2nd iteration's batch is scored: that iteration completes (nothing after generation
     // looks at the signal), and its evaluation then starts with the signal aborted.
-    const reward = (s: Sample) => {
+    const reward = inProcessReward((s: Sample) => {
       if (armed) ac.abort(new Error('stop'));
       return evenFirst(s);
-    };
+    });
     const t = makeTrainer({ evalEvery: 1, checkpointEvery: 5, saveRollouts: true }, reward, true);
     const lines: string[] = [];
     const onIteration = (row: { iteration?: unknown }) => { if (row.iteration === 1) armed = true; };

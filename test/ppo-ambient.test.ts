@@ -9,7 +9,7 @@ import { trainByteLevelBPE } from '../sdk/tokenizer/index.ts';
 import type { ProblemRecord } from '../sdk/data/index.ts';
 import { Trainer } from '../sdk/ppo/trainer.ts';
 import type { TrainerConfigInput } from '../sdk/ppo/config.ts';
-import type { Sample } from '../sdk/reward/index.ts';
+import { inProcessReward, type Sample } from '../sdk/reward/index.ts';
 import { ambientHost, setAmbientHost, type AmbientHost } from '../sdk/util/ambient.ts';
 import type { MimeBundle, PlotlyFigure } from '../sdk/viz/index.ts';
 
@@ -28,7 +28,8 @@ function makeTrainer(delayMs = 0) {
     model_type: 'orz', vocab_size: tokenizer.vocabSize, hidden_size: 16, intermediate_size: 32, num_hidden_layers: 1,
     num_attention_heads: 2, num_key_value_heads: 2, max_position_embeddings: 32, tie_word_embeddings: true, hidden_act: 'silu',
   }, 11);
-  const reward = { batch: async (samples: Sample[]) => { await sleep(delayMs); return samples.map(evenFirst); } };
+  // In process: the reward uses this file's helpers and delay (a reward worker would not see them).
+  const reward = inProcessReward({ batch: async (samples: Sample[]) => { await sleep(delayMs); return samples.map(evenFirst); } });
   return new Trainer({ policy, tokenizer, dataset, reward, config });
 }
 

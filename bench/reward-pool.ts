@@ -1,7 +1,8 @@
 // Benchmark of reward workers: scoring throughput (samples/s) of the built-in mathReward on the 500 MATH500
 // answers, each as a correct and a perturbed response (1000 samples), on the main thread (rewardWorkers: 0)
 // against the reward pool, alternating in one run. The pool's start (threads, tsx, importing the checker) is
-// timed separately: it is paid once per process, not per scoring call.
+// timed separately: it is paid once per process, not per scoring call. The threads' own cost (structured clone
+// and messages) is timed with a reward that returns 1.
 //
 //   npm run bench -- reward-pool [--repeats 7] [--workers N] [--data PATH]
 // Writes bench/results/reward-pool-<date>.json. Both paths must give the same numbers; the run fails otherwise.
@@ -39,6 +40,7 @@ async function timed(run: () => Promise<number[]>): Promise<{ ms: number; reward
 }
 const inProcess = () => scoreSamples(mathReward, samples, { rewardWorkers: 0 });
 const pooled = () => scoreSamples(mathReward, samples, { pool });
+const pooledTrivial = () => scoreSamples(() => 1, samples, { pool });
 
 const loadBefore = load();
 // The first pooled call starts every worker; a second warms the checker's JIT in the workers as the first
@@ -49,6 +51,7 @@ await timed(pooled);
 const reference = (await timed(inProcess)).rewards;
 const msInProcess: number[] = [];
 const msPool: number[] = [];
+const msPoolTrivial: number[] = [];
 for (let r = 0; r < repeats; r++) {
   const a = await timed(inProcess);
   const b = await timed(pooled);
@@ -57,6 +60,7 @@ for (let r = 0; r < repeats; r++) {
   }
   msInProcess.push(a.ms);
   msPool.push(b.ms);
+  msPoolTrivial.push((await timed(pooledTrivial)).ms);
   process.stderr.write(`repeat ${r + 1}/${repeats}: in-process ${a.ms.toFixed(1)} ms, pool ${b.ms.toFixed(1)} ms\n`);
 }
 await pool.close();
@@ -74,6 +78,8 @@ const result = {
   poolStartMs: Number(start.ms.toFixed(1)),
   inProcess: { medianMs: Number(median(msInProcess).toFixed(2)), samplesPerSec: perSec(median(msInProcess)), ms: msInProcess.map((x) => Number(x.toFixed(2))) },
   pool: { medianMs: Number(median(msPool).toFixed(2)), samplesPerSec: perSec(median(msPool)), ms: msPool.map((x) => Number(x.toFixed(2))) },
+  /** The pool scoring with `() => 1`: what the threads cost per call without any reward work. */
+  poolOverheadMedianMs: Number(median(msPoolTrivial).toFixed(2)),
   /** Pool throughput over in-process throughput (> 1: the pool is faster). */
   ratio: Number((median(msInProcess) / median(msPool)).toFixed(3)),
 };
@@ -82,4 +88,4 @@ await mkdir(dir, { recursive: true });
 const file = join(dir, `reward-pool-${result.date.slice(0, 10)}.json`);
 await writeFile(file, JSON.stringify(result, null, 2) + '\n');
 console.log(`mathReward on ${samples.length} samples: in-process ${result.inProcess.samplesPerSec}/s, pool (${workers} workers) `
-  + `${result.pool.samplesPerSec}/s, ratio x${result.ratio}; pool start ${result.poolStartMs} ms -> ${file}`);
+  + `${result.pool.samplesPerSec}/s, ratio x${result.ratio}; pool overhead ${result.poolOverheadMedianMs} ms per call; pool start ${result.poolStartMs} ms -> ${file}`);

@@ -10,6 +10,8 @@ import { join } from 'node:path';
 import {
   closeRewardPools, inProcessReward, mathReward, RewardError, rewardModule, RewardPool, scoreSamples, type Sample,
 } from '../sdk/reward/index.ts';
+import { INTERRUPT_CHECK_EXPRESSION } from '../kernel/exec/interrupt.ts';
+import { LIVE_CHECK_FUNCTION } from '../kernel/exec/cell-context.ts';
 import { math500Samples } from './support/math500-samples.ts';
 
 function samples(n: number, extra: Record<string, unknown> = {}): Sample[] {
@@ -152,6 +154,11 @@ test('notebook-cell code runs: the kernel\'s loop check and import helper and ts
   const cellImport = new AsyncFunction('s', 'const { mathReward } = await globalThis[Symbol.for("orz.kernel.import")]'
     + `("./sdk/reward/index.ts", ${JSON.stringify(repoDir)}); return mathReward(s);`);
   assert.deepEqual(await scoreSamples(cellImport, samples(4)), [1, 0, 1, 0]);
+  // The checks the kernel writes now (loop tops; function tops and around every await), named by the kernel
+  // itself so that a rename there fails here.
+  const compiledCell = new AsyncFunction('s', `${LIVE_CHECK_FUNCTION}(); let n = 0; for (const ch of s.response) { ${INTERRUPT_CHECK_EXPRESSION}; if (ch === "<") n++; }`
+    + ` return ${LIVE_CHECK_FUNCTION}(await Promise.resolve(n));`);
+  assert.deepEqual(await scoreSamples(compiledCell, samples(2)), [2, 2]);
   const nested = (s: Sample): number => { const twice = (x: number): number => x * 2; return twice(s.level as number); };
   assert.deepEqual(await scoreSamples(nested, samples(3)), [0, 2, 4]);
 });

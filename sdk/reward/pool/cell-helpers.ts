@@ -1,9 +1,10 @@
 // What code compiled from a notebook cell expects on globalThis, for reward functions written in a cell and
-// shipped to a worker as source. The kernel's compiler puts an interrupt check at the top of every loop body
-// and turns `import()` / `require` / `import.meta` into calls of helpers it installs on its own thread; the
-// names are the kernel's (kernel/exec/interrupt.ts, kernel/ts/cell-runtime.ts), registered symbols, so
-// agreeing on them needs no import of the kernel. Without these a cell's `await import('orz')` inside the
-// reward — the way to use a helper in a worker — would fail there.
+// shipped to a worker as source. The kernel's compiler puts an interrupt check at the top of every loop body, a
+// live check at the top of every function body and around every `await`, and turns `import()` / `require` /
+// `import.meta` into calls of helpers it installs on its own thread. The names are the kernel's
+// (kernel/exec/interrupt.ts, kernel/exec/cell-context.ts, kernel/ts/cell-runtime.ts), written out here because
+// the SDK does not import the kernel; test/reward-pool.test.ts checks them against the kernel's. Without these
+// a cell's `await import('orz')` inside the reward — the way to use a helper in a worker — would fail there.
 
 import { createRequire } from 'node:module';
 import { isAbsolute, join, resolve } from 'node:path';
@@ -18,8 +19,13 @@ function resolveFrom(specifier: string, baseDir: string): string {
 
 export function installCellHelpers(): void {
   const g = globalThis as Record<string | symbol, unknown>;
-  // Nothing interrupts a reward worker but the pool's terminate(), so the check does nothing.
-  g[Symbol.for('orz.kernel.check')] ??= () => {};
+  // Nothing interrupts a reward worker but the pool's terminate(), so the checks do nothing (the live check
+  // hands back the awaited value it wraps). The Symbol.for name is what older kernels wrote.
+  const noCheck = <T>(value?: T): T | undefined => value;
+  g[Symbol.for('orz.kernel.check')] ??= noCheck;
+  for (const name of ['__orz_interrupt_check', '__orz_live_check']) {
+    if (!(name in g)) Object.defineProperty(globalThis, name, { value: noCheck, enumerable: false, writable: false, configurable: true });
+  }
   g[Symbol.for('orz.kernel.import')] ??= (specifier: unknown, baseDir: string, options?: ImportCallOptions) =>
     options === undefined ? import(resolveFrom(String(specifier), baseDir)) : import(resolveFrom(String(specifier), baseDir), options);
   g[Symbol.for('orz.kernel.require')] ??= (specifier: string, baseDir: string) => createRequire(join(baseDir, '__orz_cell__.js'))(specifier);

@@ -8,27 +8,18 @@
 // checkpoint directory appears by an atomic rename, so any iter-N present is whole, while a crash can fall
 // between the rename and the update of `latest`.
 
-import { readdir, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../util/atomic-write.ts';
 import { MetricsLog } from '../ppo/metrics-log.ts';
-import { loadCheckpoint, saveCheckpoint } from '../ppo/checkpoint.ts';
+import { completeCheckpoints, loadCheckpoint, saveCheckpoint } from '../ppo/checkpoint.ts';
+
+export { completeCheckpoints };
 import type { Trainer } from '../ppo/trainer.ts';
 
 /** Complete checkpoints kept per trainer (older ones are pruned: a checkpoint is several model copies). */
 const KEEP_CHECKPOINTS = 2;
-
-export async function completeCheckpoints(runDir: string): Promise<{ iteration: number; dir: string }[]> {
-  const root = join(runDir, 'checkpoints');
-  if (!existsSync(root)) return [];
-  const out: { iteration: number; dir: string }[] = [];
-  for (const name of await readdir(root)) {
-    const m = /^iter-(\d+)$/.exec(name);
-    if (m && existsSync(join(root, name, 'orz.json'))) out.push({ iteration: Number(m[1]), dir: join(root, name) });
-  }
-  return out.sort((a, b) => a.iteration - b.iteration);
-}
 
 export async function checkpointTrainer(trainer: Trainer, runDir: string): Promise<string> {
   const name = `iter-${trainer.iteration}`;

@@ -157,7 +157,7 @@ async function status(argv: string[]): Promise<number> {
   const c = await readConnectionFile(files.connection);
   if (!processAlive(c.pid)) {
     const saved = await readJson<{ handles?: HandleInfo[] }>(files.handles);
-    const { completeCheckpoints } = await import('./trainer-store.ts');
+    const { completeCheckpoints } = await import('../ppo/checkpoint.ts');
     const handles: HandleInfo[] = [];
     for (const h of saved?.handles ?? []) {
       const cps = h.kind === 'trainer' ? await completeCheckpoints(`${files.checkpoints}/${h.id}`) : [];

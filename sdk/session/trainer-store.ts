@@ -14,8 +14,6 @@ import { join } from 'node:path';
 import { writeFileAtomic } from '../util/atomic-write.ts';
 import { MetricsLog } from '../ppo/metrics-log.ts';
 import { completeCheckpoints, loadCheckpoint, saveCheckpoint } from '../ppo/checkpoint.ts';
-
-export { completeCheckpoints };
 import type { Trainer } from '../ppo/trainer.ts';
 
 /** Complete checkpoints kept per trainer (older ones are pruned: a checkpoint is several model copies). */

@@ -6,6 +6,7 @@
 
 import { createRequire } from 'node:module';
 import { tf } from './tf.ts';
+import { registerOnnxBackend } from './onnx/index.ts';
 
 export const BACKEND_PREFERENCE = ['tensorflow', 'onnxruntime', 'cpu'] as const;
 export const KNOWN_BACKENDS = ['tensorflow', 'onnxruntime', 'wasm', 'cpu'] as const;
@@ -13,43 +14,63 @@ export type BackendName = (typeof KNOWN_BACKENDS)[number];
 
 const require = createRequire(import.meta.url);
 
-/** Tries to register `name` with tfjs; returns why not if it cannot. */
-async function tryRegister(name: BackendName): Promise<string | null> {
+/** Registers `name` with tfjs without awaiting anything (all but wasm can); returns why not if it cannot. */
+export function registerNow(name: Exclude<BackendName, 'wasm'>): string | null {
   try {
     switch (name) {
       case 'cpu':
         return null; // registered by ./tf.ts
       case 'tensorflow': {
-        // The GPU build first; either registers a backend called "tensorflow".
+        // The GPU build first; either registers a backend called "tensorflow" (CommonJS, with tfjs's global engine).
         for (const pkg of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']) {
           try {
             require.resolve(pkg);
           } catch {
             continue;
           }
-          await import(pkg);
+          require(pkg);
           return tf.findBackendFactory('tensorflow') ? null : `${pkg} loaded but registered no "tensorflow" backend`;
         }
-        return 'neither @tensorflow/tfjs-node-gpu nor @tensorflow/tfjs-node is installed';
+        return 'not installed (@tensorflow/tfjs-node-gpu or @tensorflow/tfjs-node)';
       }
-      case 'wasm': {
-        await import('@tensorflow/tfjs-backend-wasm');
-        return null;
-      }
-      case 'onnxruntime': {
-        const { registerOnnxBackend } = await import('./onnx/index.ts');
+      case 'onnxruntime':
         registerOnnxBackend();
         return null;
-      }
     }
   } catch (e) {
     return (e as Error).message;
   }
 }
 
+/** Registers and activates `name` at once (tf.setBackend finishes before its promise for a synchronous factory). */
+function activateNow(name: Exclude<BackendName, 'wasm'>): string | null {
+  const why = registerNow(name);
+  if (why) return why;
+  void tf.setBackend(name);
+  return tf.getBackend() === name ? null : 'failed to initialise';
+}
+
 export interface BackendChoice { name: BackendName; tried: { name: BackendName; reason: string }[] }
 
 let current: BackendChoice | null = null;
+
+/** The first backend of BACKEND_PREFERENCE that starts, activated and recorded as the selected one. */
+export function selectPreferredNow(): BackendChoice {
+  const tried: { name: BackendName; reason: string }[] = [];
+  for (const name of BACKEND_PREFERENCE) {
+    const why = activateNow(name);
+    if (!why) return (current = { name, tried });
+    tried.push({ name, reason: why });
+  }
+  throw new Error(`no tensor backend could be initialised: ${tried.map((t) => `${t.name}: ${t.reason}`).join('; ')}`);
+}
+
+/** Activates the named backend (wasm excluded: it starts asynchronously) and records it; why not if it cannot. */
+export function selectNamedNow(name: Exclude<BackendName, 'wasm'>): string | null {
+  const why = activateNow(name);
+  if (!why) current = { name, tried: [] };
+  return why;
+}
 
 /**
  * Activates a backend. `requested` = a backend name, or "auto"/undefined for the first usable one
@@ -58,38 +79,28 @@ let current: BackendChoice | null = null;
  */
 export async function selectBackend(requested?: string): Promise<BackendChoice> {
   const want = requested && requested !== 'auto' ? requested : (process.env['ORZ_BACKEND'] || 'auto');
-  const tried: { name: BackendName; reason: string }[] = [];
-  if (want !== 'auto') {
-    if (!(KNOWN_BACKENDS as readonly string[]).includes(want)) {
-      throw new Error(`unknown backend "${want}" (from ${requested ? 'the argument' : 'ORZ_BACKEND'}); known: ${KNOWN_BACKENDS.join(', ')}`);
-    }
-    const why = await tryRegister(want as BackendName);
-    if (why) throw new Error(`backend "${want}" is not available: ${why}`);
-    if (!(await tf.setBackend(want))) throw new Error(`backend "${want}" failed to initialise`);
-    current = { name: want as BackendName, tried };
-    return current;
+  if (want === 'auto') return selectPreferredNow();
+  if (!(KNOWN_BACKENDS as readonly string[]).includes(want)) {
+    throw new Error(`unknown backend "${want}" (from ${requested ? 'the argument' : 'ORZ_BACKEND'}); known: ${KNOWN_BACKENDS.join(', ')}`);
   }
-  for (const name of BACKEND_PREFERENCE) {
-    const why = await tryRegister(name);
-    if (why) { tried.push({ name, reason: why }); continue; }
-    if (await tf.setBackend(name)) {
-      current = { name, tried };
-      return current;
+  if (want === 'wasm') {
+    try {
+      await import('@tensorflow/tfjs-backend-wasm');
+    } catch (e) {
+      throw new Error(`backend "wasm" is not available: ${(e as Error).message}`);
     }
-    tried.push({ name, reason: 'failed to initialise' });
+    if (!(await tf.setBackend('wasm'))) throw new Error('backend "wasm" failed to initialise');
+    return (current = { name: 'wasm', tried: [] });
   }
-  throw new Error(`no tensor backend could be initialised: ${tried.map((t) => `${t.name}: ${t.reason}`).join('; ')}`);
+  const why = selectNamedNow(want as Exclude<BackendName, 'wasm'>);
+  if (why === 'failed to initialise') throw new Error(`backend "${want}" failed to initialise`);
+  if (why) throw new Error(`backend "${want}" is not available: ${why}`);
+  return current!;
 }
 
 /** The selected backend, or null before any selection. */
 export function currentBackend(): BackendChoice | null {
   return current;
-}
-
-/** Records a backend activated elsewhere (default-backend.ts) as the selected one. */
-export function adoptBackend(choice: BackendChoice): BackendChoice {
-  current = choice;
-  return choice;
 }
 
 /** The active backend's name (selecting the default one first if nothing was selected). */

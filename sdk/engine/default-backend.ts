@@ -3,12 +3,7 @@
 // start tfjs's pure-JS cpu backend (about 100x slower here) and print tfjs's "install our node backend"
 // banner. The CLI, sessions and benchmarks still call selectBackend() with their own --backend flags.
 
-import { createRequire } from 'node:module';
-import { tf } from './tf.ts';
-import { adoptBackend, BACKEND_PREFERENCE, currentBackend, KNOWN_BACKENDS, selectBackend, type BackendChoice, type BackendName } from './backend.ts';
-import { registerOnnxBackend } from './onnx/index.ts';
-
-const require = createRequire(import.meta.url);
+import { currentBackend, KNOWN_BACKENDS, selectBackend, selectNamedNow, selectPreferredNow, type BackendChoice, type BackendName } from './backend.ts';
 
 const DESCRIPTION: Record<BackendName, string> = {
   tensorflow: 'libtensorflow through @tensorflow/tfjs-node',
@@ -16,36 +11,6 @@ const DESCRIPTION: Record<BackendName, string> = {
   wasm: 'WebAssembly',
   cpu: 'pure JavaScript, slow',
 };
-
-/** Registers `name` without awaiting anything; the reason when it cannot. */
-function registerNow(name: BackendName): string | null {
-  try {
-    switch (name) {
-      case 'cpu':
-        return null;
-      case 'onnxruntime':
-        registerOnnxBackend();
-        return null;
-      case 'tensorflow':
-        for (const pkg of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']) {
-          try { require.resolve(pkg); } catch { continue; }
-          require(pkg); // CommonJS; registers "tensorflow" with tfjs's global engine
-          return tf.findBackendFactory('tensorflow') ? null : `${pkg} registered no "tensorflow" backend`;
-        }
-        return 'not installed (@tensorflow/tfjs-node-gpu or @tensorflow/tfjs-node)';
-      case 'wasm':
-        return 'wasm starts asynchronously';
-    }
-  } catch (e) {
-    return (e as Error).message;
-  }
-}
-
-/** tf.setBackend finishes before its promise when the factory is synchronous (all of ours but wasm). */
-function activateNow(name: BackendName): boolean {
-  void tf.setBackend(name);
-  return tf.getBackend() === name;
-}
 
 let announced = false;
 
@@ -66,33 +31,20 @@ export function ensureDefaultBackend(write: (line: string) => void = (l) => void
   const existing = currentBackend();
   if (existing) return existing;
   const want = process.env['ORZ_BACKEND'] || 'auto';
-  const tried: { name: BackendName; reason: string }[] = [];
-  if (want !== 'auto') {
-    if (!(KNOWN_BACKENDS as readonly string[]).includes(want)) {
-      throw new Error(`ORZ_BACKEND=${want}: unknown backend; known: auto, ${KNOWN_BACKENDS.join(', ')}`);
-    }
-    if (want === 'wasm') {
-      // Asynchronous start: the first tensor op must wait for tf.ready(); selectBackend() does that.
-      void selectBackend('wasm');
-      const choice = { name: 'wasm' as const, tried };
-      announce(choice, write);
-      return choice;
-    }
-    const why = registerNow(want as BackendName);
-    if (why || !activateNow(want as BackendName)) throw new Error(`ORZ_BACKEND=${want}: backend is not available: ${why ?? 'failed to initialise'}`);
-    const choice = adoptBackend({ name: want as BackendName, tried });
-    announce(choice, write);
-    return choice;
+  let choice: BackendChoice;
+  if (want === 'auto') {
+    choice = selectPreferredNow();
+  } else if (!(KNOWN_BACKENDS as readonly string[]).includes(want)) {
+    throw new Error(`ORZ_BACKEND=${want}: unknown backend; known: auto, ${KNOWN_BACKENDS.join(', ')}`);
+  } else if (want === 'wasm') {
+    // Asynchronous start: the first tensor op must wait for tf.ready(); selectBackend() does that.
+    void selectBackend('wasm');
+    choice = { name: 'wasm', tried: [] };
+  } else {
+    const why = selectNamedNow(want as Exclude<BackendName, 'wasm'>);
+    if (why) throw new Error(`ORZ_BACKEND=${want}: backend is not available: ${why}`);
+    choice = currentBackend()!;
   }
-  for (const name of BACKEND_PREFERENCE) {
-    const why = registerNow(name);
-    if (why) { tried.push({ name, reason: why }); continue; }
-    if (activateNow(name)) {
-      const choice = adoptBackend({ name, tried });
-      announce(choice, write);
-      return choice;
-    }
-    tried.push({ name, reason: 'failed to initialise' });
-  }
-  throw new Error(`no tensor backend could be initialised: ${tried.map((t) => `${t.name}: ${t.reason}`).join('; ')}`);
+  announce(choice, write);
+  return choice;
 }

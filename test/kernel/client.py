@@ -79,6 +79,17 @@ def check_interrupt_pending_promise():
     return "ok"
 
 
+def wait_for_stream(msg_id, marker, timeout, failure):
+    """Reads iopub until the stream output of `msg_id` contains `marker`; `failure` (with what came) after `timeout` s."""
+    deadline = time.time() + timeout
+    seen = ""
+    while marker not in seen:
+        expect(time.time() < deadline, f"{failure}: {seen!r}")
+        m = kc.get_iopub_msg(timeout=timeout)
+        if m["parent_header"].get("msg_id") == msg_id and m["msg_type"] == "stream":
+            seen += m["content"]["text"]
+
+
 def check_interrupt_trainer():
     # trainer.run() watches the cell's AbortSignal: an interrupt lets it finish the step and return normally.
     reply, _ = execute(kc, "\n".join([
@@ -90,13 +101,7 @@ def check_interrupt_trainer():
     ]), timeout=120)
     expect(reply["status"] == "ok", f"trainer setup failed: {reply}")
     msg_id = kc.execute("const rows = await tr.run({ iterations: 1000, log: null, onIteration: (r) => console.log('ITER', r.iteration) })\nrows.length")
-    deadline = time.time() + 180
-    seen = ""
-    while "ITER 1" not in seen:
-        expect(time.time() < deadline, f"no iteration finished: {seen!r}")
-        m = kc.get_iopub_msg(timeout=180)
-        if m["parent_header"].get("msg_id") == msg_id and m["msg_type"] == "stream":
-            seen += m["content"]["text"]
+    wait_for_stream(msg_id, "ITER 1", 180, "no iteration finished")
     km.interrupt_kernel()
     reply = reply_to(kc, msg_id, timeout=120)["content"]
     outs = outputs_until_idle(kc, msg_id)
@@ -123,13 +128,7 @@ LEFTOVER_CASES = {
 def interrupt_once_running(code, settle=0.5):
     """The reply to `code` (which prints "running" first), interrupted `settle` s after it printed that."""
     msg_id = kc.execute(code)
-    deadline = time.time() + 60
-    seen = ""
-    while "running" not in seen:
-        expect(time.time() < deadline, f"the cell did not start: {seen!r}")
-        m = kc.get_iopub_msg(timeout=60)
-        if m["parent_header"].get("msg_id") == msg_id and m["msg_type"] == "stream":
-            seen += m["content"]["text"]
+    wait_for_stream(msg_id, "running", 60, "the cell did not start")
     time.sleep(settle)
     km.interrupt_kernel()
     reply = reply_to(kc, msg_id, timeout=30)["content"]

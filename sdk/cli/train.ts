@@ -1,0 +1,62 @@
+// `orz train <config.json>`: PPO from a run config into runs/<name>/.
+
+import { join, resolve } from 'node:path';
+import { parseFlags, UsageError, defineCommand } from './flags.ts';
+
+export const TRAIN_COMMAND = defineCommand({
+  name: 'orz train',
+  synopsis: '<config.json> [options]',
+  summary: 'PPO from a run config; writes runs/<name>/ (config, metrics, rollouts, checkpoints, report.html).\n' +
+    'Ctrl-C stops after the current iteration, checkpoints and exits 130; Ctrl-C again quits at once.',
+  positionals: { min: 1, max: 1, name: 'config file' },
+  flags: {
+    iterations: { type: 'int', min: 1, help: 'total iterations to reach (default: the config\'s "iterations")' },
+    name: { type: 'string', arg: 'NAME', help: 'run name, i.e. the directory under the runs dir (default: the config\'s "name")' },
+    'runs-dir': { type: 'string', arg: 'DIR', help: 'where runs/<name>/ goes (default $ORZ_RUNS_DIR or ./runs)' },
+    resume: { type: 'boolean', help: 'continue runs/<name>/ from its newest complete checkpoint' },
+    backend: { type: 'string', arg: 'B', help: 'tensor backend: auto, tensorflow, onnxruntime, wasm, cpu (default: the config\'s, else auto)' },
+  },
+});
+
+export async function trainCommand(argv: string[]): Promise<number> {
+  const parsed = parseFlags(TRAIN_COMMAND, argv);
+  if (!parsed) return 0;
+  const { values, positionals } = parsed;
+  // The SDK (and tfjs) loads only for the commands that compute, so `orz kernel ...` and `orz session ...` start fast.
+  const { selectBackend } = await import('../engine/backend.ts');
+  const { readRunConfig, trainerFromRunConfig } = await import('../ppo/run-config.ts');
+  const { resumeFrom, runTrainer } = await import('../ppo/run.ts');
+  const configPath = positionals[0]!;
+  const rc = await readRunConfig(configPath);
+  if (values.name) rc.name = values.name;
+  if (values.iterations !== undefined) rc.iterations = values.iterations;
+  const backend = await selectBackend(values.backend ?? rc.backend);
+  const runDir = resolve(values['runs-dir'] ?? process.env['ORZ_RUNS_DIR'] ?? 'runs', rc.name);
+  process.stderr.write(`orz train: ${rc.name} | backend ${backend.name} | ${rc.iterations} iterations | run dir ${runDir}\n`);
+  const trainer = await trainerFromRunConfig(rc, { configSource: configPath });
+  if (values.resume) {
+    if (await resumeFrom(trainer, runDir)) process.stderr.write(`resumed at iteration ${trainer.iteration}\n`);
+    else process.stderr.write(`no checkpoint in ${runDir}; starting at iteration 0\n`);
+  }
+  const controller = new AbortController();
+  let interrupts = 0;
+  process.on('SIGINT', () => {
+    interrupts++;
+    // A second Ctrl-C quits at once, even mid-checkpoint: --resume picks the newest complete checkpoint.
+    if (interrupts > 1) process.exit(130);
+    process.stderr.write('\ninterrupt: stopping at the next iteration boundary and checkpointing (Ctrl-C again to quit now)\n');
+    controller.abort(new Error('interrupted'));
+  });
+  await runTrainer(trainer, {
+    iterations: rc.iterations, runDir, signal: controller.signal,
+    runConfig: { ...rc, backend: backend.name },
+  });
+  process.stderr.write(`report: ${join(runDir, 'report.html')}\n`);
+  if (controller.signal.aborted && trainer.iteration < rc.iterations) {
+    process.stderr.write(`interrupted at iteration ${trainer.iteration} of ${rc.iterations}; continue with --resume\n`);
+    return 130; // the shell convention for "stopped by SIGINT", so `orz train ... && next` does not go on
+  }
+  return 0;
+}
+
+

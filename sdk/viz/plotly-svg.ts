@@ -4,7 +4,7 @@
 // nbconvert HTML opened without network. It is a few kilobytes, where inlining plotly.js is 4.8 MB per output.
 import { escapeHtml } from './html.ts';
 import { formatNumber } from './table.ts';
-import type { PlotlyFigure } from './plotly.ts';
+import type { PlotlyFigure } from './plotly-figure.ts';
 
 // plotly.js's default colorway, so the preview and the interactive plot agree.
 const COLORWAY = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'];

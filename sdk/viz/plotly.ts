@@ -6,11 +6,9 @@ import { escapeHtml, jsonForScript, type MimeBundle } from './html.ts';
 import { formatNumber } from './table.ts';
 import { figureSvg } from './plotly-svg.ts';
 import { isPlainObject } from './records.ts';
+import type { PlotlyFigure } from './plotly-figure.ts';
 
-export interface PlotlyFigure {
-  data: object[];
-  layout: object;
-}
+export type { PlotlyFigure };
 
 export interface LineSeries {
   name: string;

@@ -5,9 +5,9 @@
 import type { ArgsOf, Spec } from './args.ts';
 import type { CallContext } from './call-context.ts';
 import type { Entry, HandleKind } from './registry.ts';
-import type { SessionService } from './service.ts';
+import type { OpService } from './service-types.ts';
 
-export interface OpContext { service: SessionService; call: CallContext }
+export interface OpContext { service: OpService; call: CallContext }
 
 export interface Operation {
   kind: HandleKind | 'session';

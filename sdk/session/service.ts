@@ -19,48 +19,15 @@ import { HandleRegistry, type Entry, type HandleInfo, type HandleKind, type Hand
 import { checkpointTrainer, recordIteration, restoreTrainer } from './trainer-store.ts';
 import { OPERATIONS } from './operations.ts';
 import { Signer } from './wire.ts';
-import type { WorkerInfo } from './workers/protocol.ts';
+import type { CallInfo, EventSink, OpService, ServiceSettings, SessionStatus } from './service-types.ts';
 import type { SessionWorkers } from './workers/session-workers.ts';
 
-export interface ServiceSettings {
-  name: string;
-  /** The session directory ($ORZ_HOME/sessions/<name>). */
-  dir: string;
-  /** Checkpoint every trainer after this many completed iterations (and always at shutdown). */
-  checkpointEvery: number;
-  backend: string;
-  /** When the session was first created (kept across resumes). */
-  created?: string;
-  log?: (line: string) => void;
-  /** Rollout worker processes that trainers generate on (0 or absent: in the session process). */
-  workers?: number;
-  /** The session key, which also signs the internal worker socket (an in-process session makes one up). */
-  key?: string;
-  /** Largest message on the internal worker socket (default 256 MB). */
-  maxMessageSize?: number;
-}
-
-export type EventSink = (event: string, data: unknown) => void;
-
-export interface CallInfo { callId: string; op: string; handle: string | null; client: string; runningSec: number }
-
-export interface SessionStatus {
-  name: string;
-  pid: number;
-  backend: string;
-  created: string;
-  started: string;
-  uptimeSec: number;
-  checkpointEvery: number;
-  handles: HandleInfo[];
-  calls: CallInfo[];
-  workers: WorkerInfo[];
-}
+export type { ServiceSettings, EventSink, CallInfo, SessionStatus } from './service-types.ts';
 
 /** Errors with a protocol-level code the client can branch on. */
 const coded = (message: string, code: string) => Object.assign(new Error(message), { code });
 
-export class SessionService {
+export class SessionService implements OpService {
   readonly registry: HandleRegistry;
   readonly startedAt = new Date();
   readonly created: string;

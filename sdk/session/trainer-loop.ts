@@ -8,7 +8,7 @@ import type { Trainer } from '../ppo/trainer.ts';
 import { metricsLine } from '../ppo/run.ts';
 import type { CallContext } from './call-context.ts';
 import type { Entry } from './registry.ts';
-import type { SessionService } from './service.ts';
+import type { OpService } from './service-types.ts';
 import { evalRow } from '../ppo/run.ts';
 
 /**
@@ -26,14 +26,14 @@ export async function stepOnce(trainer: Trainer, signal: AbortSignal): Promise<M
   }
 }
 
-export async function sessionStep(service: SessionService, entry: Entry, ctx: CallContext): Promise<MetricsRow & { iteration: number }> {
+export async function sessionStep(service: OpService, entry: Entry, ctx: CallContext): Promise<MetricsRow & { iteration: number }> {
   const row = await stepOnce(entry.object as Trainer, ctx.signal);
   await service.afterIteration(entry, row, ctx);
   return row;
 }
 
 /** Loops up to `iterations` completed iterations; an abort stops it at an iteration boundary, like Trainer.run. */
-export async function sessionRun(service: SessionService, entry: Entry, ctx: CallContext, iterations: number): Promise<MetricsRow[]> {
+export async function sessionRun(service: OpService, entry: Entry, ctx: CallContext, iterations: number): Promise<MetricsRow[]> {
   const trainer = entry.object as Trainer;
   const c = trainer.config;
   const log = (line: string) => {

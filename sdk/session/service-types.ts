@@ -1,0 +1,60 @@
+// The types the session's operations see of the service (OpService) and the service's settings and status.
+// They live apart from service.ts so the operation table, which service.ts loads, does not import it back.
+
+import type { MetricsRow } from '../ppo/metrics-log.ts';
+import type { CallContext } from './call-context.ts';
+import type { Entry, HandleInfo, HandleKind, HandleRegistry, Recipe } from './registry.ts';
+import type { WorkerInfo } from './workers/protocol.ts';
+import type { SessionWorkers } from './workers/session-workers.ts';
+
+export interface ServiceSettings {
+  name: string;
+  /** The session directory ($ORZ_HOME/sessions/<name>). */
+  dir: string;
+  /** Checkpoint every trainer after this many completed iterations (and always at shutdown). */
+  checkpointEvery: number;
+  backend: string;
+  /** When the session was first created (kept across resumes). */
+  created?: string;
+  log?: (line: string) => void;
+  /** Rollout worker processes that trainers generate on (0 or absent: in the session process). */
+  workers?: number;
+  /** The session key, which also signs the internal worker socket (an in-process session makes one up). */
+  key?: string;
+  /** Largest message on the internal worker socket (default 256 MB). */
+  maxMessageSize?: number;
+}
+
+export type EventSink = (event: string, data: unknown) => void;
+
+export interface CallInfo { callId: string; op: string; handle: string | null; client: string; runningSec: number }
+
+export interface SessionStatus {
+  name: string;
+  pid: number;
+  backend: string;
+  created: string;
+  started: string;
+  uptimeSec: number;
+  checkpointEvery: number;
+  handles: HandleInfo[];
+  calls: CallInfo[];
+  workers: WorkerInfo[];
+}
+
+/** What an operation may use of the session service. */
+export interface OpService {
+  readonly settings: ServiceSettings;
+  readonly registry: HandleRegistry;
+  readonly emit: EventSink;
+  workers: SessionWorkers | null;
+  createHandle(kind: HandleKind, name: string | null | undefined, recipe: Recipe): Promise<HandleInfo>;
+  releaseHandle(ref: string): Promise<void>;
+  info(entry: Entry): HandleInfo;
+  status(): SessionStatus;
+  /** Checkpoints the trainer of `entry`; returns the checkpoint directory. */
+  checkpoint(entry: Entry): Promise<string>;
+  /** Bookkeeping after a trainer iteration: persist metrics, checkpoint when due, tell the watchers. */
+  afterIteration(entry: Entry, row: MetricsRow, ctx: CallContext): Promise<void>;
+  requestShutdown(): void;
+}

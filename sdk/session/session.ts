@@ -25,7 +25,6 @@ import type { SessionStatus } from './service.ts';
 import type { WorkerInfo } from './workers/protocol.ts';
 import { spawnDaemon } from './spawn.ts';
 import type { CallOptions, Transport } from './transport.ts';
-import { ZmqTransport } from './zmq-transport.ts';
 
 export interface LocalSessionOptions {
   /** Session name (default "default"; in-process: "in-process"). */
@@ -144,6 +143,8 @@ export class Session implements HandleHost {
       c = await readConnectionFile(file);
       if (!processAlive(c.pid)) throw new SessionError(`session "${target}" is not running (process ${c.pid} is gone); resume it with: orz session start --resume ${target}`, 'not_running');
     }
+    // zeromq (a native addon) loads on the first attach, not with `import { Trainer } from 'orz'`.
+    const { ZmqTransport } = await import('./zmq-transport.ts');
     const session = new Session(c.name, new ZmqTransport(c), c);
     const timeoutMs = opts.timeoutMs ?? 30_000;
     const timer = AbortSignal.timeout(timeoutMs);

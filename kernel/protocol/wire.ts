@@ -3,7 +3,7 @@
 // The signature is an HMAC (sha256) in hex over the four JSON frames exactly as sent; an empty key means
 // messages are not signed. Verification is constant-time so a peer cannot learn the signature byte by byte.
 
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { FrameMac } from '../../sdk/util/frame-mac.ts';
 
 export const DELIMITER = '<IDS|MSG>';
 const DELIMITER_BYTES = Buffer.from(DELIMITER);
@@ -38,37 +38,26 @@ export class WireError extends Error {
 }
 
 export class Signer {
-  readonly #key: Buffer;
-  readonly #algorithm: string;
+  readonly #mac: FrameMac | null;
 
   /** `scheme` as in the connection file: "hmac-sha256" (or another hmac-<hash> node supports). */
   constructor(key: string, scheme = 'hmac-sha256') {
     if (!scheme.startsWith('hmac-')) throw new Error(`unsupported signature_scheme "${scheme}" (expected hmac-<hash>)`);
-    this.#algorithm = scheme.slice('hmac-'.length);
-    this.#key = Buffer.from(key, 'utf8');
-    // Fail now, not on the first message, if node lacks the hash.
-    createHmac(this.#algorithm, 'probe');
+    const mac = new FrameMac(key, { algorithm: scheme.slice('hmac-'.length) }); // fails now if node lacks the hash
+    this.#mac = key.length > 0 ? mac : null;
   }
 
   get enabled(): boolean {
-    return this.#key.length > 0;
+    return this.#mac !== null;
   }
 
   /** Hex signature of the four JSON frames; "" when signing is off. */
   sign(frames: readonly Uint8Array[]): string {
-    if (!this.enabled) return '';
-    const h = createHmac(this.#algorithm, this.#key);
-    for (const f of frames) h.update(f);
-    return h.digest('hex');
+    return this.#mac ? this.#mac.sign(frames) : '';
   }
 
   verify(signature: Uint8Array, frames: readonly Uint8Array[]): boolean {
-    if (!this.enabled) return true;
-    const expected = Buffer.from(this.sign(frames), 'ascii');
-    const given = Buffer.from(signature);
-    // timingSafeEqual needs equal lengths; a length mismatch reveals nothing about the key.
-    if (given.length !== expected.length) return false;
-    return timingSafeEqual(given, expected);
+    return this.#mac ? this.#mac.verify(signature, frames) : true;
   }
 }
 

@@ -10,7 +10,8 @@
 // frames (say from payload to header) without breaking the signature. The header's id and time defeat replays:
 // a message older than the window, or an id seen within it, is rejected.
 
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import { FrameMac } from '../util/frame-mac.ts';
 
 export const PROTOCOL = 'orz-session/1';
 const PROTOCOL_BYTES = Buffer.from(PROTOCOL);
@@ -37,11 +38,11 @@ export class WireError extends Error {
 }
 
 export class Signer {
-  readonly #key: Buffer;
+  readonly #mac: FrameMac;
 
   constructor(key: string) {
     if (typeof key !== 'string' || key.length < 16) throw new Error('session key must be a string of at least 16 characters');
-    this.#key = Buffer.from(key, 'utf8');
+    this.#mac = new FrameMac(key, { lengthPrefixed: true });
   }
 
   static newKey(): string {
@@ -49,21 +50,11 @@ export class Signer {
   }
 
   sign(frames: readonly Uint8Array[]): string {
-    const h = createHmac('sha256', this.#key);
-    const len = Buffer.alloc(8);
-    for (const f of frames) {
-      len.writeBigUInt64BE(BigInt(f.byteLength));
-      h.update(len);
-      h.update(f);
-    }
-    return h.digest('hex');
+    return this.#mac.sign(frames);
   }
 
   verify(signature: Uint8Array, frames: readonly Uint8Array[]): boolean {
-    const expected = Buffer.from(this.sign(frames), 'ascii');
-    // timingSafeEqual needs equal lengths; a length mismatch reveals nothing about the key.
-    if (signature.byteLength !== expected.length) return false;
-    return timingSafeEqual(Buffer.from(signature.buffer, signature.byteOffset, signature.byteLength), expected);
+    return this.#mac.verify(signature, frames);
   }
 }
 

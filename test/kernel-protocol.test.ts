@@ -15,7 +15,7 @@ import { parseMessage, serializeMessage, Signer, WireError, type JupyterMessage 
 import { MessageFactory, replyType } from '../kernel/protocol/message.ts';
 import { endpoint, readConnectionFile, type ConnectionInfo } from '../kernel/protocol/connection.ts';
 import { globToRegExp, History } from '../kernel/exec/history.ts';
-import { jsonSafe } from '../kernel/exec/json-safe.ts';
+import { jsonSafe } from '../kernel/json-safe.ts';
 import { logoPng } from '../kernel/logo.ts';
 import { installKernel, jupyterDataPath, listKernels, removeKernel, userDataDir } from '../kernel/install.ts';
 import { ORZ_BIN, REPO } from './kernel/harness.ts';

@@ -2,7 +2,7 @@
 // promise of one. The same convention as Deno's kernel, so a library can target both. The bundle is
 // checked and made JSON-ready here, with errors that name the class and the mime type.
 import type { MimeBundle } from '../../sdk/viz/index.ts';
-import { DisplayDataError, jsonSafe } from './json-safe.ts';
+import { DisplayDataError, jsonSafe } from '../json-safe.ts';
 
 export const JUPYTER_DISPLAY = Symbol.for('Jupyter.display');
 
@@ -50,7 +50,7 @@ export function normalizeBundle(raw: unknown, where: string): MimeBundle | null 
     if (!/^[a-z]+\/[^\s/]+$/i.test(mime)) throw new DisplayDataError(`${where}: "${mime}" is not a mime type (expected type/subtype, e.g. text/html)`);
     if (v === undefined || v === null) continue;
     if (isJsonMime(mime)) {
-      out[mime] = jsonSafe(v, `${where} "${mime}"`);
+      out[mime] = jsonSafe(v, { onCycle: 'throw', where: `${where} "${mime}"` });
     } else if (typeof v === 'string') {
       out[mime] = v;
     } else if (v instanceof Uint8Array || v instanceof ArrayBuffer) {

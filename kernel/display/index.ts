@@ -6,7 +6,7 @@ import { isPlotlyFigure, isTensorLike, plotlyBundle, recordsBundle, tensorBundle
 import { callCustomDisplay, hasCustomDisplay, isPromiseLike, methodName, normalizeBundle } from './custom.ts';
 import { collectionHtml, errorText, inspectText, isError } from './plain.ts';
 
-import { DisplayDataError, jsonSafe } from './json-safe.ts';
+import { DisplayDataError, jsonSafe } from '../json-safe.ts';
 
 export { DisplayDataError };
 
@@ -20,7 +20,7 @@ const content = (data: MimeBundle): DisplayContent => ({ data, metadata: {} });
 /** The SDK's and the plain formatters, for values without a display method of their own. */
 export function builtinBundle(value: unknown): MimeBundle {
   // Plain JSON first: a trace's Float32Array would reach the front end as {"0": ...} and draw nothing.
-  if (isPlotlyFigure(value)) return plotlyBundle(jsonSafe(value, 'plotly figure') as PlotlyFigure);
+  if (isPlotlyFigure(value)) return plotlyBundle(jsonSafe(value, { onCycle: 'throw', where: 'plotly figure' }) as PlotlyFigure);
   if (isTensorLike(value)) return tensorBundle(value);
   if (isError(value)) return { 'text/plain': errorText(value) };
   if (Array.isArray(value)) {

@@ -5,7 +5,7 @@ import type { MessagePort, Worker } from 'node:worker_threads';
 import type { Outgoing, ToWorker } from '../protocol/bridge.ts';
 import { replyType } from '../protocol/message.ts';
 import type { JupyterMessage, MessageHeader } from '../protocol/wire.ts';
-import { jsonSafe } from './json-safe.ts';
+import { jsonSafe } from '../json-safe.ts';
 
 export class KernelLink {
   constructor(readonly port: Worker | MessagePort) {}

@@ -68,6 +68,7 @@ test('arrays must be arrays and strings strings, with a message instead of a Jav
   assert.match(await errorOf(dir, trainer({ adamBetas: [0.9, '0.95'] })), /trainer\.adamBetas\[1\] must be a number, got the string "0\.95"/);
   assert.match(await errorOf(dir, trainer({ generation: { stop: '</answer>' } })), /cfg\.json: trainer\.generation\.stop must be an array of strings, got the string "<\/answer>"/);
   assert.match(await errorOf(dir, trainer({ template: 42 })), /cfg\.json: trainer\.template must be a non-empty string, got 42/);
+  assert.match(await errorOf(dir, trainer({ template: 'orzz' })), /cfg\.json: trainer\.template must be "orz", "mini" or a text containing \{question\}, got the string "orzz"/);
   assert.match(await errorOf(dir, trainer({ kl: 0.01 })), /trainer\.kl must be an object, got 0\.01/);
   assert.match(await errorOf(dir, { ...BASE, trainer: [] }), /cfg\.json: trainer must be an object, got \[\]/);
 }));

@@ -2,7 +2,8 @@
 // where the embedded tiny default departs from it for a 2-core CPU.
 
 import type { KLEstimator } from './losses.ts';
-import { assertValid, arrayOf, boolean, ConfigError, deepPartial, number, object, oneOf, pair, string, type DeepPartial } from '../util/schema.ts';
+import { resolveTemplate } from '../data/template.ts';
+import { assertValid, arrayOf, boolean, ConfigError, deepPartial, number, object, oneOf, pair, refine, string, type DeepPartial } from '../util/schema.ts';
 
 export interface TrainerConfig {
   seed: number;
@@ -84,11 +85,20 @@ const countFromZero = () => number({ int: true, min: 0 });
 const positive = () => number({ min: 0, exclusiveMin: true });
 const nonNegative = () => number({ min: 0 });
 
+function isTemplate(t: string): boolean {
+  try {
+    resolveTemplate(t);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export const TRAINER_CONFIG_SCHEMA = object<TrainerConfig>({
   seed: number({ int: true }),
   promptsPerIteration: positiveInt(),
   samplesPerPrompt: positiveInt(),
-  template: string({ nonEmpty: true }),
+  template: refine(string({ nonEmpty: true }), '"orz", "mini" or a text containing {question}', isTemplate),
   generation: object<TrainerConfig['generation']>({
     temperature: nonNegative(),
     topP: number({ min: 0, exclusiveMin: true, max: 1 }),

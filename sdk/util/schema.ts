@@ -134,6 +134,18 @@ export function pair<T>(item: Schema<T>, expected: string): Schema<[T, T]> {
   };
 }
 
+/** `base`, plus a rule of its own: values for which `ok` is false are refused as not being `expected`. */
+export function refine<T>(base: Schema<T>, expected: string, ok: (v: T) => boolean): Schema<T> {
+  return {
+    expected,
+    check(v, path, issues) {
+      const before = issues.length;
+      base.check(v, path, issues);
+      if (issues.length === before && !ok(v as T)) issues.push(mismatch(path, expected, v));
+    },
+  };
+}
+
 export function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { applyTemplate, MINI_TEMPLATE, readDataset } from '../sdk/data/index.ts';
 import { loadTokenizer } from '../sdk/tokenizer/index.ts';
+import { budgetGroups, indexRanges, type ContextSplit } from '../sdk/cli/eval-context.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const ORZ = join(ROOT, 'bin/orz.js');
@@ -114,4 +115,28 @@ test('orz eval: bad flags exit 2 naming the flag; missing paths are named', asyn
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+});
+
+test('orz eval: records near the context limit get the room their own prompt leaves, and the cut is reported', () => {
+  // the bundled eval prompts have 30-50 tokens: under a 128-token context none has room for 100 new tokens
+  const r = orz(['--model', MODEL, '--data', MINI_EVAL, '--limit', '3', '--max-new-tokens', '100']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, /orz eval: 3 of 3 evaluated records leave room for fewer than --max-new-tokens=100 response tokens; each gets 128 minus its prompt tokens/);
+  assert.deepEqual([resultLine(r.stdout).evaluated, resultLine(r.stdout).skipped], [3, 0]);
+});
+
+test('budget groups: one group per response budget, the full budget together, records in order', () => {
+  const fits = [40, 120, 40, 127, 10, 120].map((promptTokens) => ({ promptTokens })) as unknown as ContextSplit['fits'];
+  assert.deepEqual(budgetGroups(fits, 64, 128), [
+    { budget: 1, members: [3] },
+    { budget: 8, members: [1, 5] },
+    { budget: 64, members: [0, 2, 4] },
+  ]);
+  assert.deepEqual(budgetGroups(fits, 1, 128), [{ budget: 1, members: [0, 1, 2, 3, 4, 5] }]);
+});
+
+test('index ranges: ascending runs', () => {
+  assert.equal(indexRanges([7, 1, 2, 3, 5, 9, 10]), '1-3, 5, 7, 9-10');
+  assert.equal(indexRanges([4]), '4');
+  assert.equal(indexRanges([]), '');
 });

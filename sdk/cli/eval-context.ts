@@ -75,3 +75,18 @@ export function skipReport(split: ContextSplit, total: number, template: PromptT
   lines.push(`  to evaluate them: ${fixes(tooLong, template, tokenizer, maxPromptTokens).join('; ')}`);
   return `${lines.join('\n')}\n`;
 }
+
+/**
+ * The records in groups that share a response budget, min(maxNewTokens, context - prompt tokens).
+ * The engine gives a whole batch the room its longest prompt leaves, so a prompt near the context
+ * limit is generated apart from short ones instead of cutting their responses short. Records with
+ * the full budget form one group; groups are in ascending budget, records keep their order.
+ */
+export function budgetGroups(fits: ContextSplit['fits'], maxNewTokens: number, maxPositions: number): { budget: number; members: number[] }[] {
+  const groups = new Map<number, number[]>();
+  fits.forEach((f, i) => {
+    const budget = Math.min(maxNewTokens, maxPositions - f.promptTokens);
+    groups.set(budget, [...(groups.get(budget) ?? []), i]);
+  });
+  return [...groups].sort(([a], [b]) => a - b).map(([budget, members]) => ({ budget, members }));
+}

@@ -4,6 +4,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { commandHelp, parseFlags, UsageError, defineCommand } from './flags.ts';
+import type { RolloutSample } from '../rollout/rollout-batch.ts';
 
 export const EVAL_COMMAND = defineCommand({
   name: 'orz eval',
@@ -52,7 +53,7 @@ export async function evalCommand(argv: string[]): Promise<number> {
   const { loadTokenizer } = await import('../tokenizer/index.ts');
   const { RolloutEngine } = await import('../rollout/engine.ts');
   const { mathReward, scoreSamples } = await import('../reward/index.ts');
-  const { splitByContext, skipReport } = await import('./eval-context.ts');
+  const { budgetGroups, splitByContext, skipReport } = await import('./eval-context.ts');
   const backend = await selectBackend(values.backend);
   const [model, tokenizer, records] = await Promise.all([loadModel(modelDir), loadTokenizer(modelDir), readDataset(dataPath)]);
   const { model_type: modelType, max_position_embeddings: maxPositions } = model.config;
@@ -68,14 +69,26 @@ export async function evalCommand(argv: string[]): Promise<number> {
     throw new Error(`nothing to evaluate: none of the ${chosen.length} records of ${dataPath} fits the model's context (max_position_embeddings=${maxPositions})`);
   }
 
+  const maxNew = values['max-new-tokens'];
+  const groups = budgetGroups(split.fits, maxNew, maxPositions);
+  const capped = split.fits.length - (groups.find((g) => g.budget === maxNew)?.members.length ?? 0);
+  if (capped > 0) {
+    process.stderr.write(`orz eval: ${capped} of ${split.fits.length} evaluated records leave room for fewer than --max-new-tokens=${maxNew} response tokens; each gets ${maxPositions} minus its prompt tokens\n`);
+  }
   const engine = new RolloutEngine(model, tokenizer);
   const t0 = performance.now();
-  const batch = await engine.generate(
-    split.fits.map((f) => ({ prompt: f.prompt, groundTruth: f.record.groundTruth })),
-    { temperature: 0, n: 1, maxNewTokens: values['max-new-tokens'] },
-    { onProgress: (p) => process.stderr.write(`\r${p.finished}/${p.total} samples`) },
-  );
-  const rewards = await scoreSamples(mathReward, batch.samples().map((s) => ({ ...s, groundTruth: s.groundTruth })));
+  const samples: RolloutSample[] = new Array(split.fits.length);
+  let done = 0;
+  for (const { budget, members } of groups) {
+    const batch = await engine.generate(
+      members.map((i) => ({ prompt: split.fits[i]!.prompt, groundTruth: split.fits[i]!.record.groundTruth })),
+      { temperature: 0, n: 1, maxNewTokens: budget },
+      { onProgress: (p) => process.stderr.write(`\r${done + p.finished}/${split.fits.length} samples`) },
+    );
+    batch.samples().forEach((s, j) => { samples[members[j]!] = s; });
+    done += members.length;
+  }
+  const rewards = await scoreSamples(mathReward, samples);
   process.stderr.write('\n');
   console.log(JSON.stringify({
     model: modelDir, data: dataPath, backend: backend.name, template: template.name,

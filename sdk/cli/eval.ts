@@ -4,7 +4,10 @@
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { commandHelp, parseFlags, UsageError, defineCommand } from './flags.ts';
+import type { PromptTemplate } from '../data/index.ts';
+import type { RolloutEngine } from '../rollout/engine.ts';
 import type { RolloutSample } from '../rollout/rollout-batch.ts';
+import type { ContextSplit } from './eval-context.ts';
 
 export const EVAL_COMMAND = defineCommand({
   name: 'orz eval',
@@ -32,6 +35,40 @@ function checkPaths(model: string, data: string): void {
   if (statSync(data).isDirectory()) throw new Error(`--data ${data}: is a directory, expected a .json or .jsonl file`);
 }
 
+/** The template --template names, or undefined when it names none (then the model's default applies). */
+async function namedTemplate(flag: string | undefined): Promise<PromptTemplate | undefined> {
+  if (flag === undefined) return undefined;
+  const { resolveTemplate } = await import('../data/index.ts');
+  try {
+    return resolveTemplate(flag);
+  } catch (e) {
+    throw new UsageError(`orz eval: --template: ${(e as Error).message}`, commandHelp(EVAL_COMMAND));
+  }
+}
+
+/** Greedy samples for the records that fit, one engine call per response budget, in the records' order. */
+async function generateByBudget(engine: RolloutEngine, fits: ContextSplit['fits'], maxNew: number, maxPositions: number): Promise<RolloutSample[]> {
+  const { budgetGroups } = await import('./eval-context.ts');
+  const groups = budgetGroups(fits, maxNew, maxPositions);
+  const capped = fits.length - (groups.find((g) => g.budget === maxNew)?.members.length ?? 0);
+  if (capped > 0) {
+    process.stderr.write(`orz eval: ${capped} of ${fits.length} evaluated records leave room for fewer than --max-new-tokens=${maxNew} response tokens; each gets ${maxPositions} minus its prompt tokens\n`);
+  }
+  const samples: RolloutSample[] = new Array(fits.length);
+  let done = 0;
+  for (const { budget, members } of groups) {
+    const batch = await engine.generate(
+      members.map((i) => ({ prompt: fits[i]!.prompt, groundTruth: fits[i]!.record.groundTruth })),
+      { temperature: 0, n: 1, maxNewTokens: budget },
+      { onProgress: (p) => process.stderr.write(`\r${done + p.finished}/${fits.length} samples`) },
+    );
+    batch.samples().forEach((sample, j) => { samples[members[j]!] = sample; });
+    done += members.length;
+  }
+  process.stderr.write('\n');
+  return samples;
+}
+
 export async function evalCommand(argv: string[]): Promise<number> {
   const parsed = parseFlags(EVAL_COMMAND, argv);
   if (!parsed) return 0;
@@ -40,20 +77,15 @@ export async function evalCommand(argv: string[]): Promise<number> {
     if (!values[flag]) throw new UsageError(`orz eval: --${flag} is required`, commandHelp(EVAL_COMMAND));
   }
   const modelDir = values.model!, dataPath = values.data!;
-  const { resolveTemplate, defaultTemplateFor, readDataset } = await import('../data/index.ts');
-  let named;
-  try {
-    named = values.template === undefined ? undefined : resolveTemplate(values.template);
-  } catch (e) {
-    throw new UsageError(`orz eval: --template: ${(e as Error).message}`, commandHelp(EVAL_COMMAND));
-  }
+  const named = await namedTemplate(values.template);
   checkPaths(modelDir, dataPath);
   const { selectBackend } = await import('../engine/backend.ts');
   const { loadModel } = await import('../model/index.ts');
   const { loadTokenizer } = await import('../tokenizer/index.ts');
+  const { defaultTemplateFor, readDataset } = await import('../data/index.ts');
   const { RolloutEngine } = await import('../rollout/engine.ts');
   const { mathReward, scoreSamples } = await import('../reward/index.ts');
-  const { budgetGroups, splitByContext, skipReport } = await import('./eval-context.ts');
+  const { splitByContext, skipReport } = await import('./eval-context.ts');
   const backend = await selectBackend(values.backend);
   const [model, tokenizer, records] = await Promise.all([loadModel(modelDir), loadTokenizer(modelDir), readDataset(dataPath)]);
   const { model_type: modelType, max_position_embeddings: maxPositions } = model.config;
@@ -68,28 +100,9 @@ export async function evalCommand(argv: string[]): Promise<number> {
   if (split.fits.length === 0) {
     throw new Error(`nothing to evaluate: none of the ${chosen.length} records of ${dataPath} fits the model's context (max_position_embeddings=${maxPositions})`);
   }
-
-  const maxNew = values['max-new-tokens'];
-  const groups = budgetGroups(split.fits, maxNew, maxPositions);
-  const capped = split.fits.length - (groups.find((g) => g.budget === maxNew)?.members.length ?? 0);
-  if (capped > 0) {
-    process.stderr.write(`orz eval: ${capped} of ${split.fits.length} evaluated records leave room for fewer than --max-new-tokens=${maxNew} response tokens; each gets ${maxPositions} minus its prompt tokens\n`);
-  }
-  const engine = new RolloutEngine(model, tokenizer);
   const t0 = performance.now();
-  const samples: RolloutSample[] = new Array(split.fits.length);
-  let done = 0;
-  for (const { budget, members } of groups) {
-    const batch = await engine.generate(
-      members.map((i) => ({ prompt: split.fits[i]!.prompt, groundTruth: split.fits[i]!.record.groundTruth })),
-      { temperature: 0, n: 1, maxNewTokens: budget },
-      { onProgress: (p) => process.stderr.write(`\r${done + p.finished}/${split.fits.length} samples`) },
-    );
-    batch.samples().forEach((s, j) => { samples[members[j]!] = s; });
-    done += members.length;
-  }
+  const samples = await generateByBudget(new RolloutEngine(model, tokenizer), split.fits, values['max-new-tokens'], maxPositions);
   const rewards = await scoreSamples(mathReward, samples);
-  process.stderr.write('\n');
   console.log(JSON.stringify({
     model: modelDir, data: dataPath, backend: backend.name, template: template.name,
     records: chosen.length, evaluated: rewards.length, skipped: split.tooLong.length,

@@ -222,3 +222,34 @@ function nthRecordStart(text: string, n: number): number {
   for (let i = 0; i <= n; i++) at = text.indexOf('\n    {\n', at + 1);
   return at + 5;
 }
+
+test('the JSON scanner agrees with JSON.parse on valid and damaged texts, and places the damage', async () => {
+  const { scanJson } = await import('../sdk/data/json-scan.ts');
+  const { Rng } = await import('../sdk/engine/rng.ts');
+  const valid = JSON.stringify([
+    good('What is "2+3"?\n\\t'), { prompt: [{ from: 'user', value: 'é \u0001 \ud83d\ude00' }], final_answer: -1.5e-3, ok: true, none: null, list: [[], {}] },
+  ], null, 2);
+  assert.equal(scanJson(valid).problem, undefined);
+  assert.equal(scanJson(valid).elementStarts.length, 2);
+  const rng = new Rng(7);
+  const pieces = ['', '"', ',', ':', '[', ']', '{', '}', '\\', 'x', '0', '-', '.', 'e', '\n', '\t', 'tru', 'nul'];
+  let damaged = 0;
+  for (let trial = 0; trial < 3000; trial++) {
+    const at = rng.int(0, valid.length - 1);
+    const cut = rng.int(0, 2);
+    const text = valid.slice(0, at) + pieces[rng.int(0, pieces.length - 1)] + valid.slice(at + cut);
+    let parses = true;
+    try { JSON.parse(text); } catch { parses = false; }
+    const { problem } = scanJson(text);
+    assert.equal(problem === undefined, parses, `trial ${trial}: ${JSON.stringify(text.slice(Math.max(0, at - 20), at + 20))}: ${problem?.reason}`);
+    if (problem) {
+      damaged++;
+      // the error is never before the damage (the text before it is a valid JSON prefix) but for the token it
+      // is in: a broken literal or escape is reported where it starts (at most 6 characters before), an
+      // unterminated string at its opening quote
+      const from = problem.reason.startsWith('unterminated string') ? text.lastIndexOf('"', at) : at - 6;
+      assert.ok(problem.offset >= from, `trial ${trial}: ${problem.reason} at ${problem.offset}, damage at ${at}`);
+    }
+  }
+  assert.ok(damaged > 1500, `${damaged} damaged texts`);
+});

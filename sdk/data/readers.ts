@@ -111,7 +111,9 @@ function fromTrainShape(value: unknown, file: string, index: number): ProblemRec
   if (h < 0) throw new ShapeError(`no {"from":"human","value":...} turn (expected ${TRAIN_SHAPE})`);
   const human = value[h] as Json;
   const question = questionText(human.value, `[${h}].value`);
-  const a = value.findIndex((t) => isObject(t) && ('ground_truth' in t || ASSISTANT_ROLES.has(t.from as string)));
+  // the turn with the answer; failing that, the assistant turn, to name its missing ground_truth
+  const withTruth = value.findIndex((t) => isObject(t) && 'ground_truth' in t);
+  const a = withTruth >= 0 ? withTruth : value.findIndex((t) => isObject(t) && ASSISTANT_ROLES.has(t.from as string));
   if (a < 0) throw new ShapeError(`no {"from":"assistant","ground_truth":...} turn (expected ${TRAIN_SHAPE})`);
   const assistant = value[a] as Json;
   const truth = assistant.ground_truth;

@@ -7,7 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { applyTemplate, MINI_TEMPLATE, readDataset } from '../sdk/data/index.ts';
-import { loadTokenizer } from '../sdk/tokenizer/index.ts';
+import { loadTokenizer, saveTokenizer, trainByteLevelBPE } from '../sdk/tokenizer/index.ts';
+import { TransformerLM, saveModel } from '../sdk/model/index.ts';
+import { arithProblems } from '../sdk/data/arith.ts';
 import { budgetGroups, indexRanges, type ContextSplit } from '../sdk/cli/eval-context.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -16,8 +18,8 @@ const MODEL = 'data/mini/base'; // model_type "orz", max_position_embeddings 128
 const MINI_EVAL = 'data/mini/eval.jsonl';
 const MATH500 = '../shared/data/orz-eval/math500.json'; // most prompts are longer than the bundled model's context
 
-function orz(args: string[]) {
-  return spawnSync(process.execPath, [ORZ, 'eval', ...args], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
+function orz(args: string[], cwd = ROOT) {
+  return spawnSync(process.execPath, [ORZ, 'eval', ...args], { cwd, encoding: 'utf8', timeout: 120_000 });
 }
 
 function resultLine(stdout: string): Record<string, unknown> {
@@ -139,4 +141,31 @@ test('index ranges: ascending runs', () => {
   assert.equal(indexRanges([7, 1, 2, 3, 5, 9, 10]), '1-3, 5, 7, 9-10');
   assert.equal(indexRanges([4]), '4');
   assert.equal(indexRanges([]), '');
+});
+
+test('a Hugging Face model type gets ORZ\'s template; when it does not fit, the report offers --template mini', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'orz-eval-'));
+  try {
+    const problems = arithProblems({ seed: 2, count: 4, levels: [1] });
+    const tok = trainByteLevelBPE(problems.map((p) => p.question), { vocabSize: 300, specialTokens: ['<|endoftext|>', '<|pad|>'] });
+    // a context that holds the mini-templated prompts (~40 tokens) but not ORZ's long instructions
+    const model = TransformerLM.init({
+      model_type: 'llama', vocab_size: tok.vocabSize, hidden_size: 16, intermediate_size: 32, num_hidden_layers: 1,
+      num_attention_heads: 2, max_position_embeddings: 160, eos_token_id: tok.eosId,
+    }, 1);
+    await saveModel(model, join(dir, 'llama'));
+    await saveTokenizer(tok, join(dir, 'llama', 'tokenizer.json'));
+    await writeFile(join(dir, 'eval.jsonl'), problems.map((p) => JSON.stringify({ question: p.question, answer: String(p.answer) })).join('\n'));
+
+    const r = orz(['--model', 'llama', '--data', 'eval.jsonl', '--max-new-tokens', '2'], dir);
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr, /orz eval: template orz \(from the model: model_type "llama"; --template to change\)/);
+    assert.match(r.stderr, /skipping 4 of 4 records: with template orz/);
+    assert.match(r.stderr, /--template mini, a shorter template, fits all 4 of them/);
+    const mini = orz(['--model', 'llama', '--data', 'eval.jsonl', '--max-new-tokens', '2', '--template', 'mini'], dir);
+    assert.equal(mini.status, 0, mini.stderr);
+    assert.deepEqual([resultLine(mini.stdout).evaluated, resultLine(mini.stdout).skipped], [4, 0]);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });

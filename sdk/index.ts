@@ -13,7 +13,7 @@ export { loadTokenizer, saveTokenizer, tokenizerFromJSON, trainByteLevelBPE, typ
 // data
 export {
   readDataset, readOrzTrainJson, readOrzEvalJson, readJsonl, DataError, type ProblemRecord,
-  ORZ_TEMPLATE, MINI_TEMPLATE, applyTemplate, resolveTemplate, type PromptTemplate,
+  ORZ_TEMPLATE, MINI_TEMPLATE, applyTemplate, resolveTemplate, defaultTemplateFor, type PromptTemplate,
   arithProblems, arithCorpus, generateArithProblem, writeSolution, type ArithProblem,
 } from './data/index.ts';
 // rollout

@@ -141,11 +141,13 @@ test('report.html shows the run config\'s paths relative to the run directory', 
   await withDir(async (dir) => {
     const runDir = join(dir, 'runs', 'paths');
     const t = makeTrainer();
-    await t.run({ iterations: 1, runDir, log: null, runConfig: { name: 'paths', model: join(dir, 'models', 'base'), trainData: join(dir, 'train.json'), note: 'kept' } });
+    await t.run({ iterations: 1, runDir, log: null, runConfig: { name: 'paths', model: join(dir, 'models', 'base'), trainData: join(dir, 'train.json'), evalData: '/elsewhere/data/eval.jsonl', note: 'kept' } });
     t.dispose();
     const html = await readFile(join(runDir, 'report.html'), 'utf8');
     assert.ok(!html.includes(dir), `report.html contains the absolute path ${dir}`);
     assert.match(html, /&quot;model&quot;: &quot;\.\.\/\.\.\/models\/base&quot;|"model": "\.\.\/\.\.\/models\/base"/);
+    assert.ok(html.includes('&quot;evalData&quot;: &quot;…/data/eval.jsonl&quot;'), 'a path outside the run\'s tree is shown by its last components');
+    assert.ok(!html.includes('/elsewhere'));
     assert.match(html, /<title>orz run paths<\/title>/);
     // config.json keeps the paths as given
     assert.equal(JSON.parse(await readFile(join(runDir, 'config.json'), 'utf8')).model, join(dir, 'models', 'base'));

@@ -5,7 +5,7 @@
 // the report written, so the error costs at most the iteration in flight.
 
 import { mkdir } from 'node:fs/promises';
-import { basename, isAbsolute, join, relative } from 'node:path';
+import { basename, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { completeCheckpoints, saveCheckpoint } from './checkpoint.ts';
 import { CheckpointPolicy, pruneCheckpoints, safetyCheckpointsOn } from './checkpoint-policy.ts';
 import { writeFileAtomic } from '../util/atomic-write.ts';
@@ -17,12 +17,23 @@ import type { Trainer } from './trainer.ts';
 const REPORT_ITERATIONS = 5; // iterations whose sample rollouts the report shows (the newest)
 const REPORT_SAMPLES = 4;
 
-/** `value` with every absolute path string made relative to `dir`, so a report does not show the machine's paths. */
+/**
+ * `value` with every absolute path string made relative to `dir`, so a report does not show the machine's
+ * paths. A path that shares no directory with `dir` but the root would climb all the way up, which spells out
+ * the absolute path again: it is shown as its last two components, e.g. "…/mini/base".
+ */
 export function relativePaths(value: unknown, dir: string): unknown {
-  if (typeof value === 'string') return isAbsolute(value) ? relative(dir, value) || '.' : value;
+  if (typeof value === 'string') return isAbsolute(value) ? relativePath(value, dir) : value;
   if (Array.isArray(value)) return value.map((v) => relativePaths(v, dir));
   if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, relativePaths(v, dir)]));
   return value;
+}
+
+function relativePath(path: string, dir: string): string {
+  const rel = relative(dir, path);
+  const climbs = rel.split(sep).filter((part) => part === '..').length;
+  if (climbs < resolve(dir).split(sep).filter(Boolean).length) return rel || '.';
+  return `…/${path.split(sep).filter(Boolean).slice(-2).join('/')}`;
 }
 
 export class RunRecorder {

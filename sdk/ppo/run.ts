@@ -136,6 +136,7 @@ interface LoopContext {
 async function runLoop(trainer: Trainer, opts: RunOptions, ctx: LoopContext): Promise<MetricsRow[]> {
   const { recorder } = ctx;
   const rows: MetricsRow[] = [];
+  ctx.live?.show();
   try {
     if (!(await baseEvaluation(trainer, ctx))) return rows;
     await recorder?.checkpointStart();

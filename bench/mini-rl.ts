@@ -42,7 +42,7 @@ const note = (row: MetricsRow) => {
 };
 const runDir = join(args['runs-dir']!, `bench-${rc.name}`);
 await trainer.run({
-  iterations: rc.iterations, runDir, runConfig: { ...rc, backend: backend.name },
+  iterations: rc.iterations, runDir, overwrite: true, runConfig: { ...rc, backend: backend.name }, // each bench run starts over
   onIteration: (row) => {
     if (base === null) {
       const r0 = trainer.metrics.rows.find((r) => r['iteration'] === 0);

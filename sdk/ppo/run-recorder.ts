@@ -43,6 +43,8 @@ export class RunRecorder {
   private lastCheckpoint: number | null = null;
   /** Optimizer steps when the last finished iteration was recorded: if they moved, the weights are past it. */
   private stepsAtLastIteration: number;
+  /** For the closing line: checkpoint writes and iteration times of this run() call. */
+  private readonly spent = { checkpoints: 0, checkpointSec: 0, iterations: 0, iterationSec: 0 };
 
   constructor(
     private readonly trainer: Trainer,
@@ -88,6 +90,8 @@ export class RunRecorder {
 
   /** After an iteration that took `iterationSec` (with its eval): a checkpoint when the policy says so, the report at milestones. */
   async afterIteration(iterationSec: number): Promise<void> {
+    this.spent.iterations++;
+    this.spent.iterationSec += iterationSec;
     const due = this.policy.due(this.trainer.iteration, iterationSec);
     if (!due) return;
     await this.checkpoint();
@@ -98,6 +102,11 @@ export class RunRecorder {
   async finish(): Promise<void> {
     if (this.lastCheckpoint !== this.trainer.iteration) await this.checkpoint();
     await this.writeReport();
+    const { checkpoints, checkpointSec, iterations, iterationSec } = this.spent;
+    if (checkpoints && iterations) {
+      const mean = checkpointSec / checkpoints;
+      this.opts.log(`checkpoints: ${checkpoints} written, ${mean.toFixed(2)} s each on average, ${((100 * mean * iterations) / iterationSec).toFixed(0)}% of a mean iteration (${(iterationSec / iterations).toFixed(2)} s)`);
+    }
   }
 
   /**
@@ -128,7 +137,10 @@ export class RunRecorder {
     await saveCheckpoint(this.trainer, join(this.runDir, 'checkpoints', name));
     failpoint('checkpoint-latest', it);
     await writeFileAtomic(join(this.runDir, 'checkpoints', 'latest'), name);
-    this.policy.wrote((performance.now() - t) / 1000);
+    const sec = (performance.now() - t) / 1000;
+    this.policy.wrote(sec);
+    this.spent.checkpoints++;
+    this.spent.checkpointSec += sec;
     this.lastCheckpoint = it;
     await pruneCheckpoints(this.runDir, this.trainer.config);
   }

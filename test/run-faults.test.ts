@@ -184,12 +184,14 @@ test('SIGKILL from outside once iteration 3 is in metrics.jsonl, safety checkpoi
   await assertSameTensors(join(run, 'checkpoints', `iter-${ITERATIONS}`, 'policy', 'model.safetensors'), join(reference, 'checkpoints', `iter-${ITERATIONS}`, 'policy', 'model.safetensors'));
 });
 
-test('a truncated newest checkpoint: --resume warns, names the file and falls back to the one before', async () => {
+test('a truncated newest checkpoint: --resume warns, names the file, falls back to the one before and rewrites it', async () => {
   const run = join(work, 'corrupt', 'faults');
+  // milestones only: iteration 5 is checkpointed by the end of the run alone, which must not take the unusable iter-5 for its own
+  await writeFile(join(work, 'cfg-milestones.json'), JSON.stringify(config({ checkpointOverhead: 0 })));
   await cp(reference, run, { recursive: true });
   const model = join(run, 'checkpoints', 'iter-5', 'policy', 'model.safetensors');
   await truncate(model, 1000);
-  const r = orz(['train', 'cfg.json', '--runs-dir', 'corrupt', '--resume'], work);
+  const r = orz(['train', 'cfg-milestones.json', '--runs-dir', 'corrupt', '--resume'], work);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr, new RegExp(`warning: resume: checkpoint .*iter-5 is unusable \\(.*model\\.safetensors`));
   assert.match(r.stderr, /resumed at iteration 4/);
@@ -200,7 +202,7 @@ test('a truncated newest checkpoint: --resume warns, names the file and falls ba
   // every checkpoint unreadable: an error naming each file, and metrics.jsonl is left as it was
   const before = await readFile(join(run, 'metrics.jsonl'), 'utf8');
   for (const it of [2, 4, 5]) await writeFile(join(run, 'checkpoints', `iter-${it}`, 'orz.json'), '{"format": "orz-chec');
-  const bad = orz(['train', 'cfg.json', '--runs-dir', 'corrupt', '--resume'], work);
+  const bad = orz(['train', 'cfg-milestones.json', '--runs-dir', 'corrupt', '--resume'], work);
   assert.equal(bad.code, 1, bad.stderr);
   assert.match(bad.stderr, /resume: no usable checkpoint in .*checkpoints/);
   for (const it of [2, 4, 5]) assert.match(bad.stderr, new RegExp(`iter-${it}/orz\\.json: cannot read checkpoint metadata`));

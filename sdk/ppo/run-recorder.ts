@@ -60,7 +60,9 @@ export class RunRecorder {
     await mkdir(join(this.runDir, 'rollouts'), { recursive: true });
     await mkdir(join(this.runDir, 'checkpoints'), { recursive: true });
     await writeFileAtomic(join(this.runDir, 'config.json'), JSON.stringify({ ...this.opts.runConfig, trainer: this.trainer.config }, null, 2));
-    this.lastCheckpoint = (await completeCheckpoints(this.runDir)).at(-1)?.iteration ?? null;
+    // a checkpoint newer than the trainer (one resume found unusable) does not count: it is rewritten when reached
+    const reached = (await completeCheckpoints(this.runDir)).filter((c) => c.iteration <= this.trainer.iteration);
+    this.lastCheckpoint = reached.at(-1)?.iteration ?? null;
   }
 
   /**

@@ -2,7 +2,7 @@
 // curve against wall-clock time, and when (if) accuracy first stands 25 points above the base.
 //
 //   npx tsx bench/mini-rl.ts [--config data/mini/train-config.json] [--iterations N] [--backend B]
-// Writes bench/results/mini-rl-<backend>-<date>.json.
+// Writes bench/results/mini-rl-<backend>-<date>.json, and the run into <runs-dir>/bench-<name>/ (replaced by each bench run).
 
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';

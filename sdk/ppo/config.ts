@@ -43,7 +43,21 @@ export interface TrainerConfig {
   evalEvery: number;
   /** Eval decoding: greedy by default; with temperature > 0, `n` samples per prompt (accuracy = mean over samples). */
   evalGeneration: { temperature: number; maxNewTokens: number; n: number };
-  checkpointEvery: number; // 0 = only at the end of run()
+  /**
+   * Checkpoints of run(), into runDir/checkpoints/iter-N/. Milestones, every `checkpointEvery` iterations
+   * (0 = none), are kept forever. Between them run() writes safety checkpoints so that a crash loses at most
+   * one iteration: after every iteration while the last checkpoint write took at most `checkpointOverhead`
+   * of that iteration's time (0 = never by cost; a large value such as 1000 = after every iteration), and
+   * otherwise once `checkpointMinutes` have passed since the last checkpoint (0 = never by time). A fresh
+   * run with safety checkpoints on also saves iteration 0 before its first iteration. Safety checkpoints
+   * are rolling: after each write only the newest `keepCheckpoints` checkpoints that are not milestones
+   * stay (milestones count towards the newest, so a milestone replaces them). The end of run() always
+   * leaves a checkpoint of its last iteration.
+   */
+  checkpointEvery: number;
+  checkpointOverhead: number;
+  checkpointMinutes: number;
+  keepCheckpoints: number;
   /** Rollouts saved per iteration into runs/<name>/rollouts/ (0 = none). */
   saveRollouts: boolean;
 }
@@ -75,6 +89,9 @@ export const ORZ_DEFAULTS: TrainerConfig = {
   evalEvery: 5,
   evalGeneration: { temperature: 0, maxNewTokens: 8000, n: 1 },
   checkpointEvery: 10,
+  checkpointOverhead: 0.2,
+  checkpointMinutes: 10,
+  keepCheckpoints: 1,
   saveRollouts: true,
 };
 
@@ -136,6 +153,9 @@ export const TRAINER_CONFIG_SCHEMA = object<TrainerConfig>({
     n: positiveInt(),
   }),
   checkpointEvery: countFromZero(),
+  checkpointOverhead: nonNegative(),
+  checkpointMinutes: nonNegative(),
+  keepCheckpoints: positiveInt(),
   saveRollouts: boolean(),
 });
 

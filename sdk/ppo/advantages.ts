@@ -1,4 +1,4 @@
-// Advantage estimators, per response (plain arrays: they are tiny next to the model).
+// Advantage estimators over one response (rows of the experience, as views), and estimateAdvantages, which runs them over an iteration.
 //
 // PPO (ORZ): the reward sits on the last response token, the critic gives V_t for every token,
 // and GAE turns them into advantages. ORZ uses gamma = lambda = 1, where GAE collapses to
@@ -34,16 +34,18 @@ export function estimateAdvantages(c: EstimatorConfig, x: ExperienceColumns, val
     for (let i = 0; i < N; i++) {
       // r_t = -beta * KL_t on every token (KL in the reward), plus the score R on the last token
       const r = tokenRewards(x.rewards[i]!, x.lengths[i]!, klInReward ? rowOf(x, kl!, i) : undefined, klInReward ? c.kl.coef : 0);
+      // delta_t = r_t + gamma V_{t+1} - V_t,  A_t = sum_l (gamma lambda)^l delta_{t+l},  G_t = A_t + V_t
       const g = advantagesGAE(r, rowOf(x, values, i), c.gamma, c.lambda);
       rowOf(x, advantages, i).set(g.advantages);
       rowOf(x, returns, i).set(g.returns);
     }
   } else {
+    // A_i = (R_i - mean(R_group)) / (std(R_group) + eps) on every token of sample i
     const a = advantagesGRPO(x.rewards, x.promptIndex);
     for (let i = 0; i < N; i++) rowOf(x, advantages, i).fill(a[i]!);
   }
   const stats: MetricsRow = { ...tokenStats('advantage', rowsOf(x, advantages)) };
-  if (c.normalizeAdvantages) normalizeAdvantages(rowsOf(x, advantages));
+  if (c.normalizeAdvantages) normalizeAdvantages(rowsOf(x, advantages)); // A <- (A - mean) / std over all tokens
   if (kl) stats['kl/mean'] = tokenStats('kl', rowsOf(x, kl))['kl/mean'] ?? null;
   if (values && returns) {
     stats['critic/explained_variance'] = explainedVariance(rowsOf(x, values), rowsOf(x, returns));

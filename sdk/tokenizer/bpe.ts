@@ -1,12 +1,21 @@
 // The BPE model of HF tokenizer.json: a vocabulary and an ordered list of merges.
 // Encoding a piece starts from its characters and repeatedly applies the lowest-ranked merge
-// present (leftmost first on ties), which is what HF's tokenizers does.
+// present (leftmost first on ties), which is what HF's tokenizers does. With byte_fallback
+// (SentencePiece-style BPE: Llama-2, Mistral), a character outside the vocab becomes the tokens
+// <0xXX> of its UTF-8 bytes, and unk only when one of those is missing too.
 
 import { asArray, asObject, boolField, fail, type JsonObject } from './fields.ts';
 import { MinHeap } from './heap.ts';
+import { utf8Bytes } from './bytes.ts';
+
+/** SentencePiece's name of the token for one byte: <0x0A>. */
+export function byteTokenName(byte: number): string {
+  return `<0x${byte.toString(16).toUpperCase().padStart(2, '0')}>`;
+}
 
 const MAX_ID = 2 ** 26; // pair keys a * MAX_ID + b stay exact in a double
 const CACHE_LIMIT = 50_000;
+const CACHE_MAX_PIECE = 256; // without a pre-tokenizer a piece is a whole text: not worth keeping
 
 interface Merge {
   rank: number;
@@ -32,7 +41,7 @@ export class BpeModel {
   constructor(
     readonly vocab: ReadonlyMap<string, number>,
     mergePairs: readonly (readonly [string, string])[],
-    private readonly opts: { unkToken?: string; fuseUnk: boolean; ignoreMerges: boolean },
+    private readonly opts: { unkToken?: string; fuseUnk: boolean; ignoreMerges: boolean; byteFallback: boolean },
     where: string,
   ) {
     for (const [token, id] of vocab) {
@@ -65,24 +74,43 @@ export class BpeModel {
     const cached = this.cache.get(piece);
     if (cached) return cached;
     const ids = this.merge(this.initialSymbols(piece));
+    if (piece.length > CACHE_MAX_PIECE) return ids;
     if (this.cache.size >= CACHE_LIMIT) this.cache.clear();
     this.cache.set(piece, ids);
     return ids;
   }
 
-  /** One symbol per character; characters outside the vocab become unk (or are dropped without one, as HF does). */
+  /**
+   * One symbol per character; a character outside the vocab becomes its byte tokens (byte_fallback),
+   * else unk (consecutive unks fused into one with fuse_unk), else is dropped, as HF does.
+   */
   private initialSymbols(piece: string): number[] {
     const ids: number[] = [];
     let previousWasUnk = false;
     for (const ch of piece) {
       const id = this.vocab.get(ch);
+      const byteIds = id === undefined && this.opts.byteFallback ? this.byteTokenIds(ch) : undefined;
       if (id !== undefined) {
         ids.push(id);
+        previousWasUnk = false;
+      } else if (byteIds) {
+        ids.push(...byteIds);
         previousWasUnk = false;
       } else if (this.unkId !== undefined) {
         if (!(this.opts.fuseUnk && previousWasUnk)) ids.push(this.unkId);
         previousWasUnk = true;
       }
+    }
+    return ids;
+  }
+
+  /** Ids of the <0xXX> tokens of a character's UTF-8 bytes, or undefined if the vocab lacks one. */
+  private byteTokenIds(ch: string): number[] | undefined {
+    const ids: number[] = [];
+    for (const b of utf8Bytes(ch)) {
+      const id = this.vocab.get(byteTokenName(b));
+      if (id === undefined) return undefined;
+      ids.push(id);
     }
     return ids;
   }
@@ -129,7 +157,6 @@ export function bpeFromJSON(spec: unknown, where: string): BpeModel {
   for (const key of ['continuing_subword_prefix', 'end_of_word_suffix']) {
     if (o[key] !== undefined && o[key] !== null && o[key] !== '') fail(where, `BPE ${key} is not supported`);
   }
-  if (boolField(o, 'byte_fallback', where, false)) fail(where, 'BPE byte_fallback is not supported');
 
   const vocabObj = asObject(o.vocab, `${where}: vocab`);
   const vocab = new Map<string, number>();
@@ -155,6 +182,7 @@ export function bpeFromJSON(spec: unknown, where: string): BpeModel {
       unkToken: typeof unk === 'string' ? unk : undefined,
       fuseUnk: boolField(o, 'fuse_unk', where, false),
       ignoreMerges: boolField(o, 'ignore_merges', where, false),
+      byteFallback: boolField(o, 'byte_fallback', where, false),
     },
     where,
   );

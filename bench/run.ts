@@ -6,6 +6,7 @@
 //   npm run bench -- engine-slice                 block-copy Slice/Pad against the cpu kernels
 //   npm run bench -- reward-pool                  mathReward throughput: in-process against the reward workers
 //   npm run bench -- reward-orz-agreement         mathReward's verdicts against ORZ's own checker
+//   npm run bench -- tokenizers                   orz's tokenizer against @huggingface/tokenizers on real tokenizer.json files
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 
@@ -16,6 +17,7 @@ const BENCHES: Record<string, string> = {
   'engine-slice': 'engine-slice.ts',
   'reward-pool': 'reward-pool.ts',
   'reward-orz-agreement': 'reward-orz-agreement.ts',
+  tokenizers: 'tokenizers.ts',
 };
 
 const argv = process.argv.slice(2);

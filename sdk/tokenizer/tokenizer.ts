@@ -101,8 +101,9 @@ class HfTokenizer implements Tokenizer {
   private readonly preTokenize: PreTokenizer;
   private readonly decodeTokens: (tokens: string[]) => string;
 
-  constructor(json: unknown, source: string) {
-    this.json = structuredClone(asObject(json, source));
+  /** `owned`: the caller hands the object over (freshly parsed), so it need not be copied. */
+  constructor(json: unknown, source: string, owned = false) {
+    this.json = owned ? asObject(json, source) : structuredClone(asObject(json, source));
     const o = this.json;
     this.model = bpeFromJSON(o.model, `${source}: model`);
     this.added = parseAddedTokens(o.added_tokens, `${source}: added_tokens`);
@@ -188,7 +189,7 @@ export async function loadTokenizer(pathOrDir: string): Promise<Tokenizer> {
   } catch (err) {
     throw new Error(`${path}: invalid JSON: ${err instanceof Error ? err.message : String(err)}`);
   }
-  return tokenizerFromJSON(json, path);
+  return new HfTokenizer(json, path, true);
 }
 
 /** Writes tokenizer.json atomically (temp file in the same directory, then rename). A directory gets dir/tokenizer.json. */

@@ -12,6 +12,7 @@
 // the reference the tests compare against.
 
 import { mkdir, readFile, stat } from 'node:fs/promises';
+import { resolveModelPath } from '../hub/resolve.ts';
 import { writeFileAtomic } from '../util/atomic-write.ts';
 import { dirname, join } from 'node:path';
 import { bpeFromJSON, type BpeModel } from './bpe.ts';
@@ -179,8 +180,9 @@ export function tokenizerFromJSON(json: unknown, source = 'tokenizer.json'): Tok
   return new HfTokenizer(json, source);
 }
 
-/** Loads a tokenizer.json file, or the tokenizer.json inside a directory. */
-export async function loadTokenizer(pathOrDir: string): Promise<Tokenizer> {
+/** Loads a tokenizer.json file, the tokenizer.json inside a directory, or a hub id's ("owner/name[@revision]"). */
+export async function loadTokenizer(pathDirOrId: string): Promise<Tokenizer> {
+  const pathOrDir = await resolveModelPath(pathDirOrId, 'tokenizer');
   const path = (await stat(pathOrDir)).isDirectory() ? join(pathOrDir, 'tokenizer.json') : pathOrDir;
   const text = await readFile(path, 'utf8');
   let json: unknown;

@@ -1,0 +1,191 @@
+// Models by hub id against a fake hub on 127.0.0.1 (test/support/fake-hub.ts): download into a
+// temporary HF cache in huggingface_hub's layout, resume after a cut connection, loading from the
+// cache with no request, offline and network errors, and `orz pull` through the real CLI.
+import { test, after, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { cp, lstat, mkdtemp, readFile, readlink, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { TransformerLM, loadModel, saveModel } from '../sdk/model/index.ts';
+import { loadTokenizer, saveTokenizer, trainByteLevelBPE } from '../sdk/tokenizer/index.ts';
+import { FakeHub, gitOid, sha256 } from './support/fake-hub.ts';
+
+const ORZ = fileURLToPath(new URL('../bin/orz.js', import.meta.url));
+const REPO = 'orz-test/tiny';
+const COMMIT = 'c0ffee'.padEnd(40, '0');
+const TEXT = 'Natalia sold 48 clips in April, and half as many in May.';
+
+let work: string;
+let files: Record<string, Buffer>;
+const hub = new FakeHub();
+
+/** A tiny model and tokenizer in Hugging Face layout, as the fake hub's files. */
+async function makeRepoFiles(dir: string): Promise<Record<string, Buffer>> {
+  const tok = trainByteLevelBPE([TEXT, 'How many clips did Natalia sell altogether?'], { vocabSize: 300, specialTokens: ['<|endoftext|>'] });
+  const model = TransformerLM.init({
+    model_type: 'orz', vocab_size: tok.vocabSize, hidden_size: 16, intermediate_size: 32, num_hidden_layers: 1,
+    num_attention_heads: 2, max_position_embeddings: 64, tie_word_embeddings: true, hidden_act: 'silu', eos_token_id: tok.eosId,
+  }, 1);
+  await saveModel(model, dir);
+  await saveTokenizer(tok, join(dir, 'tokenizer.json'));
+  model.dispose?.();
+  const out: Record<string, Buffer> = {};
+  for (const f of await readdir(dir)) out[f] = await readFile(join(dir, f));
+  out['tokenizer_config.json'] = Buffer.from('{"eos_token": "<|endoftext|>"}\n');
+  out['generation_config.json'] = Buffer.from('{"eos_token_id": 0}\n');
+  out['README.md'] = Buffer.from('# not downloaded: orz fetches only what a model needs\n');
+  return out;
+}
+
+function useCache(name: string, extra: Record<string, string | undefined> = {}): string {
+  const cache = join(work, name);
+  process.env.HF_HUB_CACHE = cache;
+  process.env.HF_ENDPOINT = hub.url;
+  delete process.env.HF_HUB_OFFLINE;
+  Object.assign(process.env, extra);
+  return cache;
+}
+
+before(async () => {
+  work = await mkdtemp(join(tmpdir(), 'orz-hub-'));
+  files = await makeRepoFiles(join(work, 'source'));
+  hub.addRepo(REPO, COMMIT, Object.fromEntries(Object.entries(files).map(([p, bytes]) => [p, { bytes, lfs: p.endsWith('.safetensors') }])));
+  await hub.start();
+});
+
+after(async () => {
+  await hub.stop();
+  await rm(work, { recursive: true, force: true });
+});
+
+test('loadModel(id) downloads into the HF cache layout, resumes a cut download with Range, then loads with no request and offline', async () => {
+  const cache = useCache('cache-a');
+  hub.cutOnce('model.safetensors');
+  const before = hub.log.length;
+  const model = await loadModel(REPO);
+  const tok = await loadTokenizer(REPO);
+  assert.deepEqual(hub.unknown, [], 'requests the fake hub does not serve');
+
+  // the cut download was resumed from where it stopped, and the blob is the exact file
+  const gets = hub.log.slice(before).filter((r) => r.url.endsWith('/resolve/' + COMMIT + '/model.safetensors'));
+  assert.equal(gets.length, 2, JSON.stringify(gets));
+  assert.equal(gets[0]!.range, undefined);
+  const resumedAt = Number(/^bytes=(\d+)-$/.exec(gets[1]!.range ?? '')?.[1]);
+  assert.ok(resumedAt > 0 && resumedAt < files['model.safetensors']!.length, `second request: ${gets[1]!.range}`);
+
+  // huggingface_hub's layout: blobs named by LFS sha256 / git oid, relative snapshot symlinks, refs/main
+  const repoDir = join(cache, 'models--orz-test--tiny');
+  assert.equal(await readFile(join(repoDir, 'refs', 'main'), 'utf8'), COMMIT);
+  const weightsBlob = join(repoDir, 'blobs', sha256(files['model.safetensors']!));
+  assert.ok((await readFile(weightsBlob)).equals(files['model.safetensors']!));
+  const snapshot = join(repoDir, 'snapshots', COMMIT);
+  for (const f of ['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json', 'generation_config.json']) {
+    assert.ok((await lstat(join(snapshot, f))).isSymbolicLink(), `${f} is not a symlink`);
+    const blobName = f.endsWith('.safetensors') ? sha256(files[f]!) : gitOid(files[f]!);
+    assert.equal(await readlink(join(snapshot, f)), `../../blobs/${blobName}`);
+  }
+  assert.ok(!existsSync(join(snapshot, 'README.md')));
+  assert.deepEqual((await readdir(join(repoDir, 'blobs'))).filter((f) => f.endsWith('.incomplete')), []);
+
+  // what was served is what loads
+  const original = await loadModel(join(work, 'source'));
+  for (const [name, v] of original.weights) assert.deepEqual(model.weights.get(name)!.dataSync(), v.dataSync(), name);
+  assert.deepEqual(tok.encode(TEXT), (await loadTokenizer(join(work, 'source'))).encode(TEXT));
+
+  // a second load asks the hub nothing
+  const count = hub.log.length;
+  await loadModel(REPO);
+  await loadTokenizer(`${REPO}@main`);
+  assert.equal(hub.log.length, count, JSON.stringify(hub.log.slice(count)));
+
+  // offline, and with the hub gone, the cache still serves
+  await hub.stop();
+  try {
+    process.env.HF_HUB_OFFLINE = '1';
+    const offline = await loadModel(REPO);
+    assert.deepEqual(offline.weights.get('model.embed_tokens.weight')!.dataSync(), original.weights.get('model.embed_tokens.weight')!.dataSync());
+    assert.equal((await loadTokenizer(REPO)).encode(TEXT).length, tok.encode(TEXT).length);
+  } finally {
+    await hub.start();
+  }
+});
+
+test('HF_HUB_OFFLINE=1 with a model not in the cache names the model and the cache path', async () => {
+  const cache = useCache('cache-offline', { HF_HUB_OFFLINE: '1' });
+  const count = hub.log.length;
+  await assert.rejects(loadModel(REPO), (e: Error) => {
+    assert.match(e.message, /orz-test\/tiny: not in the Hugging Face cache/);
+    assert.ok(e.message.includes(join(cache, 'models--orz-test--tiny')), e.message);
+    assert.match(e.message, /HF_HUB_OFFLINE/);
+    return true;
+  });
+  assert.equal(hub.log.length, count, 'offline mode sent a request');
+});
+
+test('an unreachable hub names the model and the endpoint and suggests HF_HUB_OFFLINE / HF_ENDPOINT; an unknown id names it', async () => {
+  useCache('cache-down', { HF_ENDPOINT: 'http://127.0.0.1:9' }); // nothing listens on the discard port
+  await assert.rejects(loadModel('orz-test/tiny@main'), (e: Error) => {
+    assert.match(e.message, /^orz-test\/tiny: cannot reach the hub at http:\/\/127\.0\.0\.1:9/);
+    assert.match(e.message, /HF_HUB_OFFLINE=1/);
+    assert.match(e.message, /HF_ENDPOINT/);
+    return true;
+  });
+  useCache('cache-404');
+  await assert.rejects(loadTokenizer('orz-test/absent'), /orz-test\/absent: the hub at .* refused the revision request \(HTTP 404\).*HF_TOKEN/);
+  assert.deepEqual(hub.unknown, []);
+});
+
+test('a local directory wins over a hub id of the same name', async () => {
+  useCache('cache-local', { HF_ENDPOINT: 'http://127.0.0.1:9' }); // a download would fail
+  await cp(join(work, 'source'), join(work, 'local', REPO), { recursive: true });
+  const cwd = process.cwd();
+  process.chdir(join(work, 'local'));
+  try {
+    assert.ok((await loadModel(REPO)).weights.size > 0);
+    assert.ok((await loadTokenizer(REPO)).vocabSize > 0);
+  } finally {
+    process.chdir(cwd);
+  }
+});
+
+function orz(args: string[], env: Record<string, string>): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    // async: the fake hub answers from this process's event loop
+    const child = spawn(process.execPath, [ORZ, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
+    child.on('error', reject);
+    child.on('close', (status) => {
+      clearTimeout(timer);
+      resolve({ status, stdout, stderr });
+    });
+  });
+}
+
+test('orz pull <id> through the CLI downloads with progress on stderr and prints the snapshot directory', async () => {
+  const cache = join(work, 'cache-cli');
+  const env = { HF_HUB_CACHE: cache, HF_ENDPOINT: hub.url, HF_HUB_OFFLINE: '' };
+  const r = await orz(['pull', REPO, '--revision', 'main'], env);
+  assert.equal(r.status, 0, r.stderr);
+  const snapshot = join(cache, 'models--orz-test--tiny', 'snapshots', COMMIT);
+  assert.equal(r.stdout.trim(), snapshot);
+  assert.match(r.stderr, /orz-test\/tiny model\.safetensors: .* \(100%\)/);
+  assert.match(r.stderr, /downloaded config\.json/);
+  for (const f of ['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json', 'generation_config.json']) {
+    assert.ok((await readFile(join(snapshot, f))).equals(files[f]!), f);
+  }
+  const again = await orz(['pull', REPO], env);
+  assert.equal(again.status, 0, again.stderr);
+  assert.match(again.stderr, /everything was in the cache/);
+
+  const bad = await orz(['pull', 'not-an-id'], env);
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /"not-an-id" is not a hub id/);
+  assert.deepEqual(hub.unknown, []);
+});

@@ -5,16 +5,17 @@ import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { cp, lstat, mkdtemp, readFile, readlink, readdir, rm } from 'node:fs/promises';
+import { cp, lstat, mkdir, mkdtemp, readFile, readlink, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { TransformerLM, loadModel, saveModel } from '../sdk/model/index.ts';
+import { TransformerLM, loadModel, readSafetensors, saveModel, writeSafetensors, type TensorToWrite } from '../sdk/model/index.ts';
 import { loadTokenizer, saveTokenizer, trainByteLevelBPE } from '../sdk/tokenizer/index.ts';
 import { FakeHub, gitOid, sha256 } from './support/fake-hub.ts';
 
 const ORZ = fileURLToPath(new URL('../bin/orz.js', import.meta.url));
 const REPO = 'orz-test/tiny';
+const SHARDED = 'orz-test/tiny-sharded';
 const COMMIT = 'c0ffee'.padEnd(40, '0');
 const TEXT = 'Natalia sold 48 clips in April, and half as many in May.';
 
@@ -40,6 +41,24 @@ async function makeRepoFiles(dir: string): Promise<Record<string, Buffer>> {
   return out;
 }
 
+/** The same weights as two shards and a model.safetensors.index.json, plus the config and tokenizer. */
+async function shardedFiles(weightsPath: string): Promise<Record<string, { bytes: Buffer; lfs?: boolean }>> {
+  const { tensors } = await readSafetensors(weightsPath);
+  const names = [...tensors.keys()];
+  const out: Record<string, { bytes: Buffer; lfs?: boolean }> = {};
+  const weightMap: Record<string, string> = {};
+  for (const [i, part] of [names.slice(0, 2), names.slice(2)].entries()) {
+    const file = `model-0000${i + 1}-of-00002.safetensors`;
+    const shard = new Map<string, TensorToWrite>(part.map((n) => [n, { dtype: 'F32', shape: tensors.get(n)!.shape, data: tensors.get(n)!.data }]));
+    await writeSafetensors(join(work, file), shard, { format: 'pt' });
+    out[file] = { bytes: await readFile(join(work, file)), lfs: true };
+    for (const n of part) weightMap[n] = file;
+  }
+  out['model.safetensors.index.json'] = { bytes: Buffer.from(JSON.stringify({ metadata: {}, weight_map: weightMap })) };
+  for (const f of ['config.json', 'tokenizer.json']) out[f] = { bytes: files[f]! };
+  return out;
+}
+
 function useCache(name: string, extra: Record<string, string | undefined> = {}): string {
   const cache = join(work, name);
   process.env.HF_HUB_CACHE = cache;
@@ -53,6 +72,7 @@ before(async () => {
   work = await mkdtemp(join(tmpdir(), 'orz-hub-'));
   files = await makeRepoFiles(join(work, 'source'));
   hub.addRepo(REPO, COMMIT, Object.fromEntries(Object.entries(files).map(([p, bytes]) => [p, { bytes, lfs: p.endsWith('.safetensors') }])));
+  hub.addRepo(SHARDED, COMMIT.replace('c', 'd'), await shardedFiles(join(work, 'source', 'model.safetensors')));
   await hub.start();
 });
 
@@ -111,6 +131,41 @@ test('loadModel(id) downloads into the HF cache layout, resumes a cut download w
   } finally {
     await hub.start();
   }
+});
+
+test('a sharded checkpoint: the index is fetched first, then the shards it lists; HF_TOKEN is sent as a bearer token', async () => {
+  const cache = useCache('cache-sharded', { HF_TOKEN: 'hf_fake_token' });
+  try {
+    const before = hub.log.length;
+    const model = await loadModel(SHARDED);
+    const original = await loadModel(join(work, 'source'));
+    for (const [name, v] of original.weights) assert.deepEqual(model.weights.get(name)!.dataSync(), v.dataSync(), name);
+    const snapshot = join(cache, 'models--orz-test--tiny-sharded', 'snapshots', COMMIT.replace('c', 'd'));
+    assert.deepEqual((await readdir(snapshot)).sort(), ['config.json', 'model-00001-of-00002.safetensors', 'model-00002-of-00002.safetensors', 'model.safetensors.index.json']);
+    const requests = hub.log.slice(before);
+    assert.ok(requests.length > 0 && requests.every((r) => r.auth === 'Bearer hf_fake_token'), JSON.stringify(requests));
+  } finally {
+    delete process.env.HF_TOKEN;
+  }
+});
+
+test('a cache written by huggingface_hub (Python) serves loadModel offline: blobs by etag, relative symlinks, refs/main', async () => {
+  // the layout huggingface_hub's hf_hub_download leaves, written by hand (no Python hub client on this machine)
+  const cache = useCache('cache-python', { HF_HUB_OFFLINE: '1', HF_ENDPOINT: 'http://127.0.0.1:9' });
+  const repoDir = join(cache, 'models--EleutherAI--pythia-tiny');
+  const commit = 'ab'.repeat(20);
+  await mkdir(join(repoDir, 'blobs'), { recursive: true });
+  await mkdir(join(repoDir, 'snapshots', commit), { recursive: true });
+  await mkdir(join(repoDir, 'refs'), { recursive: true });
+  await writeFile(join(repoDir, 'refs', 'main'), commit);
+  for (const f of ['config.json', 'model.safetensors', 'tokenizer.json']) {
+    const etag = f.endsWith('.safetensors') ? sha256(files[f]!) : gitOid(files[f]!);
+    await writeFile(join(repoDir, 'blobs', etag), files[f]!);
+    await symlink(`../../blobs/${etag}`, join(repoDir, 'snapshots', commit, f));
+  }
+  assert.ok((await loadModel('EleutherAI/pythia-tiny')).weights.size > 0);
+  assert.ok((await loadTokenizer(`EleutherAI/pythia-tiny@${commit}`)).vocabSize > 0);
+  await assert.rejects(loadModel('EleutherAI/pythia-tiny@v1'), /EleutherAI\/pythia-tiny@v1: not in the Hugging Face cache .*no snapshot of revision "v1"/);
 });
 
 test('HF_HUB_OFFLINE=1 with a model not in the cache names the model and the cache path', async () => {

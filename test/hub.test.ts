@@ -206,6 +206,18 @@ test('a local directory wins over a hub id of the same name', async () => {
   }
 });
 
+test('a run config names its model by a directory beside it or by a hub id', async () => {
+  const { readRunConfig } = await import('../sdk/ppo/run-config.ts');
+  const cfg = join(work, 'run.json');
+  const write = (model: string) => writeFile(cfg, JSON.stringify({ name: 'r', model, trainData: 't.json', iterations: 1 }));
+  await write(REPO);
+  assert.equal((await readRunConfig(cfg)).model, REPO);
+  await write('source');
+  assert.equal((await readRunConfig(cfg)).model, join(work, 'source'));
+  await write('missing-dir');
+  assert.equal((await readRunConfig(cfg)).model, join(work, 'missing-dir'));
+});
+
 function orz(args: string[], env: Record<string, string>): Promise<{ status: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     // async: the fake hub answers from this process's event loop

@@ -11,7 +11,7 @@
 
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { ListFileEntry } from '@huggingface/hub';
 import { hubCacheDir, parseHubId, RepoCache, type HubId } from './cache.ts';
 import { downloadBlob } from './download.ts';
@@ -49,6 +49,15 @@ export async function resolveModelPath(pathOrId: string, need: Need, opts: HubOp
   const id = parseHubId(pathOrId);
   if (!id) return pathOrId;
   return (await ensureSnapshot(id, need, opts)).dir;
+}
+
+/**
+ * A model reference written in a file (a run config): a path relative to `baseDir` when that exists,
+ * else a hub id kept as the id, else the path (for the loader's own "cannot read" error).
+ */
+export function modelReference(baseDir: string, text: string): string {
+  const local = resolve(baseDir, text);
+  return existsSync(local) || !parseHubId(text) ? local : text;
 }
 
 export function isOffline(env: NodeJS.ProcessEnv = process.env): boolean {

@@ -6,6 +6,7 @@
 
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
+import { modelReference } from '../hub/resolve.ts';
 import { loadModel } from '../model/index.ts';
 import { loadTokenizer } from '../tokenizer/index.ts';
 import { readDataset } from '../data/index.ts';
@@ -15,7 +16,7 @@ import { Trainer } from './trainer.ts';
 
 export interface RunConfig {
   name: string;
-  /** Directory with config.json, model.safetensors and tokenizer.json. */
+  /** Directory with config.json, model.safetensors and tokenizer.json, or a hub id (owner/name[@revision]). */
   model: string;
   trainData: string;
   evalData?: string;
@@ -53,7 +54,7 @@ export async function readRunConfig(path: string): Promise<RunConfig> {
   if (c['reward'] !== undefined && c['reward'] !== 'math') throw new Error(`${path}: "reward" must be "math" (custom rewards are set from code)`);
   return {
     name: str('name', true)!,
-    model: rel(str('model', true))!,
+    model: modelReference(base, str('model', true)!), // a directory beside the config, or a hub id
     trainData: rel(str('trainData', true))!,
     evalData: rel(str('evalData', false)),
     evalLimit: c['evalLimit'] as number | undefined,

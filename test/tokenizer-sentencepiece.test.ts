@@ -80,3 +80,12 @@ test('Metaspace prepend_scheme: "first" marks only the start of the text, "never
   assert.deepEqual(never.encode('ab'), [pieceId('ab')]);
   assert.equal(never.decode([pieceId('▁a')]), ' a');
 });
+
+test('Strip removes at most start leading and stop trailing content characters from each token; Replace takes a regex', async () => {
+  const { buildDecoder } = await import('../sdk/tokenizer/decoders.ts');
+  const strip = buildDecoder({ type: 'Strip', content: ' ', start: 2, stop: 1 }, 'strip');
+  assert.equal(strip(['   a  ', ' b', 'c ', '  ']), ' a ' + 'b' + 'c' + '');
+  const replace = buildDecoder({ type: 'Replace', pattern: { Regex: '_+' }, content: '-' }, 'replace');
+  assert.equal(replace(['a__b', '_c']), 'a-b-c');
+  assert.throws(() => buildDecoder({ type: 'Strip', content: '  ', start: 1, stop: 0 }, 'bad.json: decoder'), /bad\.json: decoder: Strip needs a one-character "content"/);
+});

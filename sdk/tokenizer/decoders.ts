@@ -64,11 +64,15 @@ const byteLevel: DecodeStep = (tokens) => {
 
 function replace(o: JsonObject, where: string): DecodeStep {
   const pattern = asObject(o.pattern, `${where}: pattern`);
+  const content = typeof o.content === 'string' ? o.content : fail(where, 'Replace needs a string "content"');
+  if (typeof pattern.String === 'string' && pattern.String !== '') {
+    const text = pattern.String;
+    return (tokens) => tokens.map((t) => (t.includes(text) ? t.split(text).join(content) : t));
+  }
   const regex =
     typeof pattern.String === 'string' ? literalRegex(pattern.String)
     : typeof pattern.Regex === 'string' ? compileOniguruma(pattern.Regex, where)
     : fail(where, 'Replace pattern must be {"String": ...} or {"Regex": ...}');
-  const content = typeof o.content === 'string' ? o.content : fail(where, 'Replace needs a string "content"');
   return (tokens) => tokens.map((t) => t.replace(regex, () => content));
 }
 
@@ -89,7 +93,7 @@ const byteFallback: DecodeStep = (tokens) => {
     run = [];
   };
   for (const token of tokens) {
-    const m = BYTE_TOKEN.exec(token);
+    const m = token.length === 6 ? BYTE_TOKEN.exec(token) : null;
     if (m) {
       run.push(parseInt(m[1]!, 16));
       continue;
@@ -120,14 +124,14 @@ function strip(o: JsonObject, where: string): DecodeStep {
   };
   const start = count('start');
   const stop = count('stop');
+  const w = content.length; // UTF-16 units of the one character
   return (tokens) =>
     tokens.map((token) => {
-      const chars = [...token];
       let from = 0;
-      while (from < start && from < chars.length && chars[from] === content) from++;
-      let to = chars.length;
-      while (chars.length - to < stop && to > from && chars[to - 1] === content) to--;
-      return chars.slice(from, to).join('');
+      for (let n = 0; n < start && token.startsWith(content, from); n++) from += w;
+      let to = token.length;
+      for (let n = 0; n < stop && to - w >= from && token.startsWith(content, to - w); n++) to -= w;
+      return token.slice(from, to);
     });
 }
 

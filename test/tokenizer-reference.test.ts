@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
-import { tokenizerFromJSON } from '../sdk/tokenizer/index.ts';
+import { tokenizerFromJSON, trainByteLevelBPE } from '../sdk/tokenizer/index.ts';
 import { TOKENIZER_FILES, tokenizerTexts } from './support/tokenizer-texts.ts';
 
 const TEXTS = tokenizerTexts();
@@ -29,3 +29,31 @@ for (const [family, path] of Object.entries(TOKENIZER_FILES)) {
     assert.ok(checked > 1000, `${family}: only ${checked} texts checked`);
   });
 }
+
+// GPT-NeoX's (pythia's) tokenizer.json has this shape: NFC, GPT-2's ByteLevel regex, and added tokens for
+// runs of 2 to 24 spaces that are not special and are matched inside normal text. No npm package ships
+// that file, so this one is trained here with the same components.
+function neoxStyleJSON(): Record<string, unknown> {
+  const json = trainByteLevelBPE(TEXTS.slice(0, 300), { vocabSize: 1200, specialTokens: ['<|endoftext|>', '<|padding|>'] }).toJSON() as Record<string, any>;
+  json.normalizer = { type: 'NFC' };
+  json.pre_tokenizer = { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true };
+  json.decoder = { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true };
+  let id = 1 + Math.max(...Object.values(json.model.vocab as Record<string, number>), ...json.added_tokens.map((t: { id: number }) => t.id));
+  for (let n = 24; n >= 2; n--) {
+    json.added_tokens.push({ id: id++, content: ' '.repeat(n), single_word: false, lstrip: false, rstrip: false, normalized: true, special: false });
+  }
+  return json;
+}
+
+test('GPT-NeoX-style tokenizer.json (NFC, ByteLevel regex, space-run added tokens): ids equal the reference', () => {
+  const json = neoxStyleJSON();
+  const ours = tokenizerFromJSON(json, 'neox-style.json');
+  const reference = new HfTokenizer(json, {});
+  const texts = [...TEXTS, 'a  b   c' + ' '.repeat(30) + 'd', 'x\n    indented code\n        deeper'];
+  for (const text of texts) {
+    const ids = ours.encode(text);
+    assert.deepEqual(ids, reference.encode(text, { add_special_tokens: false }).ids, `ids differ on ${JSON.stringify(text.slice(0, 80))}`);
+    assert.equal(ours.decode(ids), text.normalize('NFC'));
+  }
+  assert.ok(ours.encode('a    b').includes(ours.tokenToId('    ')!), 'the 4-space added token is used');
+});

@@ -168,12 +168,16 @@ async function filesToFetch(r: Remote, need: Need): Promise<string[]> {
 const inFlight = new Map<string, Promise<void>>();
 
 async function fetchFile(r: Remote, file: string): Promise<void> {
+  // names come from the hub's listing and the shard index: neither may point outside the snapshot
+  if (file.startsWith('/') || file.split('/').some((part) => part === '' || part === '.' || part === '..')) {
+    throw new Error(`${idText(r.id)}: refusing the file name ${JSON.stringify(file)} (not a plain path inside the repository)`);
+  }
   if (r.cache.hasFile(r.commit, file)) return;
   const entry = r.files.get(file);
   if (!entry) throw new Error(`${idText(r.id)}: ${file} is not in the repository at commit ${r.commit}`);
   const etag = entry.lfs?.oid ?? entry.oid;
   const size = entry.lfs?.size ?? entry.size;
-  if (!etag) throw new Error(`${idText(r.id)}: the hub listed no oid for ${file}`);
+  if (!etag || !/^[0-9a-f]{40}$|^[0-9a-f]{64}$/.test(etag)) throw new Error(`${idText(r.id)}: the hub listed no usable oid for ${file} (${JSON.stringify(etag)})`);
   if (!(await r.cache.hasBlob(etag, size))) {
     const blob = r.cache.blobPath(etag);
     let pending = inFlight.get(blob);

@@ -168,6 +168,19 @@ test('a cache written by huggingface_hub (Python) serves loadModel offline: blob
   await assert.rejects(loadModel('EleutherAI/pythia-tiny@v1'), /EleutherAI\/pythia-tiny@v1: not in the Hugging Face cache .*no snapshot of revision "v1"/);
 });
 
+test('a shard index naming a file outside the snapshot is refused before anything is written there', async () => {
+  const cache = useCache('cache-evil');
+  const evil = '../../../escape.safetensors';
+  hub.addRepo('orz-test/evil', 'e'.repeat(40), {
+    'config.json': { bytes: files['config.json']! },
+    'model.safetensors.index.json': { bytes: Buffer.from(JSON.stringify({ weight_map: { 'model.embed_tokens.weight': evil } })) },
+    [evil]: { bytes: files['model.safetensors']!, lfs: true },
+  });
+  await assert.rejects(loadModel('orz-test/evil'), /orz-test\/evil: refusing the file name "\.\.\/\.\.\/\.\.\/escape\.safetensors"/);
+  assert.ok(!existsSync(join(cache, 'escape.safetensors')));
+  assert.ok(!existsSync(join(cache, 'models--orz-test--evil', 'escape.safetensors')));
+});
+
 test('HF_HUB_OFFLINE=1 with a model not in the cache names the model and the cache path', async () => {
   const cache = useCache('cache-offline', { HF_HUB_OFFLINE: '1' });
   const count = hub.log.length;

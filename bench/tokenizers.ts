@@ -1,8 +1,9 @@
 // orz's tokenizer against @huggingface/tokenizers on the same texts in one run: the Qwen2.5, Llama-3 and
 // Llama-2 tokenizer.json files that the @lenml/tokenizer-* packages ship, over the hand texts and every
-// MATH500 problem and answer (test/support/tokenizer-texts.ts). Per family: construction from the parsed
-// JSON, the first encode pass over all texts on a fresh tokenizer (cold: the piece caches are empty),
-// then the median of alternating warm passes, and decode. Ids must agree; the run fails otherwise.
+// MATH500 problem and answer (test/support/tokenizer-texts.ts). Per family and repeat, for each side in
+// alternating order: construction from the parsed JSON, the first encode pass over all texts on that fresh
+// tokenizer (cold: the piece caches are empty), a second pass (warm) and decode; medians are reported.
+// Ids must agree; the run fails otherwise.
 //
 //   npm run bench -- tokenizers [--repeats 5]
 // Writes bench/results/tokenizers-<date>.json.
@@ -48,42 +49,41 @@ function sides(json: object): Record<'orz' | 'hf', Side> {
   };
 }
 
+const SIDES = ['orz', 'hf'] as const;
+type SideName = (typeof SIDES)[number];
 const results: Record<string, unknown> = {};
 for (const [family, path] of Object.entries(TOKENIZER_FILES)) {
   const json = JSON.parse(readFileSync(path, 'utf8')) as object;
   const s = sides(json);
-  const row: Record<string, Record<string, number>> = {};
-  let ids: number[][] = [];
-  for (const name of ['orz', 'hf'] as const) {
-    const buildMs = ms(s[name].build);
-    let out: number[][] = [];
-    const coldMs = ms(() => { out = s[name].encodeAll(); });
-    if (name === 'orz') ids = out;
-    else if (JSON.stringify(out) !== JSON.stringify(ids)) throw new Error(`${family}: orz and @huggingface/tokenizers give different ids`);
-    row[name] = { buildMs, coldEncodeMs: coldMs };
-  }
-  const warm: Record<'orz' | 'hf', number[]> = { orz: [], hf: [] };
-  const decode: Record<'orz' | 'hf', number[]> = { orz: [], hf: [] };
+  const times: Record<SideName, Record<'buildMs' | 'coldEncodeMs' | 'warmEncodeMs' | 'decodeMs', number[]>> = {
+    orz: { buildMs: [], coldEncodeMs: [], warmEncodeMs: [], decodeMs: [] },
+    hf: { buildMs: [], coldEncodeMs: [], warmEncodeMs: [], decodeMs: [] },
+  };
+  let ids: number[][] | undefined;
+  // each repeat: a fresh tokenizer per side (build, then a cold pass), a warm pass and decode; sides alternate first place
   for (let r = 0; r < repeats; r++) {
-    for (const name of r % 2 === 0 ? (['orz', 'hf'] as const) : (['hf', 'orz'] as const)) {
-      warm[name].push(ms(() => s[name].encodeAll()));
-      decode[name].push(ms(() => s[name].decodeAll(ids)));
+    for (const name of r % 2 === 0 ? SIDES : ([...SIDES].reverse() as SideName[])) {
+      const t = times[name];
+      t.buildMs.push(ms(s[name].build));
+      let out: number[][] = [];
+      t.coldEncodeMs.push(ms(() => { out = s[name].encodeAll(); }));
+      ids ??= out;
+      if (JSON.stringify(out) !== JSON.stringify(ids)) throw new Error(`${family}: orz and @huggingface/tokenizers give different ids`);
+      t.warmEncodeMs.push(ms(() => s[name].encodeAll()));
+      t.decodeMs.push(ms(() => s[name].decodeAll(ids!)));
     }
   }
-  const tokens = ids.reduce((n, x) => n + x.length, 0);
-  for (const name of ['orz', 'hf'] as const) {
-    row[name]!.warmEncodeMs = median(warm[name]);
-    row[name]!.decodeMs = median(decode[name]);
-    row[name]!.warmTokensPerSec = Math.round(tokens / (median(warm[name]) / 1000));
-  }
-  const ratio = (k: string) => Number((row.hf![k]! / row.orz![k]!).toFixed(2));
+  const tokens = ids!.reduce((n, x) => n + x.length, 0);
+  const summary = (name: SideName): Record<string, number> => {
+    const m: Record<string, number> = {};
+    for (const [k, v] of Object.entries(times[name])) m[k] = Number(median(v).toFixed(1));
+    return { ...m, warmTokensPerSec: Math.round(tokens / (m.warmEncodeMs! / 1000)) };
+  };
+  const row: Record<SideName, Record<string, number>> = { orz: summary('orz'), hf: summary('hf') };
+  const ratio = (k: string) => Number((row.hf[k]! / row.orz[k]!).toFixed(2));
   results[family] = { tokens, ...row, hfOverOrz: { build: ratio('buildMs'), coldEncode: ratio('coldEncodeMs'), warmEncode: ratio('warmEncodeMs'), decode: ratio('decodeMs') } };
-  process.stdout.write(
-    `${family.padEnd(8)} ${tokens} tokens  build orz ${row.orz!.buildMs!.toFixed(0)} ms / hf ${row.hf!.buildMs!.toFixed(0)} ms` +
-      `  encode cold ${row.orz!.coldEncodeMs!.toFixed(0)} / ${row.hf!.coldEncodeMs!.toFixed(0)} ms` +
-      `  warm ${row.orz!.warmEncodeMs!.toFixed(0)} / ${row.hf!.warmEncodeMs!.toFixed(0)} ms` +
-      `  decode ${row.orz!.decodeMs!.toFixed(1)} / ${row.hf!.decodeMs!.toFixed(1)} ms\n`,
-  );
+  const pair = (k: string) => `${row.orz[k]!.toFixed(0)} / ${row.hf[k]!.toFixed(0)} ms`;
+  process.stdout.write(`${family.padEnd(8)} ${tokens} tokens (orz / hf, medians of ${repeats})  build ${pair('buildMs')}  encode cold ${pair('coldEncodeMs')}  warm ${pair('warmEncodeMs')}  decode ${pair('decodeMs')}\n`);
 }
 
 const date = new Date().toISOString().slice(0, 10);

@@ -96,8 +96,9 @@ async function missingFiles(cache: RepoCache, commit: string, need: Need): Promi
   if (need !== 'tokenizer') {
     if (!cache.hasFile(commit, CONFIG)) missing.push(CONFIG);
     if (cache.hasFile(commit, INDEX)) {
-      const shards = await shardNames(join(cache.snapshotDir(commit), INDEX)).catch(() => [INDEX]);
-      missing.push(...shards.filter((f) => !cache.hasFile(commit, f)));
+      const shards = await shardNames(join(cache.snapshotDir(commit), INDEX)).catch(() => undefined);
+      if (shards) missing.push(...shards.filter((f) => !cache.hasFile(commit, f)));
+      else missing.push(`${INDEX} (unreadable)`);
     } else if (!cache.hasFile(commit, WEIGHTS)) missing.push(WEIGHTS);
   }
   if (need !== 'model' && !cache.hasFile(commit, TOKENIZER_FILES[0]!)) missing.push(TOKENIZER_FILES[0]!);
@@ -157,7 +158,7 @@ async function filesToFetch(r: Remote, need: Need): Promise<string[]> {
       throw new Error(`${idText(r.id)}: no ${WEIGHTS} or ${INDEX} at commit ${r.commit} (files: ${names}); orz reads safetensors weights only`);
     }
   }
-  if (need !== 'model') {
+  if (need === 'tokenizer' || (need === 'all' && listed(TOKENIZER_FILES[0]!))) { // orz pull takes a model without a tokenizer too
     if (!listed(TOKENIZER_FILES[0]!)) throw new Error(`${idText(r.id)}: the repository has no ${TOKENIZER_FILES[0]} at commit ${r.commit}`);
     wanted.push(...TOKENIZER_FILES.filter(listed));
   }

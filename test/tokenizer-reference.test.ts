@@ -57,3 +57,23 @@ test('GPT-NeoX-style tokenizer.json (NFC, ByteLevel regex, space-run added token
   }
   assert.ok(ours.encode('a    b').includes(ours.tokenToId('    ')!), 'the 4-space added token is used');
 });
+
+// The same 32k SentencePiece vocabulary in the form newer tokenizer.json files take: no normalizer, a
+// Metaspace pre-tokenizer and decoder. (With split: true the package keeps a run of "▁" in one piece,
+// where HF's Rust splits before each mark, as orz does: see tokenizer-sentencepiece.test.ts.)
+for (const scheme of ['first', 'always'] as const) {
+  test(`Llama-2 vocabulary with a Metaspace pre-tokenizer (prepend_scheme ${scheme}): ids equal the reference`, () => {
+    const json = JSON.parse(readFileSync(TOKENIZER_FILES['llama-2']!, 'utf8'));
+    const metaspace = { type: 'Metaspace', replacement: '\u2581', prepend_scheme: scheme, split: false };
+    json.normalizer = null;
+    json.pre_tokenizer = metaspace;
+    json.decoder = { type: 'Sequence', decoders: [metaspace, { type: 'ByteFallback' }, { type: 'Fuse' }] };
+    const ours = tokenizerFromJSON(json, `llama2-metaspace-${scheme}.json`);
+    const reference = new HfTokenizer(json, {});
+    for (const text of [...TEXTS, 'a<s>b</s> c']) {
+      const ids = ours.encode(text);
+      assert.deepEqual(ids, reference.encode(text, { add_special_tokens: false }).ids, `ids differ on ${JSON.stringify(text.slice(0, 80))}`);
+      if (ids.length > 0) assert.equal(ours.decode(ids), reference.decode(ids, { clean_up_tokenization_spaces: false }));
+    }
+  });
+}

@@ -89,3 +89,10 @@ test('Strip removes at most start leading and stop trailing content characters f
   assert.equal(replace(['a__b', '_c']), 'a-b-c');
   assert.throws(() => buildDecoder({ type: 'Strip', content: '  ', start: 1, stop: 0 }, 'bad.json: decoder'), /bad\.json: decoder: Strip needs a one-character "content"/);
 });
+
+test('Metaspace split: true cuts before every mark, one piece per mark in a run (HF Rust\'s MergedWithNext)', async () => {
+  const { buildPreTokenizer } = await import('../sdk/tokenizer/pretokenize.ts');
+  const pre = buildPreTokenizer({ type: 'Metaspace', replacement: '▁', prepend_scheme: 'always', split: true }, 'ms.json');
+  assert.deepEqual(pre(['hello  world   ']), ['▁hello', '▁', '▁world', '▁', '▁', '▁']);
+  assert.deepEqual(pre(['▁x']), ['▁x']); // already marked: nothing prepended
+});

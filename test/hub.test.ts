@@ -264,6 +264,13 @@ test('orz pull <id> through the CLI downloads with progress on stderr and prints
   assert.equal(again.status, 0, again.stderr);
   assert.match(again.stderr, /everything was in the cache/);
 
+  // --model takes the id; offline, the pulled snapshot serves it
+  const data = join(work, 'eval.jsonl');
+  await writeFile(data, JSON.stringify({ prompt: [{ from: 'user', value: 'What is 1+1?' }], final_answer: '2' }) + '\n');
+  const evaluated = await orz(['eval', '--model', REPO, '--data', data, '--max-new-tokens', '2', '--template', 'mini'], { ...env, HF_HUB_OFFLINE: '1', ORZ_BACKEND: 'cpu' });
+  assert.equal(evaluated.status, 0, evaluated.stderr);
+  assert.equal(JSON.parse(evaluated.stdout.trim().split('\n').pop()!).model, REPO);
+
   const bad = await orz(['pull', 'not-an-id'], env);
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /"not-an-id" is not a hub id/);

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TransformerLM, loadModel, readSafetensors, saveModel, writeSafetensors, type TensorToWrite } from '../sdk/model/index.ts';
 import { loadTokenizer, saveTokenizer, trainByteLevelBPE } from '../sdk/tokenizer/index.ts';
+import { arithProblems } from '../sdk/data/arith.ts';
 import { FakeHub, gitOid, sha256 } from './support/fake-hub.ts';
 
 const ORZ = fileURLToPath(new URL('../bin/orz.js', import.meta.url));
@@ -28,7 +29,7 @@ async function makeRepoFiles(dir: string): Promise<Record<string, Buffer>> {
   const tok = trainByteLevelBPE([TEXT, 'How many clips did Natalia sell altogether?'], { vocabSize: 300, specialTokens: ['<|endoftext|>'] });
   const model = TransformerLM.init({
     model_type: 'orz', vocab_size: tok.vocabSize, hidden_size: 16, intermediate_size: 32, num_hidden_layers: 1,
-    num_attention_heads: 2, max_position_embeddings: 64, tie_word_embeddings: true, hidden_act: 'silu', eos_token_id: tok.eosId,
+    num_attention_heads: 2, max_position_embeddings: 256, tie_word_embeddings: true, hidden_act: 'silu', eos_token_id: tok.eosId,
   }, 1);
   await saveModel(model, dir);
   await saveTokenizer(tok, join(dir, 'tokenizer.json'));
@@ -270,6 +271,19 @@ test('orz pull <id> through the CLI downloads with progress on stderr and prints
   const evaluated = await orz(['eval', '--model', REPO, '--data', data, '--max-new-tokens', '2', '--template', 'mini'], { ...env, HF_HUB_OFFLINE: '1', ORZ_BACKEND: 'cpu' });
   assert.equal(evaluated.status, 0, evaluated.stderr);
   assert.equal(JSON.parse(evaluated.stdout.trim().split('\n').pop()!).model, REPO);
+
+  // a run config names the model by id: orz train runs offline from the cache
+  const problems = arithProblems({ seed: 1, count: 6, levels: [1] });
+  await writeFile(join(work, 'train.json'), JSON.stringify(problems.map((p) => [
+    { from: 'human', value: p.question }, { from: 'assistant', ground_truth: { value: String(p.answer) } },
+  ])));
+  await writeFile(join(work, 'hub-run.json'), JSON.stringify({
+    name: 'hub-run', model: REPO, trainData: 'train.json', iterations: 1,
+    trainer: { template: 'mini', promptsPerIteration: 2, samplesPerPrompt: 2, generation: { maxNewTokens: 3 }, criticUpdateSteps: 1, evalEvery: 0, checkpointEvery: 1, warmupSteps: 0 },
+  }));
+  const trained = await orz(['train', join(work, 'hub-run.json'), '--runs-dir', join(work, 'runs')], { ...env, HF_HUB_OFFLINE: '1', ORZ_BACKEND: 'cpu' });
+  assert.equal(trained.status, 0, trained.stderr);
+  assert.match(trained.stderr, /iter 1 \| reward/);
 
   const bad = await orz(['pull', 'not-an-id'], env);
   assert.equal(bad.status, 2);

@@ -182,6 +182,38 @@ test('a shard index naming a file outside the snapshot is refused before anythin
   assert.ok(!existsSync(join(cache, 'models--orz-test--evil', 'escape.safetensors')));
 });
 
+test('a partial blob left by an earlier run is continued with Range; one with wrong bytes fails the hash check and is removed', async () => {
+  const cache = useCache('cache-partial');
+  const weights = files['model.safetensors']!;
+  const blob = join(cache, 'models--orz-test--tiny', 'blobs', sha256(weights));
+  const half = Math.floor(weights.length / 2);
+  await mkdir(join(blob, '..'), { recursive: true });
+  await writeFile(`${blob}.incomplete`, weights.subarray(0, half));
+  const before = hub.log.length;
+  await loadModel(REPO);
+  const gets = hub.log.slice(before).filter((r) => r.url.endsWith('/model.safetensors'));
+  assert.deepEqual(gets.map((r) => r.range), [`bytes=${half}-`]);
+  assert.ok((await readFile(blob)).equals(weights));
+
+  const corrupt = useCache('cache-corrupt');
+  const corruptBlob = join(corrupt, 'models--orz-test--tiny', 'blobs', sha256(weights));
+  await mkdir(join(corruptBlob, '..'), { recursive: true });
+  await writeFile(`${corruptBlob}.incomplete`, Buffer.alloc(half, 7));
+  await assert.rejects(loadModel(REPO), /orz-test\/tiny model\.safetensors: downloaded bytes have sha256 [0-9a-f]{64}, the hub listed [0-9a-f]{64}; the partial file was removed, run again/);
+  assert.ok(!existsSync(`${corruptBlob}.incomplete`) && !existsSync(corruptBlob));
+  await loadModel(REPO); // the next run starts over and succeeds
+  assert.ok((await readFile(corruptBlob)).equals(weights));
+});
+
+test('loadModel and loadTokenizer of one id at once (as orz eval does) download each file once', async () => {
+  useCache('cache-together');
+  const before = hub.log.length;
+  const [model, tok] = await Promise.all([loadModel(REPO), loadTokenizer(REPO)]);
+  assert.ok(model.weights.size > 0 && tok.vocabSize > 0);
+  const fileGets = hub.log.slice(before).filter((r) => r.url.includes('/resolve/')).map((r) => r.url.split('/').pop()).sort();
+  assert.deepEqual(fileGets, ['config.json', 'generation_config.json', 'model.safetensors', 'special_tokens_map.json', 'tokenizer.json', 'tokenizer_config.json'].filter((f) => f in files).sort());
+});
+
 test('HF_HUB_OFFLINE=1 with a model not in the cache names the model and the cache path', async () => {
   const cache = useCache('cache-offline', { HF_HUB_OFFLINE: '1' });
   const count = hub.log.length;

@@ -205,6 +205,31 @@ test('a partial blob left by an earlier run is continued with Range; one with wr
   assert.ok((await readFile(corruptBlob)).equals(weights));
 });
 
+test('a blob locked by a live process is waited for, not downloaded again; a lock left by a dead process is taken over', async () => {
+  const cache = useCache('cache-lock');
+  const weights = files['model.safetensors']!;
+  const blob = join(cache, 'models--orz-test--tiny', 'blobs', sha256(weights));
+  await mkdir(join(blob, '..'), { recursive: true });
+  await writeFile(`${blob}.lock`, String(process.pid)); // "another process", alive: this one
+  const before = hub.log.length;
+  const loading = loadModel(REPO);
+  await new Promise((resolve) => setTimeout(resolve, 600));
+  await writeFile(blob, weights); // the holder finishes: its blob is in place, its lock gone
+  await rm(`${blob}.lock`);
+  assert.ok((await loading).weights.size > 0);
+  assert.deepEqual(hub.log.slice(before).filter((r) => r.url.endsWith('/model.safetensors')), []);
+
+  const stale = useCache('cache-stale-lock');
+  const staleBlob = join(stale, 'models--orz-test--tiny', 'blobs', sha256(weights));
+  await mkdir(join(staleBlob, '..'), { recursive: true });
+  const dead = spawn(process.execPath, ['-e', '']);
+  await new Promise((resolve) => dead.on('close', resolve));
+  await writeFile(`${staleBlob}.lock`, String(dead.pid));
+  assert.ok((await loadModel(REPO)).weights.size > 0);
+  assert.ok((await readFile(staleBlob)).equals(weights));
+  assert.ok(!existsSync(`${staleBlob}.lock`));
+});
+
 test('loadModel and loadTokenizer of one id at once (as orz eval does) download each file once', async () => {
   useCache('cache-together');
   const before = hub.log.length;

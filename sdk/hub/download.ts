@@ -2,13 +2,16 @@
 // next attempt asks for the rest with a Range request), verified (size, and the git oid or LFS sha256
 // the hub listed), then renamed into place, so a blob that exists is always whole.
 //
+// Another process downloading the same blob holds <blob>.lock (its pid inside); this one waits for it to
+// finish (or takes the lock over when that pid is gone), so two runs never append to one partial file.
+//
 // The bytes are fetched here rather than through @huggingface/hub's downloadFile/WebBlob: those do not
 // say whether a ranged request was honoured (206) or answered with the whole file (200), which
 // appending to a partial file must know, and they report no progress.
 
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
 export interface BlobRequest {
@@ -28,6 +31,51 @@ const ATTEMPTS = 3;
 /** Downloads to req.path, retrying a cut connection from where it stopped. */
 export async function downloadBlob(req: BlobRequest, progress = new Progress(req.label)): Promise<void> {
   await mkdir(dirname(req.path), { recursive: true });
+  const release = await lockBlob(req.path, progress);
+  try {
+    if ((await sizeOf(req.path)) === req.size) return; // the process that held the lock finished it
+    await downloadLocked(req, progress);
+  } finally {
+    await release();
+  }
+}
+
+const LOCK_POLL_MS = 200;
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Takes <blob>.lock; waits while a live process holds it, takes over a lock whose process is gone. */
+async function lockBlob(blobPath: string, progress: Progress): Promise<() => Promise<void>> {
+  const lock = `${blobPath}.lock`;
+  let waiting = false;
+  for (;;) {
+    try {
+      const fh = await open(lock, 'wx');
+      await fh.writeFile(String(process.pid));
+      await fh.close();
+      return () => rm(lock, { force: true });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    }
+    const holder = Number((await readFile(lock, 'utf8').catch(() => '')).trim());
+    if (Number.isInteger(holder) && holder > 0 && !processAlive(holder)) {
+      await rm(lock, { force: true }); // left by a process that died
+      continue;
+    }
+    if (!waiting) progress.note(`waiting for process ${holder || '?'} that is downloading it (${lock})`);
+    waiting = true;
+    await new Promise((resolve) => setTimeout(resolve, LOCK_POLL_MS));
+  }
+}
+
+async function downloadLocked(req: BlobRequest, progress: Progress): Promise<void> {
   const partial = `${req.path}.incomplete`;
   for (let attempt = 1; ; attempt++) {
     try {

@@ -6,6 +6,7 @@
 
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
+import { modelReference } from '../hub/resolve.ts';
 import { loadModel } from '../model/index.ts';
 import { loadTokenizer } from '../tokenizer/index.ts';
 import { readDataset } from '../data/index.ts';
@@ -16,7 +17,7 @@ import { Trainer } from './trainer.ts';
 
 export interface RunConfig {
   name: string;
-  /** Directory with config.json, model.safetensors and tokenizer.json. */
+  /** Directory with config.json, model.safetensors and tokenizer.json, or a hub id (owner/name[@revision]). */
   model: string;
   trainData: string;
   evalData?: string;
@@ -65,7 +66,7 @@ export async function readRunConfig(path: string): Promise<RunConfig> {
   const rel = (p: string | undefined) => (p === undefined ? undefined : resolve(base, p));
   return {
     name: c.name,
-    model: rel(c.model)!,
+    model: modelReference(base, c.model), // a directory beside the config, or a hub id
     trainData: rel(c.trainData)!,
     evalData: rel(c.evalData),
     evalLimit: c.evalLimit,

@@ -26,7 +26,7 @@ export const EVAL_COMMAND = defineCommand({
 
 /** Refuses before anything loads when a path is missing, naming the flag and the path. */
 function checkPaths(model: string, data: string): void {
-  if (!existsSync(model)) throw new Error(`--model ${model}: no such directory`);
+  if (!existsSync(model)) throw new Error(`--model ${model}: no such directory (nor a Hugging Face id owner/name)`);
   if (!statSync(model).isDirectory()) throw new Error(`--model ${model}: not a directory (expected a model directory with config.json, model.safetensors, tokenizer.json)`);
   for (const f of ['config.json', 'tokenizer.json']) {
     if (!existsSync(join(model, f))) throw new Error(`--model ${model}: no ${f} in it (expected config.json, model.safetensors, tokenizer.json)`);
@@ -76,8 +76,11 @@ export async function evalCommand(argv: string[]): Promise<number> {
   for (const flag of ['model', 'data'] as const) {
     if (!values[flag]) throw new UsageError(`orz eval: --${flag} is required`, commandHelp(EVAL_COMMAND));
   }
-  const modelDir = values.model!, dataPath = values.data!;
+  const dataPath = values.data!;
   const named = await namedTemplate(values.template);
+  // a hub id (owner/name[@rev]) that is not a local directory is fetched into the HF cache first
+  const { resolveModelPath } = await import('../hub/index.ts');
+  const modelDir = await resolveModelPath(values.model!, 'all');
   checkPaths(modelDir, dataPath);
   const { selectBackend } = await import('../engine/backend.ts');
   const { loadModel } = await import('../model/index.ts');
@@ -104,7 +107,7 @@ export async function evalCommand(argv: string[]): Promise<number> {
   const samples = await generateByBudget(new RolloutEngine(model, tokenizer), split.fits, values['max-new-tokens'], maxPositions);
   const rewards = await scoreSamples(mathReward, samples);
   console.log(JSON.stringify({
-    model: modelDir, data: dataPath, backend: backend.name, template: template.name,
+    model: values.model!, data: dataPath, backend: backend.name, template: template.name,
     records: chosen.length, evaluated: rewards.length, skipped: split.tooLong.length,
     accuracy: rewards.reduce((a, b) => a + b, 0) / rewards.length, // over the evaluated records
     seconds: (performance.now() - t0) / 1000,

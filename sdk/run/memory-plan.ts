@@ -55,8 +55,11 @@ export interface MemoryTerm {
 }
 
 export interface MemoryPlan {
+  /** The terms resident at the peak; their bytes add up to peakBytes. */
   terms: MemoryTerm[];
-  /** Resident bytes at the end of each phase's peak (run terms + kept scratch so far + that phase). */
+  /** Every term of every phase (the pool's share aside), for a look at phases other than the peak. */
+  allTerms: MemoryTerm[];
+  /** Resident bytes at each phase's peak (run terms + scratch kept from earlier phases + pool + that phase). */
   phases: { phase: Exclude<Phase, 'run'>; bytes: number }[];
   peakBytes: number;
   peakPhase: Exclude<Phase, 'run'>;
@@ -159,7 +162,7 @@ export function memoryPlan(input: MemoryPlanInput): MemoryPlan {
   const scratch: { phase: Exclude<Phase, 'run'>; name: string; formula: string; floats: number }[] = [];
   if (fused) {
     const attn = (rows: number, Tq: number, S: number) => rows * m.heads * Tq * S;
-    scratch.push({ phase: 'generate', name: 'prefill kernel scratch', formula: 'rows x heads x prompt^2 x 3 + rows x prompt x intermediate x 3', floats: 3 * attn(generationRows, P, P) + 3 * generationRows * P * m.I });
+    scratch.push({ phase: 'generate', name: 'prefill kernel scratch', formula: `${generationRows} rows x prompt x (heads x prompt x 3 + intermediate x 3) x 4 B`, floats: 3 * attn(generationRows, P, P) + 3 * generationRows * P * m.I });
     if (advForwards > 0) {
       scratch.push({ phase: 'advantages', name: 'no-tape layer kernel scratch', formula: `${advantageRows} rows x (heads x T x T x 3 + T x intermediate x 3) x 4 B`, floats: 3 * attn(advantageRows, T, T) + 3 * advantageRows * T * m.I });
       if (reference) scratch.push({ phase: 'advantages', name: 'reference LM head scratch', formula: `${advantageRows * newTokens} tokens x vocab x 3 x 4 B`, floats: 3 * advantageRows * newTokens * m.V });
@@ -171,26 +174,22 @@ export function memoryPlan(input: MemoryPlanInput): MemoryPlan {
     for (const s of scratch) add(s.phase, s.name, s.formula, s.floats);
   }
 
-  const order: Exclude<Phase, 'run'>[] = ['generate', 'advantages', 'critic update', 'policy update'];
-  const sum = (pred: (t: MemoryTerm) => boolean) => terms.filter(pred).reduce((a, t) => a + t.bytes, 0);
-  const runBytes = sum((t) => t.phase === 'run');
+  const order = (['generate', 'advantages', 'critic update', 'policy update'] as const).filter((p) => p !== 'critic update' || gae);
   const isScratch = (t: MemoryTerm) => t.name.endsWith('kernel scratch');
   const pool = fused ? input.poolBytes ?? DEFAULT_POOL_BYTES : 0;
-  const phases = order.filter((p) => p !== 'critic update' || gae).map((phase, i, list) => {
-    const earlier = list.slice(0, i);
-    const keptScratch = sum((t) => isScratch(t) && earlier.includes(t.phase as Exclude<Phase, 'run'>));
-    // freed buffers of earlier phases (other shapes) wait in the pool, up to its cap
-    const pooled = Math.min(pool, sum((t) => !isScratch(t) && earlier.includes(t.phase as Exclude<Phase, 'run'>)));
-    return { phase, bytes: runBytes + keptScratch + pooled + sum((t) => t.phase === phase) };
-  });
+  // The terms resident at each phase's peak: the run's, the scratch onnxruntime kept from earlier
+  // phases, the pool's share of earlier phases' freed buffers (other shapes than this phase's), and its own.
+  const residentAt = (phase: (typeof order)[number]): MemoryTerm[] => {
+    const earlier = order.slice(0, order.indexOf(phase)) as Phase[];
+    const pooledBytes = Math.min(pool, terms.filter((t) => !isScratch(t) && earlier.includes(t.phase)).reduce((a, t) => a + t.bytes, 0));
+    const own = terms.filter((t) => t.phase === 'run' || t.phase === phase || (isScratch(t) && earlier.includes(t.phase)));
+    if (!fused) return own;
+    return [...own, { name: 'buffer pool', formula: `freed tensor buffers of earlier phases kept for reuse, up to ORZ_POOL_MB=${Math.round(pool / MB)}`, bytes: pooledBytes, phase }];
+  };
+  const phases = order.map((phase) => ({ phase, bytes: residentAt(phase).reduce((a, t) => a + t.bytes, 0) }));
   const peak = phases.reduce((a, b) => (b.bytes > a.bytes ? b : a));
-  if (fused) {
-    const earlier = phases.map((p) => p.phase).slice(0, phases.indexOf(peak));
-    const pooled = Math.min(pool, sum((t) => !isScratch(t) && earlier.includes(t.phase as Exclude<Phase, 'run'>)));
-    terms.push({ name: 'buffer pool', formula: `freed tensor buffers of earlier phases kept for reuse, up to ORZ_POOL_MB=${Math.round(pool / MB)}`, bytes: pooled, phase: peak.phase });
-  }
   return {
-    terms, phases, peakBytes: peak.bytes, peakPhase: peak.phase,
+    terms: residentAt(peak.phase), allTerms: terms, phases, peakBytes: peak.bytes, peakPhase: peak.phase,
     shapes: { params, promptTokens: P, newTokens, T, generationRows, criticRows, policyRows, advantageRows, samples },
   };
 }

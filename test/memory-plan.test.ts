@@ -138,6 +138,7 @@ test('the estimate is within 25% of the measured peak RSS of one real Trainer.st
   assert.equal(measured.promptTokens, 32);
   const plan = estimateCase(SMALL, measured.baselineBytes, measured.backend);
   const ratio = plan.peakBytes / measured.peakBytes;
+  process.stderr.write(`memory-plan: estimate/measured ${ratio.toFixed(3)}\n`);
   assert.ok(Math.abs(ratio - 1) <= 0.25, `estimate ${plan.peakBytes} vs measured ${measured.peakBytes} (ratio ${ratio.toFixed(3)}, baseline ${measured.baselineBytes})`);
   assert.ok(measured.peakBytes > measured.baselineBytes * 1.2, 'the model-dependent part is measurable over the baseline');
 });

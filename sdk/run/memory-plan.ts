@@ -28,6 +28,18 @@ export const DEFAULT_GENERATION_ROWS = 256;
 /** The buffer pool's default cap (ORZ_POOL_MB). */
 export const DEFAULT_POOL_BYTES = 512 * MB;
 
+/**
+ * onnxruntime's kept scratch per kernel kind, in float buffers per row-token: `attn` x heads x T
+ * (the attention scores and their softmax/gradient), `mlp` x intermediate, `hidden` x hidden; and
+ * the LM head's [tokens, vocab] buffers. Fitted with bench/memory-kernels.ts.
+ */
+export const KERNEL_SCRATCH = {
+  infer: { attn: 4, mlp: 4, hidden: 10 },
+  train: { attn: 11, mlp: 9, hidden: 24 },
+  headInfer: 3,
+  headTrain: 5,
+};
+
 export interface MemoryPlanInput {
   model: ModelConfig;
   trainer: TrainerConfig;
@@ -158,19 +170,26 @@ export function memoryPlan(input: MemoryPlanInput): MemoryPlan {
   if (gae) trainTerms('critic update', criticRows, microCount(tc.criticUpdateSteps), criticParams, false);
   trainTerms('policy update', policyRows, microCount(tc.policyUpdateSteps), params, true);
 
-  // --- what onnxruntime keeps after each fused kernel: its scratch, resident from that call on
+  // --- what onnxruntime keeps after each fused kernel: its scratch (memory arena), resident from that
+  // call on. In multiples of the kernels' intermediates: attention [rows, heads, T, T], per token
+  // intermediate- and hidden-wide buffers, the LM head's [tokens, vocab]; the multiples are fitted on
+  // kernel-only runs at four (rows, T) shapes (bench/memory-kernels.ts), not on the checked runs.
   const scratch: { phase: Exclude<Phase, 'run'>; name: string; formula: string; floats: number }[] = [];
   if (fused) {
-    const attn = (rows: number, Tq: number, S: number) => rows * m.heads * Tq * S;
-    scratch.push({ phase: 'generate', name: 'prefill kernel scratch', formula: `${generationRows} rows x prompt x (heads x prompt x 3 + intermediate x 3) x 4 B`, floats: 3 * attn(generationRows, P, P) + 3 * generationRows * P * m.I });
+    const k = KERNEL_SCRATCH;
+    const layerScratch = (rows: number, Tq: number, c: { attn: number; mlp: number; hidden: number }) =>
+      rows * Tq * (c.attn * m.heads * Tq + c.mlp * m.I + c.hidden * m.H);
+    const words = (rows: number, Tn: string, c: { attn: number; mlp: number; hidden: number }) =>
+      `${rows} rows x ${Tn} x (heads x ${Tn} x ${c.attn} + intermediate x ${c.mlp} + hidden x ${c.hidden}) x 4 B`;
+    scratch.push({ phase: 'generate', name: 'prefill kernel scratch', formula: words(generationRows, 'prompt', k.infer), floats: layerScratch(generationRows, P, k.infer) });
     if (advForwards > 0) {
-      scratch.push({ phase: 'advantages', name: 'no-tape layer kernel scratch', formula: `${advantageRows} rows x (heads x T x T x 3 + T x intermediate x 3) x 4 B`, floats: 3 * attn(advantageRows, T, T) + 3 * advantageRows * T * m.I });
-      if (reference) scratch.push({ phase: 'advantages', name: 'reference LM head scratch', formula: `${advantageRows * newTokens} tokens x vocab x 3 x 4 B`, floats: 3 * advantageRows * newTokens * m.V });
+      scratch.push({ phase: 'advantages', name: 'no-tape layer kernel scratch', formula: words(advantageRows, `T=${T}`, k.infer), floats: layerScratch(advantageRows, T, k.infer) });
+      if (reference) scratch.push({ phase: 'advantages', name: 'reference LM head kernel scratch', formula: `${advantageRows * newTokens} tokens x vocab x ${k.headInfer} x 4 B`, floats: k.headInfer * advantageRows * newTokens * m.V });
     }
     const trainRows = Math.max(criticRows, policyRows);
     const firstTrain = gae ? 'critic update' : 'policy update';
-    scratch.push({ phase: firstTrain, name: 'training layer kernel scratch', formula: `${trainRows} rows x (heads x T x T x 4 + T x intermediate x 6) x 4 B, forward and backward kernels`, floats: 4 * attn(trainRows, T, T) + 6 * trainRows * T * m.I });
-    scratch.push({ phase: 'policy update', name: 'LM head kernel scratch', formula: `${policyRows * newTokens} tokens x vocab x 5 x 4 B (logits, log-softmax, probabilities, their gradient)`, floats: 5 * policyRows * newTokens * m.V });
+    scratch.push({ phase: firstTrain, name: 'training layer kernel scratch', formula: `${words(trainRows, `T=${T}`, k.train)}, forward and backward kernels`, floats: layerScratch(trainRows, T, k.train) });
+    scratch.push({ phase: 'policy update', name: 'LM head kernel scratch', formula: `${policyRows * newTokens} tokens x vocab x ${k.headTrain} x 4 B (logits, log-softmax, probabilities, their gradient)`, floats: k.headTrain * policyRows * newTokens * m.V });
     for (const s of scratch) add(s.phase, s.name, s.formula, s.floats);
   }
 

@@ -7,6 +7,8 @@
 //   tsx bench/memory-kernels.ts R P T      one shape (rows, prompt, response tokens), in this process
 
 import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { writeFileAtomic } from '../sdk/util/atomic-write.ts';
 import { selectBackend } from '../sdk/engine/backend.ts';
 import { tf } from '../sdk/engine/tf.ts';
 import { TransformerLM } from '../sdk/model/index.ts';
@@ -41,10 +43,15 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const args = process.argv.slice(2).map(Number);
   if (args.length === 3) await one(args[0]!, args[1]!, args[2]!);
   else {
+    const shapes = [];
     for (const [r, p, t] of SHAPES) {
       const out = spawnSync(process.execPath, ['--import', 'tsx', import.meta.filename, String(r), String(p), String(t)], { encoding: 'utf8', env: { ...process.env, ORZ_POOL_MB: '0' } });
       if (out.status !== 0) throw new Error(`bench/memory-kernels.ts ${r} ${p} ${t}: ${out.stderr.slice(-1000)}`);
       process.stdout.write(out.stdout);
+      shapes.push(JSON.parse(out.stdout.trim().split('\n').pop()!));
     }
+    const file = join(import.meta.dirname, 'results', `memory-kernels-${new Date().toISOString().slice(0, 10)}.json`);
+    await writeFileAtomic(file, `${JSON.stringify({ bench: 'memory-kernels', date: new Date().toISOString(), model: CHECK_CASES['small']!.model, shapes }, null, 1)}\n`);
+    console.log(`written ${file}`);
   }
 }

@@ -7,10 +7,8 @@
 //       weights), written to bench/results/memory-plan-<date>.json
 
 import { spawnSync } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { ModelConfig } from '../sdk/model/index.ts';
 import { resolveTrainerConfig } from '../sdk/ppo/config.ts';
 import { fmtBytes, fmtCount, memoryPlan, parameterCount } from '../sdk/run/memory-plan.ts';
 import { writeFileAtomic } from '../sdk/util/atomic-write.ts';
@@ -81,23 +79,14 @@ async function check(names: string[]): Promise<void> {
 async function planForRunConfig(path: string, flags: { 'prompt-tokens'?: string; 'memory-budget'?: string; backend?: string }): Promise<number> {
   const { selectBackend } = await import('../sdk/engine/backend.ts');
   const { readRunConfig } = await import('../sdk/ppo/run-config.ts');
-  const { preflight, residentBytes, promptTokensOf } = await import('../sdk/run/preflight.ts');
+  const { preflightRun } = await import('../sdk/run/preflight-run.ts');
   const rc = await readRunConfig(path);
   const backend = await selectBackend(flags.backend ?? rc.backend);
-  const baselineBytes = residentBytes(); // backend loaded, no model yet: what the process costs by itself
-  const model = JSON.parse(await readFile(join(rc.model, 'config.json'), 'utf8')) as ModelConfig;
-  let promptTokens = flags['prompt-tokens'] === undefined ? NaN : Number(flags['prompt-tokens']);
-  if (flags['prompt-tokens'] === undefined) {
-    const { loadTokenizer } = await import('../sdk/tokenizer/index.ts');
-    const { readDataset, resolveTemplate, applyTemplate } = await import('../sdk/data/index.ts');
-    const [tokenizer, records] = await Promise.all([loadTokenizer(rc.model), readDataset(rc.trainData)]);
-    const template = resolveTemplate(resolveTrainerConfig(rc.trainer).template);
-    promptTokens = promptTokensOf(records.map((r) => applyTemplate(template, r.prompt)), (t) => tokenizer.encode(t));
-  }
-  if (!(Number.isInteger(promptTokens) && promptTokens > 0)) throw new Error(`--prompt-tokens must be a positive integer, got "${flags['prompt-tokens']}"`);
+  const promptTokens = flags['prompt-tokens'] === undefined ? undefined : Number(flags['prompt-tokens']);
+  if (promptTokens !== undefined && !(Number.isInteger(promptTokens) && promptTokens > 0)) throw new Error(`--prompt-tokens must be a positive integer, got "${flags['prompt-tokens']}"`);
   const budget = flags['memory-budget'] === undefined ? undefined : Number(flags['memory-budget']) * 2 ** 30;
   if (budget !== undefined && !(budget > 0)) throw new Error(`--memory-budget must be a positive number of GB, got "${flags['memory-budget']}"`);
-  const result = preflight(rc, model, { backend: backend.name, promptTokens, baselineBytes, ...(budget !== undefined ? { budgetBytes: budget } : {}) });
+  const result = await preflightRun(rc, { backend: backend.name, ...(promptTokens !== undefined ? { promptTokens } : {}), ...(budget !== undefined ? { budgetBytes: budget } : {}) });
   for (const line of result.lines) console.log(line);
   return result.fits ? 0 : 1;
 }

@@ -7,6 +7,11 @@ import type { ModelConfig } from '../sdk/model/index.ts';
 import type { RunConfig } from '../sdk/ppo/run-config.ts';
 import { kvCapacities, kvPeakSlots, memoryPlan, parameterCount } from '../sdk/run/memory-plan.ts';
 import { preflight } from '../sdk/run/preflight.ts';
+import { preflightRun } from '../sdk/run/preflight-run.ts';
+import { readRunConfig } from '../sdk/ppo/run-config.ts';
+import { loadTokenizer } from '../sdk/tokenizer/index.ts';
+import { applyTemplate, readDataset, resolveTemplate } from '../sdk/data/index.ts';
+import { fileURLToPath } from 'node:url';
 import { parseModelConfig } from '../sdk/model/config.ts';
 import { estimateCase, measureInSubprocess } from '../bench/memory-plan.ts';
 import type { MeasureCase } from '../bench/memory-measure.ts';
@@ -93,6 +98,7 @@ test('a run that cannot fit is refused with settings that fit when estimated aga
   const budget = full.estimate / 4;
   const r = preflight(BIG_RUN, BIG, { ...opts, budgetBytes: budget });
   assert.equal(r.fits, false);
+  assert.match(r.summary, /^memory: estimated peak .* does not fit$/);
   assert.ok(r.suggestions.length >= 2 && r.suggestions.length <= 3, `suggestions: ${JSON.stringify(r.suggestions)}`);
   assert.match(r.lines.at(-r.suggestions.length - 1)!, /does not fit/);
   const settings = new Map(r.suggestions.map((s) => [s.setting, s.value]));
@@ -141,4 +147,17 @@ test('the estimate is within 25% of the measured peak RSS of one real Trainer.st
   process.stderr.write(`memory-plan: estimate/measured ${ratio.toFixed(3)}\n`);
   assert.ok(Math.abs(ratio - 1) <= 0.25, `estimate ${plan.peakBytes} vs measured ${measured.peakBytes} (ratio ${ratio.toFixed(3)}, baseline ${measured.baselineBytes})`);
   assert.ok(measured.peakBytes > measured.baselineBytes * 1.2, 'the model-dependent part is measurable over the baseline');
+});
+
+test('preflightRun reads the run\'s model config and measures its longest templated prompt', async () => {
+  const path = fileURLToPath(new URL('../data/mini/train-config.json', import.meta.url));
+  const rc = await readRunConfig(path);
+  const r = await preflightRun(rc, { backend: 'onnxruntime', budgetBytes: 64 * 2 ** 30 });
+  const [tokenizer, records] = await Promise.all([loadTokenizer(rc.model), readDataset(rc.trainData)]);
+  const longest = Math.max(...records.map((x) => tokenizer.encode(applyTemplate(resolveTemplate('mini'), x.prompt)).length));
+  assert.equal(r.plan.shapes.promptTokens, longest);
+  assert.equal(r.plan.shapes.samples, 16 * 8);
+  assert.equal(r.fits, true);
+  assert.match(r.lines[0]!, /^memory pre-flight \(mini\)/);
+  await assert.rejects(preflightRun({ ...rc, model: '/nonexistent-model-dir' }, { backend: 'onnxruntime', promptTokens: 10 }), /nonexistent-model-dir.config\.json/);
 });

@@ -180,7 +180,7 @@ export function memoryPlan(input: MemoryPlanInput): MemoryPlan {
     const layerScratch = (rows: number, Tq: number, c: { attn: number; mlp: number; hidden: number }) =>
       rows * Tq * (c.attn * m.heads * Tq + c.mlp * m.I + c.hidden * m.H);
     const words = (rows: number, Tn: string, c: { attn: number; mlp: number; hidden: number }) =>
-      `${rows} rows x ${Tn} x (heads x ${Tn} x ${c.attn} + intermediate x ${c.mlp} + hidden x ${c.hidden}) x 4 B`;
+      `${rows} rows x ${Tn} x (heads x ${Tn.split('=')[0]} x ${c.attn} + intermediate x ${c.mlp} + hidden x ${c.hidden}) x 4 B`;
     scratch.push({ phase: 'generate', name: 'prefill kernel scratch', formula: words(generationRows, 'prompt', k.infer), floats: layerScratch(generationRows, P, k.infer) });
     if (advForwards > 0) {
       scratch.push({ phase: 'advantages', name: 'no-tape layer kernel scratch', formula: words(advantageRows, `T=${T}`, k.infer), floats: layerScratch(advantageRows, T, k.infer) });

@@ -38,8 +38,10 @@ export interface PreflightResult {
   fits: boolean;
   /** Empty when the run fits; else up to three single-setting changes that fit, found by re-estimating. */
   suggestions: Suggestion[];
-  /** The report: a summary line, the table of terms, and the verdict (with the suggestions when it does not fit). */
+  /** The report: a heading, the table of terms, and the verdict (with the suggestions when it does not fit). */
   lines: string[];
+  /** One line for a run's log: estimated peak, where, available, verdict. */
+  summary: string;
 }
 
 /** MemAvailable (bytes) from /proc/meminfo: what the kernel can give without swapping; os.freemem() elsewhere. */
@@ -80,7 +82,8 @@ export function preflight(rc: RunConfig, model: ModelConfig, opts: PreflightOpti
   const availableFrom = stated ? '--memory-budget' : `${free!.from} + this process`;
   const fits = plan.peakBytes <= available;
   const suggestions = fits ? [] : suggest(input, available);
-  return { plan, estimate: plan.peakBytes, available, availableFrom, fits, suggestions, lines: report(rc.name, plan, available, availableFrom, fits, suggestions) };
+  const summary = `memory: estimated peak ${fmtBytes(plan.peakBytes)} (${plan.peakPhase}) of ${fmtBytes(available)} available (${availableFrom}): ${fits ? 'fits' : 'does not fit'}`;
+  return { plan, estimate: plan.peakBytes, available, availableFrom, fits, suggestions, lines: report(rc.name, plan, available, availableFrom, fits, suggestions), summary };
 }
 
 /** Each knob alone, at the largest value below the configured one whose estimate fits; at most three. */

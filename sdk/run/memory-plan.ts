@@ -149,7 +149,9 @@ export function memoryPlan(input: MemoryPlanInput): MemoryPlan {
   // --- generate
   const slots = kvPeakSlots(P, newTokens - 1);
   add('generate', 'KV cache', `${generationRows} rows x ${slots} slots (prompt + maxNewTokens, grown by doubling: old + new) x layers x 2 x kv_heads x head_dim x 4 B`, generationRows * slots * m.L * 2 * m.kv * m.d);
-  add('generate', 'prefill activations', `${generationRows} rows x prompt x (layers x hidden + heads x prompt) x 4 B`, generationRows * P * (m.L * m.H + 3 * m.heads * P));
+  // the prefill keeps every layer's output until hidden() returns; the composite attention also its scores
+  add('generate', 'prefill activations', `${generationRows} rows x prompt x ((layers + 4) x hidden${fused ? '' : ' + heads x prompt x 3'}) x 4 B, plus the mask rows x prompt^2`,
+    generationRows * P * ((m.L + 4) * m.H + (fused ? 0 : 3 * m.heads * P) + P));
 
   // --- advantages: no tape, but hidden() keeps every layer's output until it returns
   const advForwards = (gae ? 1 : 0) + (reference ? 1 : 0);

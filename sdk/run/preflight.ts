@@ -23,9 +23,9 @@ export interface PreflightOptions {
 }
 
 export interface Suggestion {
-  /** Dotted path in the run config, e.g. "trainer.microBatchRows". */
-  setting: string;
-  value: number;
+  /** Settings to change together (one, or micro-batch rows and one more), by dotted path in the run config. */
+  changes: { setting: string; value: number }[];
+  /** The estimate with these changes. */
   peakBytes: number;
 }
 
@@ -36,7 +36,7 @@ export interface PreflightResult {
   available: number;
   availableFrom: string;
   fits: boolean;
-  /** Empty when the run fits; else up to three single-setting changes that fit, found by re-estimating. */
+  /** Empty when the run fits; else up to three changes that fit, found by re-estimating. */
   suggestions: Suggestion[];
   /** The report: a heading, the table of terms, and the verdict (with the suggestions when it does not fit). */
   lines: string[];
@@ -86,24 +86,33 @@ export function preflight(rc: RunConfig, model: ModelConfig, opts: PreflightOpti
   return { plan, estimate: plan.peakBytes, available, availableFrom, fits, suggestions, lines: report(rc.name, plan, available, availableFrom, fits, suggestions), summary };
 }
 
-/** Each knob alone, at the largest value below the configured one whose estimate fits; at most three. */
+interface Knob { setting: string; current: number; min: number; set: (c: TrainerConfig, v: number) => TrainerConfig }
+
+/**
+ * Each knob alone, at the largest value below the configured one whose estimate fits; at most three.
+ * When no knob alone fits, micro-batches of one row together with each other knob.
+ */
 function suggest(input: MemoryPlanInput, available: number): Suggestion[] {
   const t = input.trainer;
-  const peakWith = (change: (c: TrainerConfig) => TrainerConfig) => memoryPlan({ ...input, trainer: change(t) }).peakBytes;
-  const out: Suggestion[] = [];
-  const tryKnob = (setting: string, current: number, min: number, set: (c: TrainerConfig, v: number) => TrainerConfig) => {
-    const value = largestFitting(min, current - 1, (v) => peakWith((c) => set(c, v)) <= available);
-    if (value !== null) out.push({ setting, value, peakBytes: peakWith((c) => set(c, value)) });
-  };
-  // micro-batches split the training forward/backward; the rows it starts from are the larger minibatch
+  const peak = (c: TrainerConfig) => memoryPlan({ ...input, trainer: c }).peakBytes;
+  // micro-batches split the training forward/backward; the rows they start from are the larger minibatch
   const samples = t.promptsPerIteration * t.samplesPerPrompt;
   const minibatch = Math.ceil(samples / Math.min(t.policyUpdateSteps, t.advantageEstimator === 'gae' ? t.criticUpdateSteps : Infinity));
-  const rows = t.microBatchRows > 0 ? Math.min(t.microBatchRows, minibatch) : minibatch;
-  tryKnob('trainer.microBatchRows', rows, 1, (c, v) => ({ ...c, microBatchRows: v }));
-  tryKnob('trainer.samplesPerPrompt', t.samplesPerPrompt, t.advantageEstimator === 'grpo' ? 2 : 1, (c, v) => ({ ...c, samplesPerPrompt: v }));
-  tryKnob('trainer.generation.maxNewTokens', t.generation.maxNewTokens, 1, (c, v) => ({ ...c, generation: { ...c.generation, maxNewTokens: v } }));
-  if (out.length < 3) tryKnob('trainer.promptsPerIteration', t.promptsPerIteration, 1, (c, v) => ({ ...c, promptsPerIteration: v }));
-  return out.slice(0, 3);
+  const micro: Knob = { setting: 'trainer.microBatchRows', current: t.microBatchRows > 0 ? Math.min(t.microBatchRows, minibatch) : minibatch, min: 1, set: (c, v) => ({ ...c, microBatchRows: v }) };
+  const others: Knob[] = [
+    { setting: 'trainer.samplesPerPrompt', current: t.samplesPerPrompt, min: t.advantageEstimator === 'grpo' ? 2 : 1, set: (c, v) => ({ ...c, samplesPerPrompt: v }) },
+    { setting: 'trainer.generation.maxNewTokens', current: t.generation.maxNewTokens, min: 1, set: (c, v) => ({ ...c, generation: { ...c.generation, maxNewTokens: v } }) },
+    { setting: 'trainer.promptsPerIteration', current: t.promptsPerIteration, min: 1, set: (c, v) => ({ ...c, promptsPerIteration: v }) },
+  ];
+  const search = (base: TrainerConfig, k: Knob, fixed: Suggestion['changes']): Suggestion | null => {
+    const value = largestFitting(k.min, k.current - 1, (v) => peak(k.set(base, v)) <= available);
+    return value === null ? null : { changes: [...fixed, { setting: k.setting, value }], peakBytes: peak(k.set(base, value)) };
+  };
+  const alone = [micro, ...others].map((k) => search(t, k, [])).filter((x): x is Suggestion => x !== null);
+  if (alone.length > 0) return alone.slice(0, 3);
+  if (micro.current <= 1) return [];
+  const oneRow = micro.set(t, 1);
+  return others.map((k) => search(oneRow, k, [{ setting: micro.setting, value: 1 }])).filter((x): x is Suggestion => x !== null).slice(0, 3);
 }
 
 /** The largest v in [lo, hi] with fits(v), for a fits that holds below some threshold; null when none. */
@@ -129,10 +138,10 @@ function report(name: string, plan: MemoryPlan, available: number, from: string,
   if (fits) {
     lines.push(`fits: estimated peak ${fmtBytes(plan.peakBytes)} of ${fmtBytes(available)} available`);
   } else if (suggestions.length === 0) {
-    lines.push(`does not fit: estimated peak ${fmtBytes(plan.peakBytes)}, available ${fmtBytes(available)}; no single setting fits (weights and optimizer state alone need ${fmtBytes(runBytes(plan))}): a smaller model or more memory`);
+    lines.push(`does not fit: estimated peak ${fmtBytes(plan.peakBytes)}, available ${fmtBytes(available)}; no setting fits (weights and optimizer state alone need ${fmtBytes(runBytes(plan))}): a smaller model or more memory`);
   } else {
     lines.push(`does not fit: estimated peak ${fmtBytes(plan.peakBytes)}, available ${fmtBytes(available)}. Any one of these fits:`);
-    for (const x of suggestions) lines.push(`  ${x.setting} ${x.value} (peak ${fmtBytes(x.peakBytes)})`);
+    for (const x of suggestions) lines.push(`  ${x.changes.map((c) => `${c.setting} ${c.value}`).join(' + ')} (peak ${fmtBytes(x.peakBytes)})`);
   }
   return lines;
 }

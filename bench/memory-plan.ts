@@ -17,7 +17,7 @@ import type { MeasureCase, MeasureResult } from './memory-measure.ts';
 
 const silu = { model_type: 'orz', hidden_act: 'silu' } as const;
 
-/** The three checked sizes: the bundled model's shape, ~24M (large vocab: the LM head matters), ~112M (weights and Adam dominate). */
+/** The checked sizes: the bundled model's shape, ~24M (large vocab: the LM head matters; also with micro-batches and GRPO), ~112M (weights and Adam dominate). */
 export const CHECK_CASES: Record<string, MeasureCase> = {
   small: {
     model: { ...silu, vocab_size: 384, hidden_size: 96, intermediate_size: 288, num_hidden_layers: 3, num_attention_heads: 4, head_dim: 24, max_position_embeddings: 128, tie_word_embeddings: true },
@@ -27,6 +27,12 @@ export const CHECK_CASES: Record<string, MeasureCase> = {
   medium: {
     model: { ...silu, vocab_size: 8192, hidden_size: 512, intermediate_size: 1408, num_hidden_layers: 6, num_attention_heads: 8, max_position_embeddings: 512, tie_word_embeddings: true },
     trainer: { promptsPerIteration: 4, samplesPerPrompt: 4, generation: { maxNewTokens: 64 }, policyUpdateSteps: 1, criticUpdateSteps: 2 },
+    promptTokens: 32,
+  },
+  // the medium model with micro-batches (accumulated gradients), GRPO (no critic) and no reference
+  'medium-micro-grpo': {
+    model: { ...silu, vocab_size: 8192, hidden_size: 512, intermediate_size: 1408, num_hidden_layers: 6, num_attention_heads: 8, max_position_embeddings: 512, tie_word_embeddings: true },
+    trainer: { promptsPerIteration: 4, samplesPerPrompt: 4, generation: { maxNewTokens: 64 }, policyUpdateSteps: 1, microBatchRows: 4, advantageEstimator: 'grpo', kl: { log: false } },
     promptTokens: 32,
   },
   large: {

@@ -81,6 +81,14 @@ test('the peak is the largest phase, and its terms add up to it', () => {
   const max = Math.max(...plan.phases.map((p) => p.bytes));
   assert.equal(plan.peakBytes, max);
   assert.equal(plan.terms.reduce((a, t) => a + t.bytes, 0), plan.peakBytes);
+  // the pool holds earlier phases' freed working sets and the buffers the optimizer step replaced, up to its cap
+  const pooled = memoryPlan({ model: TINY, trainer: resolveTrainerConfig(TINY_TRAINER), backend: 'onnxruntime', promptTokens: 3, baselineBytes: 1000, poolBytes: 2 ** 30 });
+  assert.equal(pooled.peakPhase, 'policy update');
+  const earlier = pooled.allTerms.filter((t) => ['generate', 'advantages', 'critic update'].includes(t.phase) && !t.name.endsWith('kernel scratch'));
+  const poolTerm = pooled.terms.find((t) => t.name === 'buffer pool')!;
+  assert.equal(poolTerm.bytes, earlier.reduce((a, t) => a + t.bytes, 0) + 3 * 196 * 4);
+  const capped = memoryPlan({ model: TINY, trainer: resolveTrainerConfig(TINY_TRAINER), backend: 'onnxruntime', promptTokens: 3, baselineBytes: 1000, poolBytes: 100 });
+  assert.equal(capped.terms.find((t) => t.name === 'buffer pool')!.bytes, 100);
 });
 
 const BIG: ModelConfig = {

@@ -9,7 +9,7 @@
 //   critic/policy   a micro-batch's autograd tape, the gradients, the LM head's [tokens, vocab] buffers
 // Worst case shapes: every response runs to maxNewTokens, so T = prompt + maxNewTokens - 1 everywhere.
 //
-// Two terms are the runtime's, not the model's, and were measured (bench/memory-plan.ts):
+// Two terms are the runtime's, not the model's, and were measured (bench/memory-kernels.ts):
 //   - onnxruntime keeps each fused kernel's scratch (its memory arena) after the call, so the scratch of
 //     every kernel the iteration ran is resident at the end: summed, not maxed;
 //   - the onnxruntime backend's buffer pool keeps freed tensor buffers for reuse, up to ORZ_POOL_MB (512).
@@ -202,10 +202,12 @@ export function memoryPlan(input: MemoryPlanInput): MemoryPlan {
   // phases, the pool's share of earlier phases' freed buffers (other shapes than this phase's), and its own.
   const residentAt = (phase: (typeof order)[number]): MemoryTerm[] => {
     const earlier = order.slice(0, order.indexOf(phase)) as Phase[];
-    const pooledBytes = Math.min(pool, terms.filter((t) => !isScratch(t) && earlier.includes(t.phase)).reduce((a, t) => a + t.bytes, 0));
+    // an optimizer step replaces each weight and both its moments: the old buffers go to the pool too
+    const replaced = phase === 'policy update' ? 3 * params * F32 : phase === 'critic update' ? 3 * criticParams * F32 : 0;
+    const pooledBytes = Math.min(pool, replaced + terms.filter((t) => !isScratch(t) && earlier.includes(t.phase)).reduce((a, t) => a + t.bytes, 0));
     const own = terms.filter((t) => t.phase === 'run' || t.phase === phase || (isScratch(t) && earlier.includes(t.phase)));
     if (!fused) return own;
-    return [...own, { name: 'buffer pool', formula: `freed tensor buffers of earlier phases kept for reuse, up to ORZ_POOL_MB=${Math.round(pool / MB)}`, bytes: pooledBytes, phase }];
+    return [...own, { name: 'buffer pool', formula: `freed tensor buffers kept for reuse (earlier phases' working sets${replaced ? ', the weights and moments an optimizer step replaced' : ''}), up to ORZ_POOL_MB=${Math.round(pool / MB)}`, bytes: pooledBytes, phase }];
   };
   const phases = order.map((phase) => ({ phase, bytes: residentAt(phase).reduce((a, t) => a + t.bytes, 0) }));
   const peak = phases.reduce((a, b) => (b.bytes > a.bytes ? b : a));

@@ -33,6 +33,10 @@ export { Adam, type AdamConfig } from './ppo/optimizer.ts';
 export { MetricsLog, type MetricsRow } from './ppo/metrics-log.ts';
 export { runTrainer, resumeFrom, latestCheckpoint, type RunOptions } from './ppo/run.ts';
 export { readRunConfig, trainerFromRunConfig, type RunConfig } from './ppo/run-config.ts';
+// memory pre-flight: will a run fit? (sdk/run)
+export { memoryPlan, type MemoryPlan, type MemoryPlanInput, type MemoryTerm } from './run/memory-plan.ts';
+export { preflight, type PreflightResult, type PreflightOptions, type Suggestion } from './run/preflight.ts';
+export { preflightRun } from './run/preflight-run.ts';
 // viz
 export {
   lineFigure, plotlyBundle, isPlotlyFigure, tableBundle, textTable, recordsBundle, tensorBundle, progressLine, ProgressBar,

@@ -17,6 +17,8 @@ export const TRAIN_COMMAND = defineCommand({
     resume: { type: 'boolean', help: 'continue runs/<name>/ from its newest complete checkpoint (a new run if it holds none)' },
     overwrite: { type: 'boolean', help: 'remove the run already in runs/<name>/ (metrics, rollouts, checkpoints, report) and start over' },
     backend: { type: 'string', arg: 'B', help: 'tensor backend: auto, tensorflow, onnxruntime, wasm, cpu (default: the config\'s, else auto)' },
+    'dry-run': { type: 'boolean', help: 'print the memory pre-flight (estimated peak per term against free memory) and exit: 0 if it fits, 1 if not' },
+    'memory-budget': { type: 'number', min: 0, exclusiveMin: true, arg: 'GB', help: 'compare the estimate with this budget instead of free memory (e.g. a GPU\'s)' },
   },
 });
 
@@ -36,13 +38,22 @@ export async function trainCommand(argv: string[]): Promise<number> {
   if (values.iterations !== undefined) rc.iterations = values.iterations;
   const backend = await selectBackend(values.backend ?? rc.backend);
   const runDir = resolve(values['runs-dir'] ?? process.env['ORZ_RUNS_DIR'] ?? 'runs', rc.name);
+  // The pre-flight runs before the model loads: its baseline is this process's memory now.
+  const { preflightRun } = await import('../run/preflight-run.ts');
+  const budget = values['memory-budget'] === undefined ? {} : { budgetBytes: values['memory-budget'] * 2 ** 30 };
+  const pf = await preflightRun(rc, { backend: backend.name, ...budget });
+  if (values['dry-run']) {
+    process.stdout.write(`${pf.lines.join('\n')}\n`);
+    return pf.fits ? 0 : 1;
+  }
+  if (!pf.fits) throw new Error(`this run does not fit in memory:\n${pf.lines.join('\n')}`);
   // Checked before the model loads, so a refusal is immediate and writes nothing.
   const found = await inspectRunDir(runDir);
   if (holdsRun(found) && !values.resume && !values.overwrite) {
     throw new Error(`${runDir} already holds a run (${describeRunDir(found)}). Continue it with --resume, ` +
       'replace it with --overwrite, or choose another --name or --runs-dir');
   }
-  process.stderr.write(`orz train: ${rc.name} | backend ${backend.name} | ${rc.iterations} iterations | run dir ${runDir}\n`);
+  process.stderr.write(`orz train: ${rc.name} | backend ${backend.name} | ${rc.iterations} iterations | run dir ${runDir}\n${pf.summary}\n`);
   const trainer = await trainerFromRunConfig(rc, { configSource: configPath });
   if (values.resume && !holdsRun(found)) {
     process.stderr.write(`nothing to resume in ${runDir}; starting a new run\n`);

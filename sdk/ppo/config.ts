@@ -3,6 +3,7 @@
 
 import type { KLEstimator } from './losses.ts';
 import { resolveTemplate } from '../data/template.ts';
+import { ORZ_STOP } from '../rollout/engine.ts';
 import { assertValid, arrayOf, boolean, ConfigError, deepPartial, number, object, oneOf, pair, refine, string, type DeepPartial } from '../util/schema.ts';
 
 export interface TrainerConfig {
@@ -67,7 +68,7 @@ export const ORZ_DEFAULTS: TrainerConfig = {
   promptsPerIteration: 128,
   samplesPerPrompt: 64,
   template: 'orz',
-  generation: { temperature: 1, topP: 1, topK: 0, maxNewTokens: 8000, stop: ['</answer>', 'User:', 'Human:', 'Assistant:'] },
+  generation: { temperature: 1, topP: 1, topK: 0, maxNewTokens: 8000, stop: [...ORZ_STOP] },
   advantageEstimator: 'gae',
   gamma: 1,
   lambda: 1,

@@ -1,0 +1,130 @@
+// The evaluation harness end to end on the bundled tiny model and its held-out problems (data/mini): n samples
+// at temperature 1, the report's figures against the scored samples, determinism by seed, greedy, the abort
+// signal stopping generation, and prompts that do not fit the model's context.
+import { test, after, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { fileURLToPath } from 'node:url';
+import { selectBackend } from '../sdk/engine/backend.ts';
+import { loadModel, type TransformerLM } from '../sdk/model/index.ts';
+import { loadTokenizer, type Tokenizer } from '../sdk/tokenizer/index.ts';
+import { RolloutEngine } from '../sdk/rollout/engine.ts';
+import type { RolloutBatch } from '../sdk/rollout/rollout-batch.ts';
+import { closeRewardPools } from '../sdk/reward/index.ts';
+import {
+  benchmarkFromFile, evalMetricsRow, evaluate, formatEvalReport, meanAtN, passAtK, type EvalBenchmark, type EvalProgress, type EvalReport,
+} from '../sdk/eval/index.ts';
+
+const MINI = fileURLToPath(new URL('../data/mini/', import.meta.url));
+const ORZ_EVAL = fileURLToPath(new URL('../../shared/data/orz-eval/', import.meta.url));
+const SAMPLING = { n: 2, temperature: 1, maxNewTokens: 40, seed: 7 };
+
+let model: TransformerLM;
+let tokenizer: Tokenizer;
+let mini: EvalBenchmark;
+
+before(async () => {
+  await selectBackend();
+  [model, tokenizer] = await Promise.all([loadModel(`${MINI}base`), loadTokenizer(`${MINI}base`)]);
+  mini = await benchmarkFromFile(`${MINI}eval.jsonl`, { template: 'mini' });
+});
+after(() => closeRewardPools());
+
+/** The report without its wall-clock part. */
+const figures = (r: EvalReport) => ({ ...r, timing: null });
+
+test('n=2 at temperature 1 on 5 mini problems: mean@n, pass@k, levels, lengths and samples agree with the scored samples', async () => {
+  const batches: RolloutBatch[] = [];
+  const phases: string[] = [];
+  const report = await evaluate({
+    model, tokenizer, benchmarks: [mini], sampling: SAMPLING, limit: 5,
+    onBatch: (name, batch) => { assert.equal(name, 'eval'); batches.push(batch); },
+    onProgress: (p) => { if (phases.at(-1) !== p.phase) phases.push(p.phase); },
+  });
+  assert.deepEqual(phases, ['generate', 'score', 'done']);
+  assert.equal(report.benchmarks.length, 1);
+  const b = report.benchmarks[0]!;
+  assert.equal(b.name, 'eval');
+  assert.equal(b.reward, 'math');
+  assert.equal(b.template, 'mini');
+  assert.equal(b.questions, 5);
+  assert.equal(b.samplesPerQuestion, 2);
+  assert.equal(b.greedyAccuracy, null);
+
+  const samples = batches[0]!.samples();
+  assert.equal(samples.length, 10);
+  const correct = [0, 1, 2, 3, 4].map((q) => samples.filter((s) => s.promptIndex === q && s.reward! > 0.5).length);
+  assert.deepEqual(b.perQuestion.map((q) => q.correct), correct);
+  assert.equal(b.meanAtN, meanAtN(correct.map((c) => ({ n: 2, correct: c }))));
+  assert.deepEqual(Object.keys(b.passAtK), ['1', '2']);
+  assert.equal(b.passAtK[2], correct.reduce((a, c) => a + passAtK(2, c, 2), 0) / 5);
+  assert.equal(b.lengths.meanTokens, samples.reduce((a, s) => a + s.responseIds.length, 0) / 10);
+  assert.equal(b.lengths.meanChars, samples.reduce((a, s) => a + s.response.length, 0) / 10);
+  assert.equal(b.lengths.truncatedFraction, samples.filter((s) => s.finishReason === 'length').length / 10);
+  // the mini eval set has levels 3 and 4; each level's questions add up to the whole
+  assert.deepEqual(b.byLevel.map((l) => l.questions).reduce((a, x) => a + x, 0), 5);
+  for (const l of b.byLevel) {
+    const qs = b.perQuestion.filter((q) => q.level === l.level);
+    assert.equal(l.meanAtN, qs.reduce((a, q) => a + q.correct / 2, 0) / qs.length, `level ${l.level}`);
+  }
+  // the samples to inspect are the first correct and the first wrong one, with their extracted answer
+  const firstRight = samples.find((s) => s.reward! > 0.5);
+  const firstWrong = samples.find((s) => s.reward! <= 0.5);
+  assert.equal(b.firstCorrect?.response ?? null, firstRight?.response ?? null);
+  assert.equal(b.firstWrong?.response ?? null, firstWrong?.response ?? null);
+  if (b.firstWrong) assert.equal(b.firstWrong.question, mini.records[b.firstWrong.recordIndex]!.prompt);
+  assert.ok(b.firstCorrect || b.firstWrong);
+
+  const row = evalMetricsRow(report);
+  assert.equal(row['eval/eval/mean@2'], b.meanAtN);
+  assert.equal(row['eval/eval/pass@2'], b.passAtK[2]);
+  assert.equal(row['eval/eval/response_length'], b.lengths.meanTokens);
+  assert.equal(row['eval/eval/truncated_fraction'], b.lengths.truncatedFraction);
+  assert.match(formatEvalReport(report), /n=2 at temperature 1[\s\S]*mean@2\s+pass@1\s+pass@2/);
+  assert.deepEqual(JSON.parse(JSON.stringify(figures(report))), figures(report), 'the report is plain JSON');
+});
+
+test('the same seed gives the same report twice; another seed other samples; adding a benchmark before it changes nothing', async () => {
+  const suite = { model, tokenizer, sampling: SAMPLING, limit: 4 };
+  const first = await evaluate({ ...suite, benchmarks: [mini] });
+  const again = await evaluate({ ...suite, benchmarks: [{ ...mini, name: 'other' }, mini] });
+  assert.deepEqual(figures({ ...again, benchmarks: again.benchmarks.slice(1) }), figures(first));
+  assert.equal(again.benchmarks[0]!.name, 'other');
+  const reseeded = await evaluate({ ...suite, benchmarks: [mini], sampling: { ...SAMPLING, seed: 8 } });
+  const responses = (r: EvalReport) => [r.benchmarks[0]!.firstCorrect?.response, r.benchmarks[0]!.firstWrong?.response, r.benchmarks[0]!.lengths];
+  assert.notDeepEqual(responses(reseeded), responses(first));
+});
+
+test('greedy (n=1, temperature 0) reports greedy accuracy; temperature 0 with n > 1 is refused', async () => {
+  const report = await evaluate({ model, tokenizer, benchmarks: [mini], sampling: { maxNewTokens: 40 }, limit: 4 });
+  const b = report.benchmarks[0]!;
+  assert.equal(b.greedyAccuracy, b.meanAtN);
+  assert.deepEqual(Object.keys(b.passAtK), ['1']);
+  assert.equal(evalMetricsRow(report)['eval/eval/greedy_accuracy'], b.meanAtN);
+  await assert.rejects(evaluate({ model, tokenizer, benchmarks: [mini], sampling: { n: 4, temperature: 0 } }), /temperature 0 gives 4 identical samples/);
+});
+
+test('aborting stops generation: no further batch of rows is generated and evaluate rejects with the reason', async () => {
+  const engine = new RolloutEngine(model, tokenizer, { maxBatchRows: 2 }); // progress after every 2 rows
+  const controller = new AbortController();
+  const generated: EvalProgress[] = [];
+  const run = evaluate({
+    engine, benchmarks: [mini, { ...mini, name: 'second' }], sampling: SAMPLING, limit: 6, signal: controller.signal,
+    onProgress: (p) => {
+      if (p.phase === 'generate' && p.finished > 0) generated.push(p);
+      if (p.finished >= 2) controller.abort(new Error('stop here'));
+    },
+  });
+  await assert.rejects(run, /stop here/);
+  assert.deepEqual(generated.map((p) => [p.benchmark, p.finished, p.total]), [['eval', 2, 12]]);
+});
+
+test("ORZ's files with the tiny model: a prompt that does not fit is an error naming it, or skipped and listed", async () => {
+  const aime = await benchmarkFromFile(`${ORZ_EVAL}aime2024.json`);
+  const suite = { model, tokenizer, sampling: { maxNewTokens: 64 } };
+  await assert.rejects(evaluate({ ...suite, benchmarks: [aime] }), /benchmark aime2024, record 0 .*aime2024\.json.*exceed the model's context of 128 tokens/);
+  const report = await evaluate({ ...suite, benchmarks: [aime, mini], overlong: 'skip', limit: 3 });
+  assert.deepEqual(report.benchmarks.map((b) => b.name), ['eval']);
+  assert.equal(report.unevaluated[0]!.name, 'aime2024');
+  assert.deepEqual(report.unevaluated[0]!.skipped.map((s) => s.recordIndex), [0, 1, 2]);
+  assert.ok(report.unevaluated[0]!.skipped.every((s) => s.promptTokens + 64 > 128));
+});

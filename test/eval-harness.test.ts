@@ -94,9 +94,15 @@ test('the same seed gives the same report twice; another seed other samples; add
   assert.notDeepEqual(responses(reseeded), responses(first));
 });
 
-test('greedy (n=1, temperature 0) reports greedy accuracy; temperature 0 with n > 1 is refused', async () => {
-  const report = await evaluate({ model, tokenizer, benchmarks: [mini], sampling: { maxNewTokens: 40 }, limit: 4 });
+test('greedy (n=1, temperature 0) reports greedy accuracy; temperature 0 with n > 1 is refused; a RewardFn scores', async () => {
+  const closed = function closedAnswer(s: { response: string }) { return s.response.includes('</answer>') ? 1 : 0; };
+  const report = await evaluate({
+    model, tokenizer, benchmarks: [mini, { ...mini, name: 'closed', reward: closed }], sampling: { maxNewTokens: 40 }, limit: 4,
+  });
   const b = report.benchmarks[0]!;
+  const c = report.benchmarks[1]!;
+  assert.equal(c.reward, 'closedAnswer');
+  assert.ok(c.meanAtN >= b.meanAtN, 'a correct answer is a closed one');
   assert.equal(b.greedyAccuracy, b.meanAtN);
   assert.deepEqual(Object.keys(b.passAtK), ['1']);
   assert.equal(evalMetricsRow(report)['eval/eval/greedy_accuracy'], b.meanAtN);
@@ -127,4 +133,6 @@ test("ORZ's files with the tiny model: a prompt that does not fit is an error na
   assert.equal(report.unevaluated[0]!.name, 'aime2024');
   assert.deepEqual(report.unevaluated[0]!.skipped.map((s) => s.recordIndex), [0, 1, 2]);
   assert.ok(report.unevaluated[0]!.skipped.every((s) => s.promptTokens + 64 > 128));
+  assert.deepEqual([evalMetricsRow(report)['eval/aime2024/questions'], evalMetricsRow(report)['eval/aime2024/skipped']], [0, 3]);
+  assert.match(formatEvalReport(report), /not evaluated: aime2024 \(3 records do not fit/);
 });

@@ -64,6 +64,12 @@ export function recordLevel(r: ProblemRecord): string | undefined {
   return typeof l === 'number' || (typeof l === 'string' && l !== '') ? String(l) : undefined;
 }
 
+/** Record fields that do not ride along: the harness's own, and the columns a rollout batch fills itself. */
+const NOT_RIDING = new Set([
+  'prompt', 'groundTruth', 'source', 'recordIndex', 'question', 'choices',
+  'reward', 'promptIndex', 'sampleIndex', 'response', 'promptIds', 'responseIds', 'logprobs', 'finishReason',
+]);
+
 /**
  * The engine input of one record: the templated prompt, the truth, and the record's string and number fields
  * riding along for the reward (`choices` as JSON: rollout batches keep only strings and numbers), its index and
@@ -72,7 +78,7 @@ export function recordLevel(r: ProblemRecord): string | undefined {
 export function recordPrompt(r: ProblemRecord, template: PromptTemplate, recordIndex: number): PromptInput {
   const input: PromptInput = { prompt: '', groundTruth: r.groundTruth, recordIndex };
   for (const [k, v] of Object.entries(r)) {
-    if (k === 'prompt' || k === 'groundTruth' || k === 'source' || k === 'recordIndex' || k === 'question') continue;
+    if (NOT_RIDING.has(k)) continue;
     if (typeof v === 'string' || (typeof v === 'number' && Number.isFinite(v))) input[k] = v;
   }
   let question = r.prompt;

@@ -85,6 +85,10 @@ export function evalMetricsRow(report: EvalReport): EvalMetricsRow {
       row[`${p}/level/${l.level}/pass@${n}`] = l.passAtK[n]!;
     }
   }
+  for (const u of report.unevaluated) {
+    row[`eval/${u.name}/questions`] = 0;
+    row[`eval/${u.name}/skipped`] = u.skipped.length;
+  }
   return row;
 }
 
@@ -108,14 +112,19 @@ function title(report: EvalReport): string {
   return `Evaluation: ${report.benchmarks.length} benchmark(s), ${how}, max ${s.maxNewTokens} new tokens, seed ${s.seed}`;
 }
 
+/** "not evaluated: aime2024 (30 records do not fit the context)" lines, or ''. */
+function unevaluatedNote(report: EvalReport): string {
+  return report.unevaluated.map((u) => `\nnot evaluated: ${u.name} (${u.skipped.length} records do not fit the model's context)`).join('');
+}
+
 export function formatEvalReport(report: EvalReport): string {
   const { columns, rows } = evalReportTable(report);
-  return `${title(report)}\n${textTable(columns, rows, { maxRows: rows.length })}`;
+  return `${title(report)}\n${textTable(columns, rows, { maxRows: rows.length })}${unevaluatedNote(report)}`;
 }
 
 export function evalReportBundle(report: EvalReport): MimeBundle {
   const { columns, rows } = evalReportTable(report);
-  return { ...tableBundle(columns, rows, { maxRows: rows.length, title: title(report) }), 'text/plain': formatEvalReport(report) };
+  return { ...tableBundle(columns, rows, { maxRows: rows.length, title: title(report) + unevaluatedNote(report) }), 'text/plain': formatEvalReport(report) };
 }
 
 /** Gives a report its notebook display (a table) without adding anything JSON.stringify or deepEqual would see. */

@@ -10,6 +10,7 @@ import { loadTokenizer, type Tokenizer } from '../sdk/tokenizer/index.ts';
 import { RolloutEngine } from '../sdk/rollout/engine.ts';
 import type { RolloutBatch } from '../sdk/rollout/rollout-batch.ts';
 import { closeRewardPools } from '../sdk/reward/index.ts';
+import { JUPYTER_DISPLAY } from '../sdk/viz/index.ts';
 import {
   benchmarkFromFile, evalMetricsRow, evaluate, formatEvalReport, meanAtN, passAtK, type EvalBenchmark, type EvalProgress, type EvalReport,
 } from '../sdk/eval/index.ts';
@@ -81,6 +82,8 @@ test('n=2 at temperature 1 on 5 mini problems: mean@n, pass@k, levels, lengths a
   assert.equal(row['eval/eval/truncated_fraction'], b.lengths.truncatedFraction);
   assert.match(formatEvalReport(report), /n=2 at temperature 1[\s\S]*mean@2\s+pass@1\s+pass@2/);
   assert.deepEqual(JSON.parse(JSON.stringify(figures(report))), figures(report), 'the report is plain JSON');
+  const bundle = (report as unknown as Record<symbol, () => Record<string, string>>)[JUPYTER_DISPLAY]!();
+  assert.match(bundle['text/html']!, /<table[\s\S]*mean@2/, 'a notebook shows the report as a table');
 });
 
 test('the same seed gives the same report twice; another seed other samples; adding a benchmark before it changes nothing', async () => {
@@ -107,6 +110,7 @@ test('greedy (n=1, temperature 0) reports greedy accuracy; temperature 0 with n 
   assert.deepEqual(Object.keys(b.passAtK), ['1']);
   assert.equal(evalMetricsRow(report)['eval/eval/greedy_accuracy'], b.meanAtN);
   await assert.rejects(evaluate({ model, tokenizer, benchmarks: [mini], sampling: { n: 4, temperature: 0 } }), /temperature 0 gives 4 identical samples/);
+  await assert.rejects(evaluate({ model, tokenizer, benchmarks: [{ ...mini, reward: 'gpqa' }] }), /benchmark eval, record 0 .*eval\.jsonl\) has no "choices" for the 'gpqa' reward/);
 });
 
 test('aborting stops generation: no further batch of rows is generated and evaluate rejects with the reason', async () => {

@@ -132,6 +132,9 @@ function prepare(engine: RolloutEngine, b: EvalBenchmark, suite: EvalSuite, samp
   const context = engine.model.config.max_position_embeddings;
   const out: Prepared = { inputs: [], recordIndices: [], levels: [], skipped: [] };
   b.records.slice(0, suite.limit ?? b.records.length).forEach((r, recordIndex) => {
+    if (b.reward === 'gpqa' && r['choices'] === undefined) {
+      throw new TypeError(`evaluate: benchmark ${b.name}, record ${recordIndex} (${r.source.file}) has no "choices" for the 'gpqa' reward`);
+    }
     const input = recordPrompt(r, template, recordIndex);
     const promptTokens = engine.tokenizer.encode(input.prompt).length;
     if (promptTokens + sampling.maxNewTokens > context) {

@@ -54,6 +54,7 @@ test('GPQA prompts list each choice exactly once: ORZ\'s questions already do; o
   const choices = { A: '4', B: '5' };
   assert.equal(questionWithChoices('What is 2+2?', choices), 'What is 2+2?\n\nA. 4\nB. 5');
   assert.equal(questionWithChoices('What is 2+2?\nA. 4\nB. 5', choices), 'What is 2+2?\nA. 4\nB. 5');
+  assert.equal(questionWithChoices('Pick:\nA. 42\nB. 5', choices), 'Pick:\nA. 42\nB. 5\n\nA. 4\nB. 5', '"A. 42" does not list "A. 4"');
 });
 
 /** n samples per record of which the first `correctOf(i)` box the truth and the rest a wrong answer. */

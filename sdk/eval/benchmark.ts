@@ -48,13 +48,17 @@ export function checkBenchmarkName(name: string): void {
   }
 }
 
+/** Without whitespace at line ends (ORZ's GPQA questions have trailing spaces and U+2028 there). */
+const trimLineEnds = (s: string) => s.replace(/[^\S\n]+$/gm, '');
+
 /**
  * The question as the model sees it: with the choices listed ("A. text" lines) unless the question already
  * lists every one of them (ORZ's GPQA file does), so they are never shown twice.
  */
 export function questionWithChoices(question: string, choices: Choices): string {
   const lines = Object.entries(choices).map(([letter, text]) => `${letter}. ${text.trim()}`);
-  const listed = lines.every((line) => question.includes(line));
+  const padded = `\n${trimLineEnds(question)}\n`;
+  const listed = lines.every((line) => padded.includes(`\n${trimLineEnds(line)}\n`)); // whole lines: "A. 42" does not list "A. 4"
   return listed ? question : `${question.trimEnd()}\n\n${lines.join('\n')}`;
 }
 

@@ -1,7 +1,8 @@
 // evaluate(suite): n samples per question of every benchmark, scored by its reward, summarised as an EvalReport.
 // Deterministic by seed: each benchmark draws from a seed of (sampling seed, benchmark name), and each sample's
 // stream depends only on that seed and its question and sample index (RolloutEngine.rowSeed), so a benchmark's
-// samples do not change when other benchmarks are added or `limit` grows.
+// samples do not change when other benchmarks are added (nor, up to the float round-off some backends have across
+// batch sizes, when `limit` grows).
 
 import { Rng } from '../engine/rng.ts';
 import type { TransformerLM } from '../model/index.ts';

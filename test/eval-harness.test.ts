@@ -128,10 +128,14 @@ test('aborting stops generation: no further batch of rows is generated and evalu
   assert.deepEqual(generated.map((p) => [p.benchmark, p.finished, p.total]), [['eval', 2, 12]]);
 });
 
-test("ORZ's files with the tiny model: a prompt that does not fit is an error naming it, or skipped and listed", async () => {
+test("ORZ's files with the tiny model: a prompt that does not fit is an error naming it (before any generation), or skipped and listed", async () => {
   const aime = await benchmarkFromFile(`${ORZ_EVAL}aime2024.json`);
   const suite = { model, tokenizer, sampling: { maxNewTokens: 64 } };
-  await assert.rejects(evaluate({ ...suite, benchmarks: [aime] }), /benchmark aime2024, record 0 .*aime2024\.json.*exceed the model's context of 128 tokens/);
+  const phases: string[] = [];
+  await assert.rejects(evaluate({ ...suite, benchmarks: [mini, aime], onProgress: (p) => phases.push(p.phase) }),
+    /benchmark aime2024, record 0 .*aime2024\.json.*exceed the model's context of 128 tokens/);
+  assert.deepEqual(phases, [], 'every benchmark is checked before the first is generated');
+  await assert.rejects(evaluate({ ...suite, benchmarks: [mini, { ...mini, name: 'b', reward: 'toString' as 'math' }] }), /benchmark b: unknown reward "toString"/);
   const report = await evaluate({ ...suite, benchmarks: [aime, mini], overlong: 'skip', limit: 3 });
   assert.deepEqual(report.benchmarks.map((b) => b.name), ['eval']);
   assert.equal(report.unevaluated[0]!.name, 'aime2024');

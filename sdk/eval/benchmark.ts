@@ -27,7 +27,7 @@ const REWARDS: Record<RewardName, RewardFn> = { math: mathReward, 'math-fixed': 
 export function resolveReward(reward: RewardName | RewardFn | undefined, benchmark: string): { fn: RewardFn; name: string } {
   if (reward === undefined) return { fn: mathReward, name: 'math' };
   if (typeof reward === 'string') {
-    const fn = REWARDS[reward as RewardName];
+    const fn = Object.hasOwn(REWARDS, reward) ? REWARDS[reward as RewardName] : undefined;
     if (!fn) throw new RangeError(`benchmark ${benchmark}: unknown reward ${JSON.stringify(reward)} (use ${Object.keys(REWARDS).join(', ')} or a RewardFn)`);
     return { fn, name: reward };
   }

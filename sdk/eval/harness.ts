@@ -10,7 +10,8 @@ import { ORZ_STOP, RolloutEngine, type PromptInput } from '../rollout/engine.ts'
 import type { RolloutBatch, RolloutSample } from '../rollout/rollout-batch.ts';
 import { extractAnswer } from '../reward/extract.ts';
 import { scoreSamples, type ScoreOptions } from '../reward/score.ts';
-import type { Sample } from '../reward/types.ts';
+import type { RewardFn, Sample } from '../reward/types.ts';
+import type { PromptTemplate } from '../data/template.ts';
 import type { Tokenizer } from '../tokenizer/index.ts';
 import { checkBenchmarkName, recordLevel, recordPrompt, resolveBenchmarkTemplate, resolveReward, type EvalBenchmark } from './benchmark.ts';
 import { accuracyMetrics, isCorrect, lengthMetrics, metricsByLevel, questionOutcomes, type ScoredSample } from './metrics.ts';
@@ -117,9 +118,12 @@ export async function evaluate(suite: EvalSuite): Promise<EvalReport> {
     unevaluated: [],
     timing: { seconds: 0, byBenchmark: {} },
   };
-  for (const [i, b] of suite.benchmarks.entries()) {
+  // every benchmark is checked (reward, template, prompts that do not fit) before anything is generated
+  const planned = suite.benchmarks.map((b) => plan(engine, b, suite, sampling));
+  for (const [i, p] of planned.entries()) {
     suite.signal?.throwIfAborted();
-    await evaluateBenchmark(engine, b, i, suite, sampling, report);
+    if (p.prepared.inputs.length === 0) report.unevaluated.push({ name: p.benchmark.name, skipped: p.prepared.skipped });
+    else report.benchmarks.push(await evaluateBenchmark(engine, p, i, suite, sampling, report));
   }
   report.timing.seconds = (performance.now() - start) / 1000;
   return withDisplay(report);
@@ -128,8 +132,7 @@ export async function evaluate(suite: EvalSuite): Promise<EvalReport> {
 interface Prepared { inputs: PromptInput[]; recordIndices: number[]; levels: (string | undefined)[]; skipped: SkippedRecord[] }
 
 /** Prompts of the benchmark's first `limit` records, with the ones that do not fit the context set aside. */
-function prepare(engine: RolloutEngine, b: EvalBenchmark, suite: EvalSuite, sampling: EvalSampling): Prepared {
-  const template = resolveBenchmarkTemplate(b.template);
+function prepare(engine: RolloutEngine, b: EvalBenchmark, template: PromptTemplate, suite: EvalSuite, sampling: EvalSampling): Prepared {
   const context = engine.model.config.max_position_embeddings;
   const out: Prepared = { inputs: [], recordIndices: [], levels: [], skipped: [] };
   b.records.slice(0, suite.limit ?? b.records.length).forEach((r, recordIndex) => {
@@ -153,17 +156,19 @@ function prepare(engine: RolloutEngine, b: EvalBenchmark, suite: EvalSuite, samp
   return out;
 }
 
-/** Adds the benchmark's report to `report`; to `report.unevaluated` when none of its records fits the context. */
+interface Planned { benchmark: EvalBenchmark; reward: { fn: RewardFn; name: string }; template: PromptTemplate; prepared: Prepared }
+
+function plan(engine: RolloutEngine, benchmark: EvalBenchmark, suite: EvalSuite, sampling: EvalSampling): Planned {
+  const template = resolveBenchmarkTemplate(benchmark.template);
+  const reward = resolveReward(benchmark.reward, benchmark.name);
+  return { benchmark, reward, template, prepared: prepare(engine, benchmark, template, suite, sampling) };
+}
+
+/** Generates and scores one benchmark's samples; the wall-clock figures go to `report.timing`. */
 async function evaluateBenchmark(
-  engine: RolloutEngine, b: EvalBenchmark, benchmarkIndex: number, suite: EvalSuite, sampling: EvalSampling, report: EvalReport,
-): Promise<void> {
-  const reward = resolveReward(b.reward, b.name);
-  const template = resolveBenchmarkTemplate(b.template);
-  const prepared = prepare(engine, b, suite, sampling);
-  if (prepared.inputs.length === 0) {
-    report.unevaluated.push({ name: b.name, skipped: prepared.skipped });
-    return;
-  }
+  engine: RolloutEngine, p: Planned, benchmarkIndex: number, suite: EvalSuite, sampling: EvalSampling, report: EvalReport,
+): Promise<BenchmarkReport> {
+  const { benchmark: b, reward, template, prepared } = p;
   const where = { benchmark: b.name, benchmarkIndex, benchmarks: suite.benchmarks.length };
   const total = prepared.inputs.length * sampling.n;
   const t0 = performance.now();
@@ -186,7 +191,7 @@ async function evaluateBenchmark(
   suite.onBatch?.(b.name, generated.withRewards(rewards));
   progress('done', total);
   const scored = samples.map((s, i) => ({ ...s, reward: rewards[i]! }));
-  report.benchmarks.push(summarize(b.name, reward.name, template.name, sampling, prepared, scored));
+  return summarize(b.name, reward.name, template.name, sampling, prepared, scored);
 }
 
 function view(s: RolloutSample, recordIndex: number, question: string): EvalSampleView {

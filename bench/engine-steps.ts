@@ -15,8 +15,10 @@ import { setFusedKernels } from '../sdk/engine/fused.ts';
 import { tf } from '../sdk/engine/tf.ts';
 import { loadModel } from '../sdk/model/index.ts';
 import { Critic } from '../sdk/ppo/critic.ts';
-import { Trainer, type Experience } from '../sdk/ppo/trainer.ts';
+import { experienceColumns, padColumn, type Experience } from '../sdk/ppo/experience.ts';
+import { Trainer } from '../sdk/ppo/trainer.ts';
 import { RolloutEngine } from '../sdk/rollout/engine.ts';
+import { RolloutBatch } from '../sdk/rollout/rollout-batch.ts';
 import type { Tokenizer } from '../sdk/tokenizer/index.ts';
 import { writeFileAtomic } from '../sdk/util/atomic-write.ts';
 import { readFixture, relativeError } from './fixture.ts';
@@ -88,11 +90,16 @@ const trainer = new Trainer({
     criticWarmupIterations: 0, microBatchRows: 0, kl: { coef: 0, log: false },
   },
 });
-// What Trainer.update reads of an iteration's experience (the rest is for metrics and logging).
-const experience = {
-  samples: fx.rows, oldLogprobs: fx.oldLogprobs, advantages: fx.advantages, values: fx.oldValues, returns: fx.returns,
-  refLogprobs: null, rewards: [], stats: {},
-} as unknown as Experience;
+// The fixture's batch as an iteration's experience: its rows as a rollout, its per-token arrays as the columns.
+const rollout = RolloutBatch.fromSamples(fx.rows.map((r, i) => ({
+  promptIndex: i, sampleIndex: 0, prompt: '', response: '', promptIds: r.promptIds, responseIds: r.responseIds,
+  logprobs: Array.from(fx.oldLogprobs[i]!), finishReason: 'length' as const, groundTruth: '', reward: 0,
+})));
+const columns = experienceColumns(rollout, tokenizer.padId);
+const experience: Experience = {
+  ...columns, advantages: padColumn(fx.advantages, columns.R), values: padColumn(fx.oldValues, columns.R),
+  returns: padColumn(fx.returns, columns.R), refLogprobs: null, stats: {},
+};
 
 async function timed(n: number, w: number, fn: () => unknown): Promise<{ seconds: number[]; first: unknown }> {
   let first: unknown;

@@ -2,7 +2,7 @@
 // curve against wall-clock time, and when (if) accuracy first stands 25 points above the base.
 //
 //   npx tsx bench/mini-rl.ts [--config data/mini/train-config.json] [--iterations N] [--backend B]
-// Writes bench/results/mini-rl-<backend>-<date>.json.
+// Writes bench/results/mini-rl-<backend>-<date>.json, and the run into <runs-dir>/bench-<name>/ (replaced by each bench run).
 
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
@@ -42,7 +42,7 @@ const note = (row: MetricsRow) => {
 };
 const runDir = join(args['runs-dir']!, `bench-${rc.name}`);
 await trainer.run({
-  iterations: rc.iterations, runDir, runConfig: { ...rc, backend: backend.name },
+  iterations: rc.iterations, runDir, overwrite: true, runConfig: { ...rc, backend: backend.name }, // each bench run starts over
   onIteration: (row) => {
     if (base === null) {
       const r0 = trainer.metrics.rows.find((r) => r['iteration'] === 0);

@@ -22,7 +22,7 @@ import { MINI_TEMPLATE, applyTemplate } from '../sdk/data/index.ts';
 import { trainByteLevelBPE, saveTokenizer, type Tokenizer } from '../sdk/tokenizer/index.ts';
 import { TransformerLM, saveModel, type ModelConfig } from '../sdk/model/index.ts';
 import { Adam } from '../sdk/ppo/optimizer.ts';
-import { selectLastAxis } from '../sdk/ppo/forward.ts';
+import { selectLastAxis } from '../sdk/model/logprobs-op.ts';
 import { RolloutEngine } from '../sdk/rollout/engine.ts';
 import { mathReward } from '../sdk/reward/index.ts';
 

@@ -1,47 +1,69 @@
 // `orz kernel ...`: install / list / remove the Jupyter kernel spec, and run the kernel (what Jupyter calls).
 // sdk/cli/main.ts imports this module dynamically, so the SDK never depends on the kernel.
 
-import { parseArgs } from 'node:util';
+// The flag table is sdk/cli/flags.ts: a dependency-free module (node:util only), so importing it keeps the
+// kernel's start-up free of the SDK and tfjs.
+import { commandHelp, defineCommand, groupHelp, parseFlags, UsageError, type CommandSpec, type FlagSpec } from '../sdk/cli/flags.ts';
 import { DEFAULT_DISPLAY_NAME, DEFAULT_KERNEL_NAME, installKernel, listKernels, removeKernel, type InstallLocation } from './install.ts';
 
-export const KERNEL_USAGE = `orz kernel: the TypeScript Jupyter kernel
+const LOCATION_FLAGS = {
+  user: { type: 'boolean', help: 'this user\'s kernels: $JUPYTER_DATA_DIR or ~/.local/share/jupyter/kernels (the default)' },
+  prefix: { type: 'string', arg: 'DIR', help: 'DIR/share/jupyter/kernels' },
+  'sys-prefix': { type: 'boolean', help: 'the active virtualenv or conda env' },
+} as const;
 
-usage:
-  orz kernel install [--user | --prefix DIR | --sys-prefix] [--name NAME] [--display-name TEXT]
-      Writes the kernel spec (kernel.json and logos). Default: --user ($JUPYTER_DATA_DIR or
-      ~/.local/share/jupyter/kernels/orz). --prefix DIR installs into DIR/share/jupyter/kernels;
-      --sys-prefix into the active virtualenv / conda env.
-  orz kernel list
-      Kernel specs on Jupyter's search path (JUPYTER_PATH, user dir, env, system).
-  orz kernel remove [NAME] [--user | --prefix DIR | --sys-prefix]
-      Removes an orz kernel spec (default name: orz).
-  orz kernel run --connection-file FILE   (or -f FILE)
-      Runs the kernel; Jupyter does this through kernel.json.
-`;
+const INSTALL = defineCommand({
+  name: 'orz kernel install',
+  synopsis: '[--user | --prefix DIR | --sys-prefix] [--name NAME] [--display-name TEXT]',
+  summary: 'Writes the kernel spec (kernel.json and logos) that Jupyter starts the orz kernel from.',
+  flags: {
+    ...LOCATION_FLAGS,
+    name: { type: 'string', arg: 'NAME', help: `kernel name (default "${DEFAULT_KERNEL_NAME}")` },
+    'display-name': { type: 'string', arg: 'TEXT', help: `name shown in Jupyter (default "${DEFAULT_DISPLAY_NAME}")` },
+  },
+});
 
-export class KernelUsageError extends Error {}
+const LIST = defineCommand({
+  name: 'orz kernel list',
+  synopsis: '',
+  summary: 'Kernel specs on Jupyter\'s search path (JUPYTER_PATH, user dir, env, system).',
+  flags: {},
+});
 
-function location(values: { user?: boolean; prefix?: string; 'sys-prefix'?: boolean }): InstallLocation | undefined {
+const REMOVE = defineCommand({
+  name: 'orz kernel remove',
+  synopsis: '[NAME] [--user | --prefix DIR | --sys-prefix]',
+  summary: `Removes an orz kernel spec (default name "${DEFAULT_KERNEL_NAME}").`,
+  positionals: { min: 0, max: 1, name: 'kernel name' },
+  flags: LOCATION_FLAGS,
+});
+
+const RUN = defineCommand({
+  name: 'orz kernel run',
+  synopsis: '--connection-file FILE   (or -f FILE, or FILE)',
+  summary: 'Runs the kernel; Jupyter does this through kernel.json.',
+  positionals: { min: 0, max: 1, name: 'connection file' },
+  flags: { 'connection-file': { type: 'string', short: 'f', arg: 'FILE', help: 'the connection file Jupyter wrote' } },
+});
+
+export const KERNEL_USAGE = groupHelp({ name: 'orz kernel', summary: 'the TypeScript Jupyter kernel', commands: [INSTALL, LIST, REMOVE, RUN] });
+
+function location(command: CommandSpec<Record<string, FlagSpec>>, values: { user?: boolean; prefix?: string | undefined; 'sys-prefix'?: boolean }): InstallLocation | undefined {
   const chosen = [values.user && 'user', values.prefix !== undefined && 'prefix', values['sys-prefix'] && 'sys-prefix'].filter(Boolean);
-  if (chosen.length > 1) throw new KernelUsageError(`choose one of --user, --prefix, --sys-prefix (got ${chosen.map((c) => `--${c}`).join(', ')})`);
-  if (values.prefix !== undefined) {
-    if (values.prefix === '') throw new KernelUsageError('--prefix needs a directory');
-    return { kind: 'prefix', prefix: values.prefix };
-  }
+  if (chosen.length > 1) throw new UsageError(`${command.name}: choose one of --user, --prefix, --sys-prefix (got ${chosen.map((c) => `--${c}`).join(', ')})`, commandHelp(command));
+  if (values.prefix !== undefined) return { kind: 'prefix', prefix: values.prefix };
   if (values['sys-prefix']) return { kind: 'sys-prefix' };
   if (values.user) return { kind: 'user' };
   return undefined;
 }
-
-const LOCATION_OPTIONS = { user: { type: 'boolean' }, prefix: { type: 'string' }, 'sys-prefix': { type: 'boolean' } } as const;
 
 /** Runs `orz kernel <argv>`; returns the exit code (run never returns while the kernel lives). Usage errors print the usage. */
 export async function kernelCommand(argv: string[]): Promise<number> {
   try {
     return await dispatch(argv);
   } catch (e) {
-    if (e instanceof KernelUsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-      process.stderr.write(`${(e as Error).message}\n\n${KERNEL_USAGE}`);
+    if (e instanceof UsageError) {
+      process.stderr.write(`${e.message}\n\n${e.usage ?? KERNEL_USAGE}`);
       return 2;
     }
     throw e;
@@ -52,20 +74,18 @@ async function dispatch(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
   switch (sub) {
     case 'install': {
-      const { values, positionals } = parseArgs({
-        args: rest, allowPositionals: true,
-        options: { ...LOCATION_OPTIONS, name: { type: 'string' }, 'display-name': { type: 'string' } },
-      });
-      if (positionals.length) throw new KernelUsageError(`orz kernel install: unexpected argument "${positionals[0]}"`);
+      const parsed = parseFlags(INSTALL, rest);
+      if (!parsed) return 0;
+      const { values } = parsed;
+      const name = values.name ?? DEFAULT_KERNEL_NAME;
       const dir = await installKernel({
-        location: location(values) ?? { kind: 'user' }, name: values.name ?? DEFAULT_KERNEL_NAME, displayName: values['display-name'] ?? DEFAULT_DISPLAY_NAME,
+        location: location(INSTALL, values) ?? { kind: 'user' }, name, displayName: values['display-name'] ?? DEFAULT_DISPLAY_NAME,
       });
-      process.stdout.write(`installed kernel spec "${values.name ?? DEFAULT_KERNEL_NAME}" in ${dir}\n`);
+      process.stdout.write(`installed kernel spec "${name}" in ${dir}\n`);
       return 0;
     }
     case 'list': {
-      const { positionals } = parseArgs({ args: rest, allowPositionals: true, options: {} });
-      if (positionals.length) throw new KernelUsageError(`orz kernel list: unexpected argument "${positionals[0]}"`);
+      if (!parseFlags(LIST, rest)) return 0;
       const specs = listKernels();
       if (specs.length === 0) process.stdout.write('no kernel specs found\n');
       const width = Math.max(0, ...specs.map((s) => s.name.length));
@@ -76,19 +96,18 @@ async function dispatch(argv: string[]): Promise<number> {
       return 0;
     }
     case 'remove': {
-      const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: LOCATION_OPTIONS });
-      if (positionals.length > 1) throw new KernelUsageError('orz kernel remove: at most one kernel name');
-      const loc = location(values);
-      const dir = await removeKernel({ name: positionals[0] ?? DEFAULT_KERNEL_NAME, ...(loc ? { location: loc } : {}) });
+      const parsed = parseFlags(REMOVE, rest);
+      if (!parsed) return 0;
+      const loc = location(REMOVE, parsed.values);
+      const dir = await removeKernel({ name: parsed.positionals[0] ?? DEFAULT_KERNEL_NAME, ...(loc ? { location: loc } : {}) });
       process.stdout.write(`removed ${dir}\n`);
       return 0;
     }
     case 'run': {
-      const { values, positionals } = parseArgs({
-        args: rest, allowPositionals: true, options: { 'connection-file': { type: 'string', short: 'f' } },
-      });
-      const file = values['connection-file'] ?? (positionals.length === 1 ? positionals[0] : undefined);
-      if (!file) throw new KernelUsageError('orz kernel run: --connection-file FILE is required');
+      const parsed = parseFlags(RUN, rest);
+      if (!parsed) return 0;
+      const file = parsed.values['connection-file'] ?? parsed.positionals[0];
+      if (!file) throw new UsageError(`${RUN.name}: --connection-file FILE is required`, commandHelp(RUN));
       const { runKernel } = await import('./main.ts');
       await runKernel(file);
       return 0;
@@ -97,6 +116,6 @@ async function dispatch(argv: string[]): Promise<number> {
       process.stdout.write(KERNEL_USAGE);
       return sub === undefined ? 2 : 0;
     default:
-      throw new KernelUsageError(`orz kernel: unknown subcommand "${sub}"`);
+      throw new UsageError(`orz kernel: unknown subcommand "${sub}"`);
   }
 }

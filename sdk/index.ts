@@ -10,10 +10,11 @@ export { Rng } from './engine/rng.ts';
 // model and tokenizer
 export { TransformerLM, KVCache, loadModel, saveModel, parseModelConfig, readSafetensors, writeSafetensors, type ModelConfig } from './model/index.ts';
 export { loadTokenizer, saveTokenizer, tokenizerFromJSON, trainByteLevelBPE, type Tokenizer } from './tokenizer/index.ts';
+export { ensureSnapshot, resolveModelPath, parseHubId, hubCacheDir, type HubId, type Snapshot } from './hub/index.ts';
 // data
 export {
   readDataset, readOrzTrainJson, readOrzEvalJson, readJsonl, DataError, type ProblemRecord,
-  ORZ_TEMPLATE, MINI_TEMPLATE, applyTemplate, resolveTemplate, type PromptTemplate,
+  ORZ_TEMPLATE, MINI_TEMPLATE, applyTemplate, resolveTemplate, defaultTemplateFor, type PromptTemplate,
   arithProblems, arithCorpus, generateArithProblem, writeSolution, type ArithProblem,
 } from './data/index.ts';
 // rollout

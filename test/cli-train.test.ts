@@ -70,7 +70,7 @@ test('orz reports bad input by file and field, and bad usage with exit 2', async
     await writeFile(join(dir, 'bad.json'), '{"name": "x", "model": "m", "trainData": "t.json", "iterations": 0}');
     const r = orz(['train', 'bad.json'], dir);
     assert.equal(r.status, 1);
-    assert.match(r.stderr, /bad\.json: "iterations" must be a positive integer/);
+    assert.match(r.stderr, /bad\.json: iterations must be a positive integer, got 0/);
     const missing = orz(['train', 'nope.json'], dir);
     assert.equal(missing.status, 1);
     assert.match(missing.stderr, /nope\.json: no such file/);

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { applyTemplate, MINI_TEMPLATE, ORZ_TEMPLATE, resolveTemplate } from '../sdk/data/index.ts';
+import { applyTemplate, defaultTemplateFor, MINI_TEMPLATE, ORZ_TEMPLATE, resolveTemplate } from '../sdk/data/index.ts';
 
 // LaTeX questions contain "$"; "$&" and "$'" are special in String.prototype.replace
 const QUESTION = "Find $x$ if $$x^2 = 4$$ and $& $' $1 hold.";
@@ -28,4 +28,14 @@ test('resolveTemplate: built-in names, literal texts, errors', () => {
   assert.throws(() => resolveTemplate('chatml'), /unknown prompt template "chatml"/);
   assert.throws(() => resolveTemplate('constructor'), /unknown prompt template/);
   assert.throws(() => applyTemplate({ name: 'broken', text: 'no placeholder' }, 'q'), /"broken" has no \{question\}/);
+});
+
+test('default template from the model type: mini for our "orz" models, ORZ\'s for Hugging Face ones', async () => {
+  assert.equal(defaultTemplateFor('orz'), MINI_TEMPLATE);
+  assert.equal(defaultTemplateFor('llama'), ORZ_TEMPLATE);
+  assert.equal(defaultTemplateFor('qwen2'), ORZ_TEMPLATE);
+  // the bundled model is an "orz" model
+  const { readFile } = await import('node:fs/promises');
+  const config = JSON.parse(await readFile(new URL('../data/mini/base/config.json', import.meta.url), 'utf8'));
+  assert.equal(defaultTemplateFor(config.model_type), MINI_TEMPLATE);
 });

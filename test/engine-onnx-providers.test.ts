@@ -1,6 +1,6 @@
 // ORZ_ORT_PROVIDERS: which ONNX Runtime execution providers the backend's sessions ask for. The CPU
 // provider ships in onnxruntime-node; asking for CUDA without its binaries (as on this machine, which
-// installs with onnxruntime-node-install=skip) must fail with an error that says what to do.
+// denies onnxruntime-node's install script in package.json) must fail with an error that says what to do.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -94,7 +94,7 @@ test('an update that fails after an optimizer step says the weights are partly u
   const critic = t.critic!;
   const values = critic.values.bind(critic);
   let calls = 0;
-  // call 1 is advantages()' forward, call 2 the first critic minibatch (applied), call 3 the second one
+  // call 1 is makeExperience()'s forward, call 2 the first critic minibatch (applied), call 3 the second one
   critic.values = (tb) => {
     if (++calls === 3) throw new Error('backend lost');
     return values(tb);
@@ -186,10 +186,12 @@ for (const backend of ['onnxruntime', 'cpu'] as const) {
     test('an update with a NaN advantage and return skips both optimizers and reports it', async () => {
       const t = makeTrainer();
       await t.step(); // moments and step counts that are not zero
-      const exp = t.advantages(await t.score(await t.generate()));
+      const exp = t.makeExperience(await t.score(await t.generate()));
       // every row, so that every minibatch of both updates sees a non-finite loss
-      for (const a of exp.advantages) a[0] = NaN;
-      for (const g of exp.returns!) g[0] = Infinity;
+      for (let i = 0; i < exp.N; i++) {
+        exp.advantages[i * exp.R] = NaN;
+        exp.returns![i * exp.R] = Infinity;
+      }
       const before = snapshot(t);
       const stats = await t.update(exp);
       assert.equal(stats['policy/skipped_steps'], 1);
@@ -198,7 +200,7 @@ for (const backend of ['onnxruntime', 'cpu'] as const) {
       assert.equal(stats['critic/steps'], 0);
       assertSameBytes(before, snapshot(t), 'a NaN update');
       // the same trainer goes on with finite experience
-      const next = await t.update(t.advantages(await t.score(await t.generate())));
+      const next = await t.update(t.makeExperience(await t.score(await t.generate())));
       assert.equal(next['policy/skipped_steps'], 0);
       assert.equal(next['policy/steps'], 1);
       t.dispose();

@@ -47,11 +47,22 @@ test('the parts are callable one by one and agree with step()', async () => {
   const batch = await a.generate();
   assert.equal(batch.length, 32);
   const scored = await a.score(batch);
-  const exp = a.advantages(scored);
-  assert.equal(exp.advantages.length, 32);
-  exp.samples.forEach((s, i) => assert.equal(exp.advantages[i]!.length, s.responseIds.length));
-  // gamma = lambda = 1: before whitening A_t = R - V_t, so the return is R on every token
-  exp.returns!.forEach((g, i) => g.forEach((x) => assert.ok(Math.abs(x - exp.rewards[i]!) < 1e-5)));
+  const exp = a.makeExperience(scored);
+  assert.equal(exp.N, 32);
+  assert.equal(exp.advantages.length, 32 * exp.R);
+  scored.samples().forEach((s, i) => {
+    const len = s.responseIds.length;
+    assert.equal(exp.lengths[i], len);
+    assert.deepEqual([...exp.responseIds.subarray(i * exp.R, i * exp.R + len)], s.responseIds);
+    assert.deepEqual([...exp.oldLogprobs.subarray(i * exp.R, i * exp.R + len)], [...Float32Array.from(s.logprobs)]);
+    assert.equal(exp.rewards[i], s.reward);
+    // gamma = lambda = 1: before whitening A_t = R - V_t, so the return is R on every token
+    for (let t = 0; t < len; t++) assert.ok(Math.abs(exp.returns![i * exp.R + t]! - s.reward!) < 1e-5);
+    // beyond the response every column is 0, so a minibatch gather pads with 0
+    for (const col of [exp.advantages, exp.values!, exp.returns!, exp.oldLogprobs, exp.actionMask]) {
+      assert.ok(col.subarray(i * exp.R + len, (i + 1) * exp.R).every((x) => x === 0));
+    }
+  });
   const stats = await a.update(exp);
   assert.ok(Number.isFinite(stats['policy/loss'] as number));
   a.dispose();

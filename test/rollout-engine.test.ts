@@ -93,3 +93,14 @@ test('invalid parameters and aborts are reported', async () => {
   ac.abort(new Error('stop now'));
   await assert.rejects(engine.generate(['abc'], { maxNewTokens: 4, stop: [] }, { signal: ac.signal }), /stop now/);
 });
+
+test('a prompt with no room for a new token fails the call before any generation, naming its index in the batch', async () => {
+  const engine = new RolloutEngine(model, tokenizer);
+  const long = 'hello there 345 abc '.repeat(40); // far more than max_position_embeddings=64 tokens
+  const n = tokenizer.encode(long).length;
+  assert.ok(n >= 64);
+  await assert.rejects(engine.generate(['abc', 'hello', long], { maxNewTokens: 4 }),
+    new RegExp(`prompt 2 has ${n} tokens: no room for a new token under max_position_embeddings=64 \\(at most 63 prompt tokens\\)`));
+  // a slice of a larger batch names the prompt's index in that batch
+  await assert.rejects(engine.generate([long], { maxNewTokens: 4 }, { firstPromptIndex: 7 }), /prompt 7 has/);
+});

@@ -63,9 +63,10 @@ test('in-process: the Trainer API through handles, a controller reward, events, 
   assert.equal(batch.length, 4);
   const scored = await t.score(batch);
   assert.equal(scored.samples().filter((x) => typeof x.reward === 'number').length, 4);
-  const exp = await t.advantages(scored);
-  assert.deepEqual(exp.advantages.map((a) => a.length), exp.samples.map((x) => x.responseIds.length));
-  assert.ok(exp.advantages.every((a) => a instanceof Float32Array));
+  const exp = await t.makeExperience(scored);
+  assert.deepEqual([...exp.lengths], scored.samples().map((x) => x.responseIds.length));
+  assert.ok(exp.advantages instanceof Float32Array);
+  assert.equal(exp.advantages.length, exp.N * exp.R);
   const stats = await t.update(exp);
   assert.ok(Number.isFinite(stats['policy/loss'] as number));
   await assert.rejects(t.update(exp), /argument "experience": "exp-\d+" is not a pending experience/);

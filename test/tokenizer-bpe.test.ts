@@ -121,15 +121,11 @@ test('bad files and unsupported components give errors that name the file', asyn
     const wordPiece = { ...tinyJSON(), model: { type: 'WordPiece', vocab: {} } };
     assert.throws(() => tokenizerFromJSON(wordPiece, 'wp.json'), /wp\.json: model: .*WordPiece/);
 
-    const metaspace = { ...tinyJSON(), pre_tokenizer: { type: 'Metaspace', replacement: '▁' } };
-    assert.throws(() => tokenizerFromJSON(metaspace, 'ms.json'), /ms\.json: pre_tokenizer: .*Metaspace/);
+    const whitespace = { ...tinyJSON(), pre_tokenizer: { type: 'WhitespaceSplit' } };
+    assert.throws(() => tokenizerFromJSON(whitespace, 'ws.json'), /ws\.json: pre_tokenizer: .*WhitespaceSplit/);
 
     const possessive = { ...tinyJSON(), pre_tokenizer: { type: 'Split', pattern: { Regex: 'a++' }, behavior: 'Isolated', invert: false } };
     assert.throws(() => tokenizerFromJSON(possessive, 'px.json'), /px\.json: pre_tokenizer.*possessive/);
-
-    const fallback = tinyJSON();
-    (fallback.model as Record<string, unknown>).byte_fallback = true;
-    assert.throws(() => tokenizerFromJSON(fallback, 'bf.json'), /bf\.json: model: .*byte_fallback/);
 
     const decoder = { ...tinyJSON(), decoder: { type: 'WordPiece' } };
     assert.throws(() => tokenizerFromJSON(decoder, 'd.json'), /d\.json: decoder: .*WordPiece/);

@@ -16,6 +16,12 @@ test('progressLine at the start, in the middle and at the end', () => {
   assert.equal(progressLine({ label: 'gen', done: 8, total: 8, elapsedSec: 3725 }), 'gen 8/8 [##########] 100% 1:02:05<00:00');
 });
 
+test('progressLine of a resumed job: absolute counts, the pace from the steps since `start`', () => {
+  // resumed at 2 of 8, one step done since in 10 s -> 5 left at 10 s each
+  assert.equal(progressLine({ label: 'iter', done: 3, total: 8, start: 2, elapsedSec: 10 }), 'iter 3/8 [###.......] 37% 00:10<00:50');
+  assert.equal(progressLine({ label: 'iter', done: 2, total: 8, start: 2, elapsedSec: 0 }), 'iter 2/8 [##........] 25% 00:00<--:--');
+});
+
 test('progressLine rejects negative or non-finite inputs, naming the argument', () => {
   assert.throws(() => progressLine({ label: 'x', done: -1, total: 3, elapsedSec: 0 }), /done must be/);
   assert.throws(() => progressLine({ label: 'x', done: 1, total: NaN, elapsedSec: 0 }), /total must be/);

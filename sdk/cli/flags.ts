@@ -53,7 +53,7 @@ export function commandHelp<S extends Record<string, FlagSpec>>(cmd: CommandSpec
   });
   rows.push(['  -h, --help', 'show this help']);
   const width = Math.max(...rows.map(([l]) => l.length)) + 2;
-  return `usage: ${cmd.name} ${cmd.synopsis}\n${cmd.summary}\n\noptions:\n${rows.map(([l, r]) => `${l.padEnd(width)}${r}`).join('\n')}\n`;
+  return `usage: ${[cmd.name, cmd.synopsis].filter(Boolean).join(' ')}\n${cmd.summary}\n\noptions:\n${rows.map(([l, r]) => `${l.padEnd(width)}${r}`).join('\n')}\n`;
 }
 
 function describe(v: string): string {
@@ -115,8 +115,22 @@ export function parseFlags<S extends Record<string, FlagSpec>>(cmd: CommandSpec<
   const pos = cmd.positionals ?? { min: 0, max: 0, name: '' };
   const n = parsed.positionals.length;
   if (n < pos.min || n > pos.max) {
-    const want = pos.max === 0 ? 'no positional arguments' : pos.min === pos.max ? `exactly ${pos.min} ${pos.name}` : `${pos.min} to ${pos.max} ${pos.name}`;
+    const want = pos.max === 0 ? 'no positional arguments' : pos.min === pos.max ? `exactly ${pos.min} ${pos.name}` : pos.min === 0 ? `at most ${pos.max} ${pos.name}` : `${pos.min} to ${pos.max} ${pos.name}`;
     throw new UsageError(`${cmd.name}: expected ${want}, got ${n === 0 ? 'none' : parsed.positionals.map(describe).join(' ')}`, usage);
   }
   return { values: values as FlagValues<S>, positionals: parsed.positionals };
+}
+
+/** A command with subcommands (`orz session start|list|status|stop`): its help lists each one. */
+export interface CommandGroup {
+  /** e.g. "orz session". */
+  name: string;
+  summary: string;
+  commands: readonly CommandSpec<Record<string, FlagSpec>>[];
+}
+
+/** The `--help` text of a command group: each subcommand's synopsis and summary. */
+export function groupHelp(group: CommandGroup): string {
+  const lines = group.commands.map((c) => `  ${[c.name, c.synopsis].filter(Boolean).join(' ')}\n${c.summary.split('\n').map((l) => `      ${l}`).join('\n')}`);
+  return `${group.name}: ${group.summary}\n\nusage:\n${lines.join('\n')}\n\n\`${group.name} <command> --help\` for a command's options\n`;
 }

@@ -7,8 +7,10 @@ const USAGE = `orz: Open-Reasoner-Zero in TypeScript
 usage:
   orz train <config.json> [options]   PPO from a run config into runs/<name>/
   orz eval --model DIR --data FILE    accuracy of a model on a dataset with the math reward
+  orz pull <owner/name[@rev]>         download a model from the Hugging Face hub into the HF cache
   orz kernel install|list|remove|run  the TypeScript Jupyter kernel
   orz session start|list|status|stop  persistent training sessions that notebooks attach to
+  orz bench <name> [options]          one of the project's benchmarks (\`orz bench --help\` lists them)
   orz help                            this text; \`orz <command> --help\` for a command's options
 
 environment:
@@ -23,8 +25,10 @@ async function main(argv: string[]): Promise<number> {
     switch (cmd) {
       case 'train': return await (await import('./train.ts')).trainCommand(rest);
       case 'eval': return await (await import('./eval.ts')).evalCommand(rest);
+      case 'pull': return await (await import('./pull.ts')).pullCommand(rest);
       case 'kernel': return await (await import('../../kernel/cli.ts')).kernelCommand(rest); // sdk never imports kernel statically
       case 'session': return await (await import('../session/cli.ts')).sessionCommand(rest);
+      case 'bench': return await (await import('./bench.ts')).benchCommand(rest);
       case undefined: case 'help': case '--help': case '-h': process.stdout.write(USAGE); return cmd === undefined ? 2 : 0;
       default: throw new UsageError(`unknown command "${cmd}"`);
     }

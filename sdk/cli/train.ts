@@ -1,19 +1,21 @@
 // `orz train <config.json>`: PPO from a run config into runs/<name>/.
 
 import { join, resolve } from 'node:path';
-import { parseFlags, UsageError, defineCommand } from './flags.ts';
+import { commandHelp, parseFlags, UsageError, defineCommand } from './flags.ts';
 
 export const TRAIN_COMMAND = defineCommand({
   name: 'orz train',
   synopsis: '<config.json> [options]',
   summary: 'PPO from a run config; writes runs/<name>/ (config, metrics, rollouts, checkpoints, report.html).\n' +
+    'A run directory that already holds a run is refused unless --resume or --overwrite is given.\n' +
     'Ctrl-C stops after the current iteration, checkpoints and exits 130; Ctrl-C again quits at once.',
   positionals: { min: 1, max: 1, name: 'config file' },
   flags: {
     iterations: { type: 'int', min: 1, help: 'total iterations to reach (default: the config\'s "iterations")' },
     name: { type: 'string', arg: 'NAME', help: 'run name, i.e. the directory under the runs dir (default: the config\'s "name")' },
     'runs-dir': { type: 'string', arg: 'DIR', help: 'where runs/<name>/ goes (default $ORZ_RUNS_DIR or ./runs)' },
-    resume: { type: 'boolean', help: 'continue runs/<name>/ from its newest complete checkpoint' },
+    resume: { type: 'boolean', help: 'continue runs/<name>/ from its newest complete checkpoint (a new run if it holds none)' },
+    overwrite: { type: 'boolean', help: 'remove the run already in runs/<name>/ (metrics, rollouts, checkpoints, report) and start over' },
     backend: { type: 'string', arg: 'B', help: 'tensor backend: auto, tensorflow, onnxruntime, wasm, cpu (default: the config\'s, else auto)' },
   },
 });
@@ -26,17 +28,27 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const { selectBackend } = await import('../engine/backend.ts');
   const { readRunConfig, trainerFromRunConfig } = await import('../ppo/run-config.ts');
   const { resumeFrom, runTrainer } = await import('../ppo/run.ts');
+  const { describeRunDir, holdsRun, inspectRunDir } = await import('../ppo/run-dir.ts');
+  if (values.resume && values.overwrite) throw new UsageError('orz train: --resume continues the run and --overwrite replaces it; give one of them', commandHelp(TRAIN_COMMAND));
   const configPath = positionals[0]!;
   const rc = await readRunConfig(configPath);
   if (values.name) rc.name = values.name;
   if (values.iterations !== undefined) rc.iterations = values.iterations;
   const backend = await selectBackend(values.backend ?? rc.backend);
   const runDir = resolve(values['runs-dir'] ?? process.env['ORZ_RUNS_DIR'] ?? 'runs', rc.name);
+  // Checked before the model loads, so a refusal is immediate and writes nothing.
+  const found = await inspectRunDir(runDir);
+  if (holdsRun(found) && !values.resume && !values.overwrite) {
+    throw new Error(`${runDir} already holds a run (${describeRunDir(found)}). Continue it with --resume, ` +
+      'replace it with --overwrite, or choose another --name or --runs-dir');
+  }
   process.stderr.write(`orz train: ${rc.name} | backend ${backend.name} | ${rc.iterations} iterations | run dir ${runDir}\n`);
   const trainer = await trainerFromRunConfig(rc, { configSource: configPath });
-  if (values.resume) {
+  if (values.resume && !holdsRun(found)) {
+    process.stderr.write(`nothing to resume in ${runDir}; starting a new run\n`);
+  } else if (values.resume) {
     if (await resumeFrom(trainer, runDir)) process.stderr.write(`resumed at iteration ${trainer.iteration}\n`);
-    else process.stderr.write(`no checkpoint in ${runDir}; starting at iteration 0\n`);
+    else process.stderr.write(`no checkpoint in ${runDir} and no finished iteration; starting at iteration 0\n`);
   }
   const controller = new AbortController();
   let interrupts = 0;
@@ -48,7 +60,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
     controller.abort(new Error('interrupted'));
   });
   await runTrainer(trainer, {
-    iterations: rc.iterations, runDir, signal: controller.signal,
+    iterations: rc.iterations, runDir, signal: controller.signal, overwrite: values.overwrite,
     runConfig: { ...rc, backend: backend.name },
   });
   process.stderr.write(`report: ${join(runDir, 'report.html')}\n`);

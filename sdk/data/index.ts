@@ -7,7 +7,7 @@ export {
   readOrzTrainJson,
   type ProblemRecord,
 } from './readers.ts';
-export { applyTemplate, MINI_TEMPLATE, ORZ_TEMPLATE, resolveTemplate, type PromptTemplate } from './template.ts';
+export { applyTemplate, defaultTemplateFor, MINI_TEMPLATE, ORZ_TEMPLATE, resolveTemplate, type PromptTemplate } from './template.ts';
 export {
   arithCorpus,
   arithProblems,

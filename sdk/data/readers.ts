@@ -4,6 +4,7 @@
 
 import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
+import { lineColumn, scanJson } from './json-scan.ts';
 
 export interface ProblemRecord {
   prompt: string;
@@ -13,38 +14,78 @@ export interface ProblemRecord {
   [field: string]: unknown;
 }
 
-/** A problem with a data file; the message names the file and the record index or line number. */
+/** Where in a data file a problem is: the record index, and a line (JSONL: the record's line; JSON: where the record or the syntax error is). */
+export interface DataLocation { index?: number; line?: number; column?: number; field?: string }
+
+/**
+ * A problem with a data file. The message names the file, the record index (and line:column when
+ * known), and the field that is wrong, e.g.
+ * `train.json: record 3 (line 1, column 245): [1].ground_truth.value is missing`.
+ */
 export class DataError extends Error {
   readonly file: string;
   readonly index?: number;
   readonly line?: number;
+  readonly column?: number;
+  /** The field of the record that is wrong, as a path inside the record: "final_answer", "[1].ground_truth.value". */
+  readonly field?: string;
 
-  constructor(file: string, message: string, where: { index?: number; line?: number } = {}) {
-    const at = where.line !== undefined ? `line ${where.line}: ` : where.index !== undefined ? `record ${where.index}: ` : '';
-    super(`${file}: ${at}${message}`);
+  constructor(file: string, message: string, where: DataLocation = {}) {
+    super(`${file}: ${locationText(where)}${message}`);
     this.name = 'DataError';
     this.file = file;
     this.index = where.index;
     this.line = where.line;
+    this.column = where.column;
+    this.field = where.field;
   }
 }
 
-/** A record-level problem; readers turn it into a DataError with the file and position. */
-class ShapeError extends Error {}
+function locationText({ index, line, column }: DataLocation): string {
+  const lineText = line === undefined ? '' : `line ${line}${column === undefined ? '' : `, column ${column}`}`;
+  if (index === undefined) return lineText ? `${lineText}: ` : '';
+  return lineText ? `record ${index} (${lineText}): ` : `record ${index}: `;
+}
+
+/** A record-level problem; readers turn it into a DataError with the file and position. `field`: the path of the bad field. */
+class ShapeError extends Error {
+  constructor(message: string, readonly field?: string) {
+    super(field === undefined ? message : `${field} ${message}`);
+  }
+}
 
 type Json = Record<string, unknown>;
 const RESERVED = new Set(['prompt', 'groundTruth', 'source']);
 const USER_ROLES = new Set(['human', 'user']);
+const ASSISTANT_ROLES = new Set(['assistant', 'gpt']);
 
 const isObject = (v: unknown): v is Json => v !== null && typeof v === 'object' && !Array.isArray(v);
 
+/** A value as it appears in the file, cut short: messages quote what was found. */
+function shown(v: unknown): string {
+  const text = JSON.stringify(v) ?? String(v);
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}
+
+function kindOf(v: unknown): string {
+  if (Array.isArray(v)) return 'an array';
+  if (v === null) return 'null';
+  return typeof v === 'object' ? 'an object' : `${typeof v} ${shown(v)}`;
+}
+
 /** Answers may be strings, numbers, or {"value": ...}; numbers become strings. */
-function answerText(value: unknown, what: string): string {
+function answerText(value: unknown, field: string): string {
   if (typeof value === 'string') return value;
   if (typeof value === 'number' && Number.isFinite(value)) return String(value);
-  if (isObject(value) && 'value' in value) return answerText(value.value, `${what}.value`);
-  if (value === undefined || value === null) throw new ShapeError(`missing ${what}`);
-  throw new ShapeError(`${what} must be a string or a number, got ${JSON.stringify(value)}`);
+  if (isObject(value) && 'value' in value) return answerText(value.value, `${field}.value`);
+  if (value === undefined || value === null) throw new ShapeError(`is missing (the answer)`, field);
+  throw new ShapeError(`must be a string or a number, got ${shown(value)}`, field);
+}
+
+function questionText(value: unknown, field: string): string {
+  if (typeof value === 'string') return value;
+  if (value === undefined) throw new ShapeError('is missing (the question)', field);
+  throw new ShapeError(`must be a string, got ${shown(value)}`, field);
 }
 
 /** Copies fields not consumed by the reader; names we use ourselves are kept as raw_<name>. */
@@ -61,28 +102,41 @@ function makeRecord(prompt: string, groundTruth: string, extra: Json, file: stri
   return { ...extra, prompt, groundTruth, source: { file, index } };
 }
 
+const TRAIN_SHAPE = '[{"from":"human","value":...},{"from":"assistant","ground_truth":{"value":...}}]';
+
 /** [{"from":"human","value":q},{"from":"assistant","ground_truth":{"value":a}}] */
 function fromTrainShape(value: unknown, file: string, index: number): ProblemRecord {
-  if (!Array.isArray(value)) throw new ShapeError('expected [{"from":"human",...},{"from":"assistant",...}]');
-  const human = value.find((t) => isObject(t) && USER_ROLES.has(t.from as string));
-  const assistant = value.find((t) => isObject(t) && 'ground_truth' in t);
-  if (!isObject(human)) throw new ShapeError('no {"from":"human","value":...} turn');
-  if (typeof human.value !== 'string') throw new ShapeError('human turn has no string "value"');
-  if (!isObject(assistant)) throw new ShapeError('no assistant turn with "ground_truth"');
-  if (!isObject(assistant.ground_truth)) throw new ShapeError('ground_truth must be an object {"value": ...}');
-  const truth = answerText(assistant.ground_truth.value, 'ground_truth.value');
+  if (!Array.isArray(value)) throw new ShapeError(`expected ${TRAIN_SHAPE}, got ${kindOf(value)}`);
+  const h = value.findIndex((t) => isObject(t) && USER_ROLES.has(t.from as string));
+  if (h < 0) throw new ShapeError(`no {"from":"human","value":...} turn (expected ${TRAIN_SHAPE})`);
+  const human = value[h] as Json;
+  const question = questionText(human.value, `[${h}].value`);
+  // the turn with the answer; failing that, the assistant turn, to name its missing ground_truth
+  const withTruth = value.findIndex((t) => isObject(t) && 'ground_truth' in t);
+  const a = withTruth >= 0 ? withTruth : value.findIndex((t) => isObject(t) && ASSISTANT_ROLES.has(t.from as string));
+  if (a < 0) throw new ShapeError(`no {"from":"assistant","ground_truth":...} turn (expected ${TRAIN_SHAPE})`);
+  const assistant = value[a] as Json;
+  const truth = assistant.ground_truth;
+  if (truth === undefined) throw new ShapeError('is missing (the answer, {"value": ...})', `[${a}].ground_truth`);
+  if (!isObject(truth)) throw new ShapeError(`must be an object {"value": ...}, got ${shown(truth)}`, `[${a}].ground_truth`);
+  const answer = answerText(truth.value, `[${a}].ground_truth.value`);
   const extra = { ...extraFields(human, ['from', 'value']), ...extraFields(assistant, ['from', 'ground_truth']) };
-  return makeRecord(human.value, truth, extra, file, index);
+  return makeRecord(question, answer, extra, file, index);
 }
 
 /** {"prompt":[{"from":"user","value":q}],"final_answer":a, ...}; the last user turn is the question. */
 function fromEvalShape(value: unknown, file: string, index: number): ProblemRecord {
-  if (!isObject(value) || !Array.isArray(value.prompt)) throw new ShapeError('expected {"prompt":[{"from":"user","value":...}],"final_answer":...}');
-  const userTurns = value.prompt.filter((t) => isObject(t) && USER_ROLES.has(t.from as string));
-  const last = userTurns[userTurns.length - 1];
-  if (!isObject(last) || typeof last.value !== 'string') throw new ShapeError('prompt has no {"from":"user","value":"..."} turn');
+  if (!isObject(value)) throw new ShapeError(`expected {"prompt":[{"from":"user","value":...}],"final_answer":...}, got ${kindOf(value)}`);
+  if (!Array.isArray(value.prompt)) {
+    throw new ShapeError(`${value.prompt === undefined ? 'is missing' : `must be a list of turns, got ${shown(value.prompt)}`} (expected [{"from":"user","value":...}])`, 'prompt');
+  }
+  const turns = value.prompt;
+  let last = -1;
+  turns.forEach((t, j) => { if (isObject(t) && USER_ROLES.has(t.from as string)) last = j; });
+  if (last < 0) throw new ShapeError('has no {"from":"user","value":...} turn', 'prompt');
+  const question = questionText((turns[last] as Json).value, `prompt[${last}].value`);
   const truth = answerText(value.final_answer, 'final_answer');
-  return makeRecord(last.value, truth, extraFields(value, ['prompt', 'final_answer']), file, index);
+  return makeRecord(question, truth, extraFields(value, ['prompt', 'final_answer']), file, index);
 }
 
 const PROMPT_KEYS = ['prompt', 'question', 'problem'];
@@ -91,72 +145,90 @@ const ANSWER_KEYS = ['answer', 'ground_truth', 'final_answer'];
 /** Any of the shapes above, or a flat {prompt|question|problem, answer|ground_truth|final_answer}. */
 function fromAnyShape(value: unknown, file: string, index: number): ProblemRecord {
   if (Array.isArray(value)) return fromTrainShape(value, file, index);
-  if (!isObject(value)) throw new ShapeError(`expected a JSON object or array, got ${JSON.stringify(value)}`);
+  if (!isObject(value)) throw new ShapeError(`expected a JSON object or array, got ${kindOf(value)}`);
   if (Array.isArray(value.prompt)) return fromEvalShape(value, file, index);
-  const promptKey = PROMPT_KEYS.find((k) => typeof value[k] === 'string');
+  const promptKey = PROMPT_KEYS.find((k) => value[k] !== undefined && value[k] !== null);
   if (!promptKey) throw new ShapeError(`no question: expected a string field ${PROMPT_KEYS.join(' | ')}`);
+  const question = questionText(value[promptKey], promptKey);
   const answerKey = ANSWER_KEYS.find((k) => value[k] !== undefined && value[k] !== null);
   if (!answerKey) throw new ShapeError(`no answer: expected a field ${ANSWER_KEYS.join(' | ')}`);
   const truth = answerText(value[answerKey], answerKey);
-  return makeRecord(value[promptKey] as string, truth, extraFields(value, [promptKey, answerKey]), file, index);
+  return makeRecord(question, truth, extraFields(value, [promptKey, answerKey]), file, index);
 }
 
-async function readJsonArray(path: string): Promise<unknown[]> {
+async function readText(path: string): Promise<string> {
   const text = await readFile(path, 'utf8').catch((err: Error) => {
     throw new DataError(path, `cannot read: ${err.message}`);
   });
+  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text; // a byte-order mark is not JSON
+}
+
+/** A JSON syntax error placed by record: the record it falls in (or follows) and its line:column. */
+function syntaxError(path: string, text: string, parseError: Error): DataError {
+  const { problem } = scanJson(text);
+  if (!problem) return new DataError(path, `invalid JSON: ${parseError.message}`); // the scanner found none: JSON.parse's word
+  const { line, column, reason } = problem;
+  return new DataError(path, `invalid JSON: ${reason}`, { index: problem.element, line, column });
+}
+
+interface JsonArrayFile { path: string; text: string; values: unknown[] }
+
+async function readJsonArray(path: string): Promise<JsonArrayFile> {
+  const text = await readText(path);
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (err) {
-    throw new DataError(path, `invalid JSON: ${(err as Error).message}`);
+    throw syntaxError(path, text, err as Error);
   }
-  if (!Array.isArray(json)) throw new DataError(path, 'expected a JSON array of records');
-  return json;
+  if (!Array.isArray(json)) throw new DataError(path, `expected a JSON array of records, got ${kindOf(json)}`);
+  return { path, text, values: json };
 }
 
 type Convert = (value: unknown, file: string, index: number) => ProblemRecord;
 
-function convertAll(values: unknown[], file: string, convert: Convert): ProblemRecord[] {
+/** Converts each element; a bad one is named by index, the line:column where it starts, and the field. */
+function convertAll({ path, text, values }: JsonArrayFile, convert: Convert): ProblemRecord[] {
   return values.map((v, index) => {
     try {
-      return convert(v, file, index);
+      return convert(v, path, index);
     } catch (err) {
-      if (err instanceof ShapeError) throw new DataError(file, err.message, { index });
-      throw err;
+      if (!(err instanceof ShapeError)) throw err;
+      const start = scanJson(text).elementStarts[index]; // scanned only on an error: the file is valid JSON here
+      throw new DataError(path, err.message, { index, ...(start === undefined ? {} : lineColumn(text, start)), field: err.field });
     }
   });
 }
 
 /** ORZ training data: a JSON array of [human turn, assistant turn with ground_truth]. */
 export async function readOrzTrainJson(path: string): Promise<ProblemRecord[]> {
-  return convertAll(await readJsonArray(path), path, fromTrainShape);
+  return convertAll(await readJsonArray(path), fromTrainShape);
 }
 
 /** ORZ evaluation data: a JSON array of {prompt: [{from: "user", value}], final_answer, ...extra}. */
 export async function readOrzEvalJson(path: string): Promise<ProblemRecord[]> {
-  return convertAll(await readJsonArray(path), path, fromEvalShape);
+  return convertAll(await readJsonArray(path), fromEvalShape);
 }
 
-/** One record per line in any supported shape; blank lines are skipped; errors give 1-based line numbers. */
+/** One record per line in any supported shape; blank lines are skipped; errors give the record index and its 1-based line. */
 export async function readJsonl(path: string): Promise<ProblemRecord[]> {
-  const text = await readFile(path, 'utf8').catch((err: Error) => {
-    throw new DataError(path, `cannot read: ${err.message}`);
-  });
+  const text = await readText(path);
   const records: ProblemRecord[] = [];
   text.split(/\r?\n/).forEach((lineText, i) => {
     if (lineText.trim() === '') return;
-    const line = i + 1;
+    const where = { index: records.length, line: i + 1 };
     let value: unknown;
     try {
       value = JSON.parse(lineText);
     } catch (err) {
-      throw new DataError(path, `invalid JSON: ${(err as Error).message}`, { line });
+      const problem = scanJson(lineText).problem;
+      if (!problem) throw new DataError(path, `invalid JSON: ${(err as Error).message}`, where);
+      throw new DataError(path, `invalid JSON: ${problem.reason}`, { ...where, column: problem.column });
     }
     try {
       records.push(fromAnyShape(value, path, records.length));
     } catch (err) {
-      if (err instanceof ShapeError) throw new DataError(path, err.message, { line });
+      if (err instanceof ShapeError) throw new DataError(path, err.message, { ...where, field: err.field });
       throw err;
     }
   });
@@ -167,6 +239,6 @@ export async function readJsonl(path: string): Promise<ProblemRecord[]> {
 export async function readDataset(path: string): Promise<ProblemRecord[]> {
   const ext = extname(path).toLowerCase();
   if (ext === '.jsonl' || ext === '.ndjson') return readJsonl(path);
-  if (ext === '.json') return convertAll(await readJsonArray(path), path, fromAnyShape);
+  if (ext === '.json') return convertAll(await readJsonArray(path), fromAnyShape);
   throw new DataError(path, `unsupported file type "${ext}" (expected .json, .jsonl or .ndjson)`);
 }

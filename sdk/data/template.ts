@@ -35,6 +35,15 @@ export function applyTemplate(t: PromptTemplate, question: string): string {
   return t.text.split(PLACEHOLDER).join(question);
 }
 
+/**
+ * The template a model gets when none is named: `mini` for our own "orz" models (the bundled base was
+ * pretrained on it, and its 128-token context has no room for ORZ's long instructions), ORZ's
+ * template for Hugging Face models (llama, qwen2).
+ */
+export function defaultTemplateFor(modelType: string): PromptTemplate {
+  return modelType === 'orz' ? MINI_TEMPLATE : ORZ_TEMPLATE;
+}
+
 /** "orz" or "mini" (any case), or a literal template text containing {question}. */
 export function resolveTemplate(nameOrText: string): PromptTemplate {
   const builtIn = BUILT_IN.get(nameOrText.trim().toLowerCase());

@@ -1,8 +1,13 @@
 // Fused kernels: one kernel call for a whole sub-graph (a transformer layer, an Adam update, a
-// loss head) that a backend may provide. The op side lives with its caller (sdk/model, sdk/ppo):
-// it asks `fusedKernel(name)` and, when the active backend registers that kernel, runs it inside a
-// tf.customGrad whose gradient is the matching "...Grad" kernel; otherwise it runs the composite
-// of standard tfjs ops, which every backend has. So a backend is swappable without touching callers.
+// loss head) that a backend may provide, and the one seam that chooses between them and standard ops.
+//
+// An op (`fusedOp`) holds two implementations of one function: its composite of standard tfjs ops,
+// which every backend has and which is the readable reference, and its fused path, which runs the
+// backend's kernels (inside a tf.customGrad whose gradient is the matching "...Grad" kernel when it
+// is differentiated). Each call runs the fused path when the active backend registers every kernel the
+// op names, else the composite. The ops themselves are defined next to their composites, in the
+// `*-op.ts` files (sdk/model/layer-op.ts, sdk/model/logprobs-op.ts, sdk/ppo/adam-op.ts); the model and
+// the algorithm call ops and never ask for a kernel, so a backend is swappable without touching them.
 //
 // ORZ_FUSED=0 turns every fused kernel off (the composite path runs), for comparison and debugging.
 
@@ -49,4 +54,26 @@ export function fusedKernel(...names: FusedKernelName[]): boolean {
 export function runFused(name: FusedKernelName, inputs: tf.NamedTensorMap, attrs: tf.NamedAttrMap = {}): tf.Tensor[] {
   const out = tf.engine().runKernel(name, inputs, attrs) as tf.Tensor | tf.Tensor[];
   return Array.isArray(out) ? out : [out];
+}
+
+/** A function with a composite of standard ops and an optional fused path computing the same thing. */
+export interface FusedOp<A extends unknown[], R> {
+  (...args: A): R;
+  readonly opName: string;
+  /** The composite alone (the readable reference), whatever the backend. */
+  readonly composite: (...args: A) => R;
+  /** True when a call now runs the fused path (fused kernels enabled, all of the op's registered). */
+  usesFused(): boolean;
+}
+
+/** Defines an op: each call runs `fused` when the backend has every one of `kernels`, else `composite`. */
+export function fusedOp<A extends unknown[], R>(spec: {
+  name: string;
+  kernels: FusedKernelName[];
+  composite: (...args: A) => R;
+  fused: (...args: A) => R;
+}): FusedOp<A, R> {
+  const usesFused = () => fusedKernel(...spec.kernels);
+  const op = (...args: A): R => (usesFused() ? spec.fused(...args) : spec.composite(...args));
+  return Object.assign(op, { opName: spec.name, composite: spec.composite, usesFused });
 }

@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { tf } from '../engine/tf.ts';
+import { resolveModelPath } from '../hub/resolve.ts';
 import { writeFileAtomic } from '../util/atomic-write.ts';
 import { readSafetensors, writeSafetensors, type SafeTensor, type TensorToWrite } from './safetensors.ts';
 import { TransformerLM } from './transformer.ts';
@@ -23,8 +24,12 @@ export async function saveModel(model: TransformerLM, dir: string): Promise<void
   await writeFileAtomic(join(dir, CONFIG), `${JSON.stringify(config, null, 2)}\n`);
 }
 
-/** Loads a model saved by saveModel or a Hugging Face llama/qwen2 checkpoint (single file or sharded). */
-export async function loadModel(dir: string): Promise<TransformerLM> {
+/**
+ * Loads a model saved by saveModel or a Hugging Face checkpoint (single file or sharded), from a
+ * directory or a hub id ("owner/name[@revision]", downloaded into the HF cache; an existing directory wins).
+ */
+export async function loadModel(dirOrId: string): Promise<TransformerLM> {
+  const dir = await resolveModelPath(dirOrId, 'model');
   const configPath = join(dir, CONFIG);
   let config: unknown;
   try {

@@ -4,16 +4,15 @@
 //   h = RMSNorm(x_L),   logits = h W_head^T   (W_head = E when tied)
 // MLP = down(act(gate(x)) * up(x)) (SwiGLU with silu), or down(gelu(up(x))) for an ungated "orz" model.
 // Weights are tf.Variables under their Hugging Face names, so checkpoints load as they are.
-// On a backend with the fused layer kernels (onnxruntime) each layer is one kernel call
-// (fused-layer.ts); elsewhere the layers run op by op (attention.ts, ops.ts). Both compute the same function.
+// The layers run as one op (layer-op.ts): fused kernels on a backend that has them (onnxruntime),
+// op by op elsewhere (attention.ts, ops.ts). Both compute the same function.
 
 import { tf } from '../engine/tf.ts';
 import { parseModelConfig, type ModelConfig, type ResolvedModelConfig } from './config.ts';
-import { FUSED, fusedKernel } from '../engine/fused.ts';
-import { attentionMask, cacheAttentionMask, selfAttention, type AttentionWeights } from './attention.ts';
-import { fusedLayer, type FusedLayerContext, type LayerWeights } from './fused-layer.ts';
+import type { AttentionWeights } from './attention.ts';
+import { decoderLayers, type LayerStack, type LayerWeights } from './layer-op.ts';
 import { KVCache } from './kv-cache.ts';
-import { embeddingLookup, gelu, linear, rmsNorm, silu } from './ops.ts';
+import { embeddingLookup, linear, rmsNorm } from './ops.ts';
 import { Rope } from './rope.ts';
 import { initialValues, isIgnorableWeight, weightSpecs } from './weights.ts';
 
@@ -27,13 +26,13 @@ export interface HiddenOptions {
 }
 
 export class TransformerLM {
-  private readonly layers: LayerWeights[];
+  private readonly stack: LayerStack;
   private readonly rope: Rope;
 
   private constructor(readonly config: ResolvedModelConfig, readonly weights: Map<string, tf.Variable>) {
     const w = (name: string) => weights.get(name)!;
     const opt = (name: string) => weights.get(name) as tf.Tensor1D | undefined;
-    this.layers = Array.from({ length: config.num_hidden_layers }, (_, i) => {
+    const layers = Array.from({ length: config.num_hidden_layers }, (_, i) => {
       const p = `model.layers.${i}`;
       const attn: AttentionWeights = {
         q: w(`${p}.self_attn.q_proj.weight`) as tf.Tensor2D, k: w(`${p}.self_attn.k_proj.weight`) as tf.Tensor2D,
@@ -57,6 +56,7 @@ export class TransformerLM {
       return layer;
     });
     this.rope = new Rope(config.head_dim, config.max_position_embeddings, config.rope_theta);
+    this.stack = { config, layers, rope: this.rope };
   }
 
   /** Fresh weights: N(0, 0.02), residual out-projections N(0, 0.02/sqrt(2L)), norms 1, biases 0. */
@@ -128,57 +128,14 @@ export class TransformerLM {
     }
 
     cache?.reserve(T);
-    const fused = fusedKernel(FUSED.layerForward, FUSED.layerBackward);
     const out = tf.tidy(() => {
       const flatIds = tf.cast(ids.reshape([-1]), 'int32') as tf.Tensor1D;
       let x = embeddingLookup(this.weights.get('model.embed_tokens.weight') as tf.Tensor2D, flatIds); // [B*T, H]
-      x = fused ? this.fusedLayers(x, positions, keyMask, B, T, past, cache) : this.compositeLayers(x, positions, keyMask, B, T, past, cache);
+      x = decoderLayers(this.stack, x, { positions, keyMask, B, T, past, ...(cache ? { cache } : {}) });
       return rmsNorm(x, this.weights.get('model.norm.weight') as tf.Tensor1D, c.rms_norm_eps).reshape([B, T, c.hidden_size]) as tf.Tensor3D;
     });
     cache?.advance(T);
     return out;
-  }
-
-  /** Every layer op by op (any backend). */
-  private compositeLayers(x: tf.Tensor2D, positions: Int32Array, keyMask: ArrayLike<number> | null, B: number, T: number, past: number, cache?: KVCache): tf.Tensor2D {
-    const c = this.config, d = c.head_dim;
-    const ctx = {
-      B, T, heads: c.num_attention_heads, kvHeads: c.num_key_value_heads, headDim: d, rope: this.rope,
-      qAngles: this.rope.angles(positions, 1 / Math.sqrt(d)), kAngles: this.rope.angles(positions),
-      mask: attentionMask(keyMask, B, T, past), layer: 0,
-      ...(cache ? { cache } : {}),
-    };
-    this.layers.forEach((l, i) => {
-      ctx.layer = i;
-      x = tf.add(x, selfAttention(rmsNorm(x, l.inputNorm, c.rms_norm_eps), l.attn, ctx));
-      x = tf.add(x, this.mlp(rmsNorm(x, l.postNorm, c.rms_norm_eps), l));
-    });
-    return x;
-  }
-
-  /** Every layer as one fused kernel call (sdk/model/fused-layer.ts); a cache is read in place. */
-  private fusedLayers(x: tf.Tensor2D, positions: Int32Array, keyMask: ArrayLike<number> | null, B: number, T: number, past: number, cache?: KVCache): tf.Tensor2D {
-    const c = this.config, d = c.head_dim;
-    const { cos, sin } = this.rope.tables(positions);
-    const ctx: FusedLayerContext = {
-      heads: c.num_attention_heads, kvHeads: c.num_key_value_heads, headDim: d, act: c.hidden_act, eps: c.rms_norm_eps,
-      cos: tf.tensor2d(cos, [B * T, d]), sin: tf.tensor2d(sin, [B * T, d]),
-      mask: cache && past > 0 ? cacheAttentionMask(keyMask, B, T, past, cache.capacity) : attentionMask(keyMask, B, T, past),
-      layer: 0,
-      ...(cache ? { cache } : {}),
-    };
-    this.layers.forEach((l, i) => {
-      ctx.layer = i;
-      x = fusedLayer(x, l, ctx);
-    });
-    return x;
-  }
-
-  /** down(act(gate(x)) * up(x)), or down(act(up(x))) without a gate. */
-  private mlp(x: tf.Tensor2D, l: LayerWeights): tf.Tensor2D {
-    const act = this.config.hidden_act === 'silu' ? silu : gelu;
-    const h = l.gate ? tf.mul(act(linear(x, l.gate)), linear(x, l.up)) : act(linear(x, l.up));
-    return linear(h as tf.Tensor2D, l.down);
   }
 
   /** Logits [..., V] of hidden states [..., H] through the LM head (the embedding when tied). */

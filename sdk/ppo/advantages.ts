@@ -1,9 +1,58 @@
-// Advantage estimators, per response (plain arrays: they are tiny next to the model).
+// Advantage estimators over one response (rows of the experience, as views), and estimateAdvantages, which runs them over an iteration.
 //
 // PPO (ORZ): the reward sits on the last response token, the critic gives V_t for every token,
 // and GAE turns them into advantages. ORZ uses gamma = lambda = 1, where GAE collapses to
 // A_t = R - V_t and the return is R for every token.
 // GRPO (alternative, no critic): one scalar per sample, standardised within its prompt's group.
+
+import type { TrainerConfig } from './config.ts';
+import { rowOf, rowsOf, type Experience, type ExperienceColumns } from './experience.ts';
+import { klValue } from './losses.ts';
+import type { MetricsRow } from './metrics-log.ts';
+import { explainedVariance, tokenStats } from './rollout-stats.ts';
+
+type EstimatorConfig = Pick<TrainerConfig, 'advantageEstimator' | 'gamma' | 'lambda' | 'kl' | 'normalizeAdvantages'>;
+
+/**
+ * The experience's advantages A_t and (GAE) returns G_t from the rewards, the critic's V(s_t) and the
+ * reference's log-probs, plus their statistics. ORZ: GAE with gamma = lambda = 1, then whitening.
+ */
+export function estimateAdvantages(c: EstimatorConfig, x: ExperienceColumns, values: Float32Array | null, refLogprobs: Float32Array | null): Experience {
+  const { N, R } = x;
+  // KL_t = k(log pi_old(a_t|s_t) - log pi_ref(a_t|s_t)), Schulman's k1 or k3 estimator
+  let kl: Float32Array | null = null;
+  if (refLogprobs) {
+    kl = new Float32Array(N * R);
+    for (let i = 0; i < N; i++) for (let t = i * R; t < i * R + x.lengths[i]!; t++) kl[t] = klValue(x.oldLogprobs[t]!, refLogprobs[t]!, c.kl.estimator);
+  }
+  const klInReward = kl !== null && c.kl.coef > 0 && c.kl.where === 'reward';
+  const advantages = new Float32Array(N * R);
+  let returns: Float32Array | null = null;
+  if (c.advantageEstimator === 'gae') {
+    if (!values) throw new Error('makeExperience: GAE needs the critic\'s values');
+    returns = new Float32Array(N * R);
+    for (let i = 0; i < N; i++) {
+      // r_t = -beta * KL_t on every token (KL in the reward), plus the score R on the last token
+      const r = tokenRewards(x.rewards[i]!, x.lengths[i]!, klInReward ? rowOf(x, kl!, i) : undefined, klInReward ? c.kl.coef : 0);
+      // delta_t = r_t + gamma V_{t+1} - V_t,  A_t = sum_l (gamma lambda)^l delta_{t+l},  G_t = A_t + V_t
+      const g = advantagesGAE(r, rowOf(x, values, i), c.gamma, c.lambda);
+      rowOf(x, advantages, i).set(g.advantages);
+      rowOf(x, returns, i).set(g.returns);
+    }
+  } else {
+    // A_i = (R_i - mean(R_group)) / (std(R_group) + eps) on every token of sample i
+    const a = advantagesGRPO(x.rewards, x.promptIndex);
+    for (let i = 0; i < N; i++) rowOf(x, advantages, i).fill(a[i]!);
+  }
+  const stats: MetricsRow = { ...tokenStats('advantage', rowsOf(x, advantages)) };
+  if (c.normalizeAdvantages) normalizeAdvantages(rowsOf(x, advantages)); // A <- (A - mean) / std over all tokens
+  if (kl) stats['kl/mean'] = tokenStats('kl', rowsOf(x, kl))['kl/mean'] ?? null;
+  if (values && returns) {
+    stats['critic/explained_variance'] = explainedVariance(rowsOf(x, values), rowsOf(x, returns));
+    stats['critic/value_mean'] = tokenStats('v', rowsOf(x, values))['v/mean'] ?? null;
+  }
+  return { ...x, values, returns, refLogprobs, advantages, stats };
+}
 
 /**
  * Generalised advantage estimation (Schulman et al. 2016) over one response of T tokens.

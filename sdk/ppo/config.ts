@@ -2,6 +2,8 @@
 // where the embedded tiny default departs from it for a 2-core CPU.
 
 import type { KLEstimator } from './losses.ts';
+import { resolveTemplate } from '../data/template.ts';
+import { assertValid, arrayOf, boolean, ConfigError, deepPartial, number, object, oneOf, pair, refine, string, type DeepPartial } from '../util/schema.ts';
 
 export interface TrainerConfig {
   seed: number;
@@ -41,7 +43,21 @@ export interface TrainerConfig {
   evalEvery: number;
   /** Eval decoding: greedy by default; with temperature > 0, `n` samples per prompt (accuracy = mean over samples). */
   evalGeneration: { temperature: number; maxNewTokens: number; n: number };
-  checkpointEvery: number; // 0 = only at the end of run()
+  /**
+   * Checkpoints of run(), into runDir/checkpoints/iter-N/. Milestones, every `checkpointEvery` iterations
+   * (0 = none), are kept forever. Between them run() writes safety checkpoints so that a crash loses at most
+   * one iteration: after every iteration while the last checkpoint write took at most `checkpointOverhead`
+   * of that iteration's time (0 = never by cost; a large value such as 1000 = after every iteration), and
+   * otherwise once `checkpointMinutes` have passed since the last checkpoint (0 = never by time). A fresh
+   * run with safety checkpoints on also saves iteration 0 before its first iteration. Safety checkpoints
+   * are rolling: after each write only the newest `keepCheckpoints` checkpoints that are not milestones
+   * stay (milestones count towards the newest, so a milestone replaces them). The end of run() always
+   * leaves a checkpoint of its last iteration.
+   */
+  checkpointEvery: number;
+  checkpointOverhead: number;
+  checkpointMinutes: number;
+  keepCheckpoints: number;
   /** Rollouts saved per iteration into runs/<name>/rollouts/ (0 = none). */
   saveRollouts: boolean;
 }
@@ -73,51 +89,100 @@ export const ORZ_DEFAULTS: TrainerConfig = {
   evalEvery: 5,
   evalGeneration: { temperature: 0, maxNewTokens: 8000, n: 1 },
   checkpointEvery: 10,
+  checkpointOverhead: 0.2,
+  checkpointMinutes: 10,
+  keepCheckpoints: 1,
   saveRollouts: true,
 };
 
-type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? (T[K] extends unknown[] ? T[K] : DeepPartial<T[K]>) : T[K] };
+// The check for every field of TrainerConfig; the compiler refuses it unless it lists each field with a
+// schema of that field's type. Strings are never read as numbers or booleans.
+const positiveInt = () => number({ int: true, min: 1 });
+const countFromZero = () => number({ int: true, min: 0 });
+const positive = () => number({ min: 0, exclusiveMin: true });
+const nonNegative = () => number({ min: 0 });
+
+function isTemplate(t: string): boolean {
+  try {
+    resolveTemplate(t);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export const TRAINER_CONFIG_SCHEMA = object<TrainerConfig>({
+  seed: number({ int: true }),
+  promptsPerIteration: positiveInt(),
+  samplesPerPrompt: positiveInt(),
+  template: refine(string({ nonEmpty: true }), '"orz", "mini" or a text containing {question}', isTemplate),
+  generation: object<TrainerConfig['generation']>({
+    temperature: nonNegative(),
+    topP: number({ min: 0, exclusiveMin: true, max: 1 }),
+    topK: countFromZero(),
+    maxNewTokens: positiveInt(),
+    stop: arrayOf(string({ nonEmpty: true }), 'an array of strings'),
+  }),
+  advantageEstimator: oneOf(['gae', 'grpo']),
+  gamma: number({ min: 0, max: 1 }),
+  lambda: number({ min: 0, max: 1 }),
+  normalizeAdvantages: boolean(),
+  clipRatio: positive(),
+  valueClip: positive(),
+  policyLr: positive(),
+  criticLr: positive(),
+  warmupSteps: countFromZero(),
+  adamBetas: pair(number({ min: 0, max: 1 }), 'an array of 2 numbers'),
+  weightDecay: nonNegative(),
+  gradClip: nonNegative(),
+  policyUpdateSteps: positiveInt(),
+  criticUpdateSteps: positiveInt(),
+  criticWarmupIterations: countFromZero(),
+  kl: object<TrainerConfig['kl']>({
+    coef: nonNegative(),
+    estimator: oneOf(['k1', 'k3']),
+    where: oneOf(['reward', 'loss']),
+    log: boolean(),
+  }),
+  entropyCoef: nonNegative(),
+  microBatchRows: countFromZero(),
+  evalEvery: countFromZero(),
+  evalGeneration: object<TrainerConfig['evalGeneration']>({
+    temperature: nonNegative(),
+    maxNewTokens: positiveInt(),
+    n: positiveInt(),
+  }),
+  checkpointEvery: countFromZero(),
+  checkpointOverhead: nonNegative(),
+  checkpointMinutes: nonNegative(),
+  keepCheckpoints: positiveInt(),
+  saveRollouts: boolean(),
+});
+
 export type TrainerConfigInput = DeepPartial<TrainerConfig>;
 
-/** Fills defaults and validates; errors name the offending field (and `source`, e.g. the config file). */
-export function resolveTrainerConfig(input: TrainerConfigInput = {}, source = 'trainer config'): TrainerConfig {
-  const known = new Set(Object.keys(ORZ_DEFAULTS));
-  for (const k of Object.keys(input)) if (!known.has(k)) throw new Error(`${source}: unknown field "${k}"`);
-  const c: TrainerConfig = {
-    ...ORZ_DEFAULTS,
-    ...(input as Partial<TrainerConfig>),
-    generation: { ...ORZ_DEFAULTS.generation, ...input.generation } as TrainerConfig['generation'],
-    kl: { ...ORZ_DEFAULTS.kl, ...input.kl } as TrainerConfig['kl'],
-    evalGeneration: { ...ORZ_DEFAULTS.evalGeneration, ...input.evalGeneration } as TrainerConfig['evalGeneration'],
-  };
-  const fail = (field: string, why: string): never => { throw new Error(`${source}: ${field} ${why}`); };
-  const posInt = (field: string, v: number) => { if (!(Number.isInteger(v) && v > 0)) fail(field, `must be a positive integer, got ${v}`); };
-  const nonNegInt = (field: string, v: number) => { if (!(Number.isInteger(v) && v >= 0)) fail(field, `must be an integer >= 0, got ${v}`); };
-  const unit = (field: string, v: number) => { if (!(v >= 0 && v <= 1)) fail(field, `must be in [0, 1], got ${v}`); };
-  if (!Number.isInteger(c.seed)) fail('seed', `must be an integer, got ${c.seed}`);
-  posInt('promptsPerIteration', c.promptsPerIteration);
-  posInt('samplesPerPrompt', c.samplesPerPrompt);
-  posInt('generation.maxNewTokens', c.generation.maxNewTokens);
-  posInt('evalGeneration.maxNewTokens', c.evalGeneration.maxNewTokens);
-  posInt('evalGeneration.n', c.evalGeneration.n);
-  posInt('policyUpdateSteps', c.policyUpdateSteps);
-  posInt('criticUpdateSteps', c.criticUpdateSteps);
-  nonNegInt('criticWarmupIterations', c.criticWarmupIterations);
-  nonNegInt('warmupSteps', c.warmupSteps);
-  nonNegInt('microBatchRows', c.microBatchRows);
-  nonNegInt('evalEvery', c.evalEvery);
-  nonNegInt('checkpointEvery', c.checkpointEvery);
-  unit('gamma', c.gamma);
-  unit('lambda', c.lambda);
-  if (!(c.clipRatio > 0)) fail('clipRatio', `must be > 0, got ${c.clipRatio}`);
-  if (!(c.valueClip > 0)) fail('valueClip', `must be > 0, got ${c.valueClip}`);
-  if (!(c.policyLr > 0)) fail('policyLr', `must be > 0, got ${c.policyLr}`);
-  if (!(c.criticLr > 0)) fail('criticLr', `must be > 0, got ${c.criticLr}`);
-  if (c.advantageEstimator !== 'gae' && c.advantageEstimator !== 'grpo') fail('advantageEstimator', `must be "gae" or "grpo", got ${JSON.stringify(c.advantageEstimator)}`);
-  if (c.kl.estimator !== 'k1' && c.kl.estimator !== 'k3') fail('kl.estimator', `must be "k1" or "k3"`);
-  if (c.kl.where !== 'reward' && c.kl.where !== 'loss') fail('kl.where', `must be "reward" or "loss"`);
-  if (!(c.kl.coef >= 0)) fail('kl.coef', `must be >= 0`);
-  if (c.advantageEstimator === 'grpo' && c.samplesPerPrompt < 2) fail('samplesPerPrompt', 'must be >= 2 for GRPO (it compares samples of one prompt)');
-  if (!(c.generation.temperature >= 0)) fail('generation.temperature', 'must be >= 0');
+/** Defaults under the given fields, one level of nesting deep (arrays are replaced whole). */
+function withDefaults(input: TrainerConfigInput): TrainerConfig {
+  const out: Record<string, unknown> = { ...ORZ_DEFAULTS };
+  for (const [k, v] of Object.entries(input)) {
+    if (v === undefined || k === '$comment') continue;
+    const d = (ORZ_DEFAULTS as unknown as Record<string, unknown>)[k];
+    out[k] = typeof d === 'object' && d !== null && !Array.isArray(d) ? { ...d, ...(v as object) } : v;
+  }
+  return out as unknown as TrainerConfig;
+}
+
+/**
+ * Checks `input` against TRAINER_CONFIG_SCHEMA and fills the defaults. Errors (a ConfigError listing every
+ * problem) start with `source` (e.g. the run file) and name each field by its path, under `path` when the
+ * trainer config sits inside a larger file (`trainer` in a run config).
+ */
+export function resolveTrainerConfig(input: TrainerConfigInput = {}, source = 'trainer config', path = ''): TrainerConfig {
+  assertValid(deepPartial(TRAINER_CONFIG_SCHEMA), input, source, path);
+  const c = withDefaults(input);
+  const at = (k: string) => (path ? `${path}.${k}` : k);
+  if (c.advantageEstimator === 'grpo' && c.samplesPerPrompt < 2) {
+    throw new ConfigError(source, [`${at('samplesPerPrompt')} must be >= 2 for GRPO (it compares samples of one prompt), got ${c.samplesPerPrompt}`]);
+  }
   return c;
 }

@@ -6,16 +6,18 @@
 
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
+import { modelReference } from '../hub/resolve.ts';
 import { loadModel } from '../model/index.ts';
 import { loadTokenizer } from '../tokenizer/index.ts';
 import { readDataset } from '../data/index.ts';
 import { mathReward, type RewardFn } from '../reward/index.ts';
-import type { TrainerConfigInput } from './config.ts';
+import { resolveTrainerConfig, TRAINER_CONFIG_SCHEMA, type TrainerConfig, type TrainerConfigInput } from './config.ts';
+import { assertValid, deepPartial, isPlainObject, number, object, oneOf, string } from '../util/schema.ts';
 import { Trainer } from './trainer.ts';
 
 export interface RunConfig {
   name: string;
-  /** Directory with config.json, model.safetensors and tokenizer.json. */
+  /** Directory with config.json, model.safetensors and tokenizer.json, or a hub id (owner/name[@revision]). */
   model: string;
   trainData: string;
   evalData?: string;
@@ -29,7 +31,26 @@ export interface RunConfig {
   trainer?: TrainerConfigInput;
 }
 
-const KNOWN = new Set(['name', 'model', 'trainData', 'evalData', 'evalLimit', 'iterations', 'reward', 'backend', 'trainer', '$comment']);
+const RUN_CONFIG_SCHEMA = object<RunConfig>({
+  name: string({ nonEmpty: true }),
+  model: string({ nonEmpty: true }),
+  trainData: string({ nonEmpty: true }),
+  evalData: string({ nonEmpty: true }),
+  evalLimit: number({ int: true, min: 1 }),
+  iterations: number({ int: true, min: 1 }),
+  reward: oneOf(['math'], { hint: 'custom rewards are set from code' }),
+  backend: string({ nonEmpty: true }),
+  trainer: deepPartial(TRAINER_CONFIG_SCHEMA),
+}, { required: ['name', 'model', 'trainData', 'iterations'] });
+
+/**
+ * Checks a run config (as read from `source`, or built in code) and its trainer fields, so that every
+ * mistake is reported, naming the file and the field path, before any model or dataset loads.
+ */
+export function checkRunConfig(rc: unknown, source: string): TrainerConfig {
+  assertValid(RUN_CONFIG_SCHEMA, rc, source);
+  return resolveTrainerConfig((rc as RunConfig).trainer, source, 'trainer');
+}
 
 export async function readRunConfig(path: string): Promise<RunConfig> {
   let json: unknown;
@@ -38,34 +59,31 @@ export async function readRunConfig(path: string): Promise<RunConfig> {
   } catch (e) {
     throw new Error(`${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : `invalid JSON: ${(e as Error).message}`}`);
   }
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new Error(`${path}: expected a JSON object`);
-  const c = json as Record<string, unknown>;
-  for (const k of Object.keys(c)) if (!KNOWN.has(k)) throw new Error(`${path}: unknown field "${k}"`);
-  const str = (k: string, required: boolean) => {
-    if (c[k] === undefined && !required) return undefined;
-    if (typeof c[k] !== 'string' || c[k] === '') throw new Error(`${path}: "${k}" must be a non-empty string`);
-    return c[k] as string;
-  };
+  if (!isPlainObject(json)) throw new Error(`${path}: expected a JSON object`);
+  checkRunConfig(json, path);
+  const c = json as unknown as RunConfig;
   const base = dirname(resolve(path));
   const rel = (p: string | undefined) => (p === undefined ? undefined : resolve(base, p));
-  const iterations = c['iterations'];
-  if (!(Number.isInteger(iterations) && (iterations as number) > 0)) throw new Error(`${path}: "iterations" must be a positive integer`);
-  if (c['reward'] !== undefined && c['reward'] !== 'math') throw new Error(`${path}: "reward" must be "math" (custom rewards are set from code)`);
   return {
-    name: str('name', true)!,
-    model: rel(str('model', true))!,
-    trainData: rel(str('trainData', true))!,
-    evalData: rel(str('evalData', false)),
-    evalLimit: c['evalLimit'] as number | undefined,
-    iterations: iterations as number,
+    name: c.name,
+    model: modelReference(base, c.model), // a directory beside the config, or a hub id
+    trainData: rel(c.trainData)!,
+    evalData: rel(c.evalData),
+    evalLimit: c.evalLimit,
+    iterations: c.iterations,
     reward: 'math',
-    backend: str('backend', false),
-    trainer: (c['trainer'] ?? {}) as TrainerConfigInput,
+    backend: c.backend,
+    trainer: c.trainer ?? {},
   };
 }
 
-/** Builds a Trainer (fresh, at iteration 0) for a run config. */
+/**
+ * Builds a Trainer (fresh, at iteration 0) for a run config. The config is checked first (errors start
+ * with `configSource`, the file it came from), so a mistake never waits for the model to load.
+ */
 export async function trainerFromRunConfig(rc: RunConfig, opts: { reward?: RewardFn; configSource?: string } = {}): Promise<Trainer> {
+  const source = opts.configSource ?? 'run config';
+  const config = checkRunConfig(rc, source);
   const [policy, tokenizer, dataset, evalDataset] = await Promise.all([
     loadModel(rc.model),
     loadTokenizer(rc.model),
@@ -74,8 +92,8 @@ export async function trainerFromRunConfig(rc: RunConfig, opts: { reward?: Rewar
   ]);
   return new Trainer({
     policy, tokenizer, dataset,
-    evalDataset: rc.evalLimit ? evalDataset.slice(0, rc.evalLimit) : evalDataset,
+    evalDataset: rc.evalLimit === undefined ? evalDataset : evalDataset.slice(0, rc.evalLimit),
     reward: opts.reward ?? mathReward,
-    config: rc.trainer,
+    config,
   });
 }

@@ -3,6 +3,8 @@
 // An abort during an iteration's evaluation keeps the finished iteration (without its eval columns).
 // Inside a notebook kernel that provides an ambient host (sdk/util/ambient.ts), the cell's interrupt is the
 // default abort signal, and a progress bar and a live training chart replace the stderr progress lines.
+// What is written when, and what a failure leaves behind: run-recorder.ts; when checkpoints are written
+// and which are kept: checkpoint-policy.ts; continuing a run: resume.ts.
 //
 //   runs/<name>/config.json          what was run
 //   runs/<name>/metrics.jsonl|arrow  one row per iteration (+ an iteration-0 eval row)
@@ -11,17 +13,14 @@
 //                                    for complete iter-N directories instead, see resumeFrom)
 //   runs/<name>/report.html
 
-import { mkdir, readdir, rm } from 'node:fs/promises';
-import { writeFileAtomic as writeAtomic } from '../util/atomic-write.ts';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { MetricsLog, type MetricsRow } from './metrics-log.ts';
-import { completeCheckpoints, loadCheckpoint, removeStaleCheckpointTemporaries, saveCheckpoint } from './checkpoint.ts';
-import { failpoint } from '../util/failpoint.ts';
+import type { MetricsRow } from './metrics-log.ts';
 import type { Trainer } from './trainer.ts';
-import { progressLine, renderReport, RunDisplay } from '../viz/index.ts';
+import { progressLine, RunDisplay } from '../viz/index.ts';
 import { ambientHost } from '../util/ambient.ts';
-import type { RolloutSample } from '../rollout/rollout-batch.ts';
+import { RunRecorder } from './run-recorder.ts';
+import { claimRunDir, describeRunDir, holdsRun, inspectRunDir, ownsRunDir, removeRunFiles } from './run-dir.ts';
+
+export { latestCheckpoint, resumeFrom } from './resume.ts';
 
 export interface RunOptions {
   /** Total iterations to reach (a resumed run continues up to this number). */
@@ -37,8 +36,14 @@ export interface RunOptions {
    * and a live chart redrawn at most once a second; pass null for silence).
    */
   log?: ((line: string) => void) | null;
-  /** Extra run-level config written to config.json and the report. */
+  /** Extra run-level config written to config.json and the report (absolute paths shown relative to runDir). */
   runConfig?: object;
+  /**
+   * Replace what `runDir` holds. Without it, a runDir that holds another run (metrics rows, checkpoints or
+   * rollouts not written by this trainer, nor resumed with resumeFrom) makes run() throw before writing
+   * anything. With it, that run's files (metrics, rollouts, checkpoints, report, config) are removed first.
+   */
+  overwrite?: boolean;
 }
 
 /** The eval columns of a metrics row (the same names in `orz train` runs and sessions, so reports and charts read both). */
@@ -53,63 +58,6 @@ export async function evalRow(trainer: Trainer, signal?: AbortSignal): Promise<M
   };
   for (const [level, acc] of Object.entries(ev.byLevel)) row[`eval/accuracy/level${level}`] = acc;
   return row;
-}
-
-/**
- * The newest complete checkpoint directory of `runDir` (see completeCheckpoints), or null. The `latest` file
- * names it too, but it is not trusted: a crash can fall between a checkpoint's rename and the pointer's update.
- */
-export async function latestCheckpoint(runDir: string): Promise<string | null> {
-  return (await completeCheckpoints(runDir)).at(-1)?.dir ?? null;
-}
-
-/**
- * Restores the newest usable checkpoint of `runDir` (and its metrics) into `trainer`; false if there is none.
- * Leftover temporary checkpoint directories are removed. A checkpoint that fails to load (a truncated file)
- * is reported through `log` and the next older complete one is tried; if every one fails, this throws with
- * each one's error rather than starting over. Metrics rows and rollouts after the restored iteration are
- * dropped (on disk too): those iterations run again. Without any checkpoint, the run restarts at iteration 0,
- * keeping only an iteration-0 eval row.
- */
-export async function resumeFrom(trainer: Trainer, runDir: string, opts: { log?: (line: string) => void } = {}): Promise<boolean> {
-  const log = opts.log ?? ((l: string) => process.stderr.write(`${l}\n`));
-  for (const stale of await removeStaleCheckpointTemporaries(runDir)) log(`resume: removed the partial checkpoint ${stale}`);
-  const saved = await MetricsLog.open(runDir);
-  const failures: string[] = [];
-  let restored: number | null = null;
-  for (const { iteration, dir } of (await completeCheckpoints(runDir)).reverse()) {
-    trainer.metrics.truncateAfter(-1);
-    for (const row of saved.rows) trainer.metrics.append(row);
-    try {
-      await loadCheckpoint(trainer, dir); // truncates metrics after the checkpoint's iteration
-      restored = iteration;
-      break;
-    } catch (e) {
-      // a failed load may have assigned some weights already: the older checkpoint's load overwrites all of them
-      failures.push(`${dir}: ${(e as Error).message}`);
-      log(`warning: resume: checkpoint ${dir} is unusable (${(e as Error).message}); trying the previous one`);
-    }
-  }
-  if (restored === null && failures.length) throw new Error(`resume: no usable checkpoint in ${join(runDir, 'checkpoints')}:\n  ${failures.join('\n  ')}`);
-  if (restored === null) {
-    trainer.metrics.truncateAfter(-1);
-    for (const row of saved.rows) trainer.metrics.append(row);
-    trainer.metrics.truncateAfter(0);
-  }
-  const dropped = saved.rows.length - trainer.metrics.rows.length;
-  if (dropped > 0) log(`resume: dropping ${dropped} metrics row(s) after iteration ${restored ?? 0}; those iterations run again`);
-  if (saved.rows.length) await trainer.metrics.save(runDir);
-  await removeRolloutsAfter(runDir, restored ?? 0);
-  return restored !== null;
-}
-
-async function removeRolloutsAfter(runDir: string, iteration: number): Promise<void> {
-  const dir = join(runDir, 'rollouts');
-  if (!existsSync(dir)) return;
-  for (const name of await readdir(dir)) {
-    const m = /^iter-(\d+)\.arrow$/.exec(name);
-    if (m && Number(m[1]) > iteration) await rm(join(dir, name), { force: true });
-  }
 }
 
 function fmt(x: unknown, digits = 3): string {
@@ -139,7 +87,8 @@ export async function runTrainer(trainer: Trainer, opts: RunOptions): Promise<Me
   const stderrLine = (l: string) => process.stderr.write(`${l}\n`);
   const live = opts.log === undefined && host?.display
     ? new RunDisplay(host.display.bind(host), {
-      total: Math.max(0, opts.iterations - trainer.iteration),
+      total: opts.iterations,
+      start: Math.min(trainer.iteration, opts.iterations),
       rows: () => trainer.metrics.rows,
       onError: (err) => stderrLine(`Trainer.run: live display failed, continuing without it: ${err.message}`),
     })
@@ -147,7 +96,8 @@ export async function runTrainer(trainer: Trainer, opts: RunOptions): Promise<Me
   // With a live display, messages become the status line under the bar instead of stderr lines.
   const log = opts.log === null ? () => {} : live ? (l: string) => live.update(undefined, l) : (opts.log ?? stderrLine);
   try {
-    return await runLoop(trainer, opts, signal, log, live);
+    const recorder = opts.runDir ? await openRunDir(trainer, opts, log) : null;
+    return await runLoop(trainer, opts, { signal, log, live, recorder });
   } catch (err) {
     live?.update(undefined, `stopped by an error: ${(err as Error)?.message ?? String(err)}`);
     throw err;
@@ -156,63 +106,87 @@ export async function runTrainer(trainer: Trainer, opts: RunOptions): Promise<Me
   }
 }
 
-async function runLoop(trainer: Trainer, opts: RunOptions, signal: AbortSignal | undefined, log: (line: string) => void, live: RunDisplay | null): Promise<MetricsRow[]> {
-  const c = trainer.config;
-  const runDir = opts.runDir;
-  const fullConfig = { ...(opts.runConfig ?? {}), trainer: c };
-  if (runDir) {
-    await mkdir(join(runDir, 'rollouts'), { recursive: true });
-    await mkdir(join(runDir, 'checkpoints'), { recursive: true });
-    await writeAtomic(join(runDir, 'config.json'), JSON.stringify(fullConfig, null, 2));
-  }
-  const record = async () => {
-    if (runDir) await trainer.metrics.save(runDir);
-  };
-  const evaluate = () => evalRow(trainer, signal);
-  const recordedRollouts: { iteration: number; samples: RolloutSample[] }[] = [];
-  const writeReport = async () => {
-    if (!runDir) return;
-    const html = renderReport({ title: `orz run ${(opts.runConfig as { name?: string } | undefined)?.name ?? runDir}`, config: fullConfig, metrics: [...trainer.metrics.rows], rollouts: recordedRollouts.slice(-5) });
-    await writeAtomic(join(runDir, 'report.html'), html);
-  };
-  const checkpoint = async () => {
-    if (!runDir) return;
-    const name = `iter-${trainer.iteration}`;
-    await saveCheckpoint(trainer, join(runDir, 'checkpoints', name));
-    failpoint('checkpoint-latest', trainer.iteration);
-    await writeAtomic(join(runDir, 'checkpoints', 'latest'), name);
-  };
-
-  const hasEval = trainer.evalDataset.length > 0 && c.evalEvery > 0;
-  live?.show();
-  if (hasEval && trainer.iteration === 0 && !trainer.metrics.rows.some((r) => r['iteration'] === 0)) {
-    log('evaluating the base model...');
-    let ev: MetricsRow;
-    try {
-      ev = await evaluate();
-    } catch (e) {
-      if (!signal?.aborted) throw e;
-      log('stopping at iteration 0 (aborted during the base-model evaluation)');
-      return [];
+/** Checks that runDir is this trainer's to write (see RunOptions.overwrite), then lays it out. */
+async function openRunDir(trainer: Trainer, opts: RunOptions, log: (line: string) => void): Promise<RunRecorder> {
+  const runDir = opts.runDir!;
+  if (!ownsRunDir(trainer, runDir)) {
+    const found = await inspectRunDir(runDir);
+    if (holdsRun(found) && !opts.overwrite) {
+      throw new Error(`Trainer.run: ${runDir} already holds a run (${describeRunDir(found)}); pass overwrite: true to replace it, ` +
+        'or call resumeFrom(trainer, runDir) first to continue it');
     }
-    const row: MetricsRow = { iteration: 0, ...ev };
-    trainer.metrics.append(row);
-    await record();
-    log(`iter 0 | eval ${fmt(row['eval/accuracy'])}`);
+    if (holdsRun(found)) {
+      await removeRunFiles(runDir);
+      log(`overwrite: removed the previous run in ${runDir} (${describeRunDir(found)})`);
+    }
+    claimRunDir(trainer, runDir);
   }
-  const start = performance.now();
-  const first = trainer.iteration;
-  let lastCheckpoint = trainer.iteration;
+  const recorder = new RunRecorder(trainer, runDir, { runConfig: opts.runConfig ?? {}, name: (opts.runConfig as { name?: string } | undefined)?.name, log });
+  await recorder.start();
+  return recorder;
+}
+
+interface LoopContext {
+  signal: AbortSignal | undefined;
+  log: (line: string) => void;
+  live: RunDisplay | null;
+  recorder: RunRecorder | null;
+}
+
+async function runLoop(trainer: Trainer, opts: RunOptions, ctx: LoopContext): Promise<MetricsRow[]> {
+  const { recorder } = ctx;
   const rows: MetricsRow[] = [];
+  ctx.live?.show();
+  try {
+    if (!(await baseEvaluation(trainer, ctx))) return rows;
+    await recorder?.checkpointStart();
+    await iterations(trainer, opts, ctx, rows);
+  } catch (e) {
+    await recorder?.afterFailure();
+    throw e;
+  }
+  await recorder?.finish();
+  return rows;
+}
+
+function hasEval(trainer: Trainer): boolean {
+  return trainer.evalDataset.length > 0 && trainer.config.evalEvery > 0;
+}
+
+/** The iteration-0 eval row of a fresh run; false when an abort stopped it (the run then ends). */
+async function baseEvaluation(trainer: Trainer, { signal, log, recorder }: LoopContext): Promise<boolean> {
+  if (!hasEval(trainer) || trainer.iteration !== 0 || trainer.metrics.rows.some((r) => r['iteration'] === 0)) return true;
+  log('evaluating the base model...');
+  let ev: MetricsRow;
+  try {
+    ev = await evalRow(trainer, signal);
+  } catch (e) {
+    if (!signal?.aborted) throw e;
+    log('stopping at iteration 0 (aborted during the base-model evaluation)');
+    return false;
+  }
+  const row: MetricsRow = { iteration: 0, ...ev };
+  trainer.metrics.append(row);
+  await recorder?.recordMetrics();
+  log(`iter 0 | eval ${fmt(row['eval/accuracy'])}`);
+  return true;
+}
+
+async function iterations(trainer: Trainer, opts: RunOptions, { signal, log, live, recorder }: LoopContext, rows: MetricsRow[]): Promise<void> {
+  const c = trainer.config;
+  const start = performance.now();
+  const first = Math.min(trainer.iteration, opts.iterations);
   while (trainer.iteration < opts.iterations) {
     if (signal?.aborted) { log(`stopping at iteration ${trainer.iteration} (aborted)`); break; }
     const last = rows.at(-1);
     if (!live) {
+      // absolute iteration numbers (a resumed run starts at its checkpoint); the pace counts this run's iterations only
       log(progressLine({
-        label: 'iter', done: trainer.iteration - first, total: opts.iterations - first,
+        label: 'iter', done: trainer.iteration, total: opts.iterations, start: first,
         elapsedSec: (performance.now() - start) / 1000, extra: last ? `reward=${fmt(last['reward/mean'])}` : undefined,
       }));
     }
+    const iterationStart = performance.now();
     let row: MetricsRow;
     try {
       row = await trainer.step({ signal });
@@ -220,36 +194,26 @@ async function runLoop(trainer: Trainer, opts: RunOptions, signal: AbortSignal |
       if (signal?.aborted) { log(`stopping at iteration ${trainer.iteration} (aborted mid-iteration; its work is discarded)`); break; }
       throw e;
     }
+    await recorder?.recordIteration(); // the finished iteration is on disk before its evaluation can fail
     const skipped = ['policy', 'critic'].map((who) => [who, row[`${who}/skipped_steps`]] as const).filter(([, n]) => typeof n === 'number' && n > 0);
     for (const [who, n] of skipped) log(`warning: iteration ${trainer.iteration}: skipped ${n} ${who} optimizer step(s) with a NaN or Inf loss or gradient (weights and optimizer state unchanged)`);
     let evalAborted = false;
-    if (hasEval && (trainer.iteration % c.evalEvery === 0 || trainer.iteration === opts.iterations)) {
+    if (hasEval(trainer) && (trainer.iteration % c.evalEvery === 0 || trainer.iteration === opts.iterations)) {
       try {
-        const ev = await evaluate();
+        const ev = await evalRow(trainer, signal);
         Object.assign(row, ev);
         trainer.metrics.amendLast(ev);
+        await recorder?.recordMetrics();
       } catch (e) {
         if (!signal?.aborted) throw e;
         evalAborted = true; // the iteration itself is complete: keep it (row, rollouts, checkpoint), without its eval
       }
     }
     rows.push(row);
-    await record();
-    if (runDir && c.saveRollouts && trainer.lastBatch) {
-      await trainer.lastBatch.save(join(runDir, 'rollouts', `iter-${trainer.iteration}.arrow`));
-      recordedRollouts.push({ iteration: trainer.iteration, samples: trainer.lastBatch.samples().slice(0, 4) });
-    }
-    if (live) live.update(trainer.iteration - first, metricsLine(row));
+    if (live) live.update(trainer.iteration, metricsLine(row));
     else log(metricsLine(row));
     opts.onIteration?.(row);
     if (evalAborted) { log(`stopping at iteration ${trainer.iteration} (aborted during its evaluation; the iteration is kept without eval)`); break; }
-    if (c.checkpointEvery > 0 && trainer.iteration % c.checkpointEvery === 0) {
-      await checkpoint();
-      lastCheckpoint = trainer.iteration;
-      await writeReport();
-    }
+    await recorder?.afterIteration((performance.now() - iterationStart) / 1000);
   }
-  if (trainer.iteration !== lastCheckpoint || !(runDir && (await latestCheckpoint(runDir)))) await checkpoint();
-  await writeReport();
-  return rows;
 }

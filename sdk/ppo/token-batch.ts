@@ -18,30 +18,42 @@ export interface TokenBatch {
   lengths: number[];       // response lengths
 }
 
-export function buildTokenBatch(samples: { promptIds: number[]; responseIds: number[] }[], padId: number): TokenBatch {
-  const B = samples.length;
-  if (B === 0) throw new Error('buildTokenBatch: no samples');
-  const P = Math.max(...samples.map((s) => s.promptIds.length));
-  const R = Math.max(1, ...samples.map((s) => s.responseIds.length));
+export function buildTokenBatch(samples: { promptIds: ArrayLike<number>; responseIds: ArrayLike<number> }[], padId: number): TokenBatch {
+  if (samples.length === 0) throw new Error('buildTokenBatch: no samples');
+  return packTokens(samples.length, (b) => samples[b]!.promptIds, (b) => samples[b]!.responseIds, padId);
+}
+
+/** The token batch of `B` rows whose prompt and response tokens `promptOf(b)` and `responseOf(b)` give. */
+export function packTokens(B: number, promptOf: (b: number) => ArrayLike<number>, responseOf: (b: number) => ArrayLike<number>, padId: number): TokenBatch {
+  let P = 0;
+  let R = 1;
+  const lengths: number[] = [];
+  for (let b = 0; b < B; b++) {
+    P = Math.max(P, promptOf(b).length);
+    lengths.push(responseOf(b).length);
+    R = Math.max(R, lengths[b]!);
+  }
   const T = P + R - 1;
   const ids = new Int32Array(B * T).fill(padId);
   const pos = new Int32Array(B * T);
   const keyMask = new Float32Array(B * T);
   const targets = new Int32Array(B * R);
   const mask = new Float32Array(B * R);
-  samples.forEach((s, b) => {
-    const pad = P - s.promptIds.length;
-    const seq = [...s.promptIds, ...s.responseIds];
-    for (let j = 0; j < seq.length && pad + j < T; j++) {
-      ids[b * T + pad + j] = seq[j]!;
+  for (let b = 0; b < B; b++) {
+    const prompt = promptOf(b);
+    const response = responseOf(b);
+    const pad = P - prompt.length;
+    const n = Math.min(prompt.length + response.length, T - pad); // the last response token is never fed
+    for (let j = 0; j < n; j++) {
+      ids[b * T + pad + j] = j < prompt.length ? prompt[j]! : response[j - prompt.length]!;
       pos[b * T + pad + j] = j;
       keyMask[b * T + pad + j] = 1;
     }
-    s.responseIds.forEach((t, j) => {
-      targets[b * R + j] = t;
+    for (let j = 0; j < response.length; j++) {
+      targets[b * R + j] = response[j]!;
       mask[b * R + j] = 1;
-    });
-  });
+    }
+  }
   return {
     rows: B, P, R,
     inputIds: tf.tensor2d(ids, [B, T], 'int32'),
@@ -49,26 +61,10 @@ export function buildTokenBatch(samples: { promptIds: number[]; responseIds: num
     keyMask: tf.tensor2d(keyMask, [B, T]),
     targets: tf.tensor2d(targets, [B, R], 'int32'),
     mask: tf.tensor2d(mask, [B, R]),
-    lengths: samples.map((s) => s.responseIds.length),
+    lengths,
   };
 }
 
 export function disposeTokenBatch(tb: TokenBatch): void {
   tf.dispose([tb.inputIds, tb.positions, tb.keyMask, tb.targets, tb.mask]);
-}
-
-/** Pads per-sample arrays into a [B, R] float tensor (0 beyond each sample's length). */
-export function padRows(rows: ArrayLike<number>[], R: number): tf.Tensor2D {
-  const out = new Float32Array(rows.length * R);
-  rows.forEach((r, b) => {
-    for (let j = 0; j < Math.min(r.length, R); j++) out[b * R + j] = r[j]!;
-  });
-  return tf.tensor2d(out, [rows.length, R]);
-}
-
-/** Splits a [B, R] tensor's rows back into per-sample arrays of the given lengths. */
-export function unpadRows(t: tf.Tensor2D, lengths: number[]): Float32Array[] {
-  const [, R] = t.shape;
-  const data = t.dataSync() as Float32Array;
-  return lengths.map((n, b) => data.slice(b * R, b * R + n));
 }

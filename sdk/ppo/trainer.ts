@@ -1,6 +1,6 @@
 // Trainer: Open-Reasoner-Zero's PPO loop, one iteration at a time.
 //
-//   prompts -> generate (n samples each) -> score (binary reward) -> advantages (critic + GAE)
+//   prompts -> generate (n samples each) -> score (binary reward) -> makeExperience (critic + GAE)
 //           -> update (critic steps, policy step) -> metrics row
 //
 // Every arrow is a public method, so a notebook can run them one by one and look in between;
@@ -15,16 +15,16 @@ import { RolloutEngine, type GenerateProgress, type PromptInput } from '../rollo
 import { failpoint } from '../util/failpoint.ts';
 import type { RolloutBatch, RolloutSample } from '../rollout/rollout-batch.ts';
 import { mathReward, scoreSamples, type RewardFn, type Sample } from '../reward/index.ts';
-import { advantagesGAE, advantagesGRPO, normalizeAdvantages, tokenRewards } from './advantages.ts';
+import { estimateAdvantages } from './advantages.ts';
 import { resolveTrainerConfig, type TrainerConfig, type TrainerConfigInput } from './config.ts';
 import { Critic } from './critic.ts';
+import { experienceColumns, forwardInChunks, scoredSamples, type Experience } from './experience.ts';
 import { responseLogprobs } from './forward.ts';
-import { klPerToken, klValue, maskedMean, policyLoss, valueLoss } from './losses.ts';
+import { klPerToken, maskedMean, policyLoss, valueLoss } from './losses.ts';
 import { MetricsLog, type MetricsRow } from './metrics-log.ts';
 import { Adam } from './optimizer.ts';
-import { explainedVariance, rolloutStats, tokenStats } from './rollout-stats.ts';
-import { buildTokenBatch, disposeTokenBatch, padRows, unpadRows } from './token-batch.ts';
-import { optimizeEpoch } from './update.ts';
+import { rolloutStats } from './rollout-stats.ts';
+import { optimizeEpoch, type BatchLoss } from './update.ts';
 import { runTrainer, type RunOptions } from './run.ts';
 import { loadCheckpoint, saveCheckpoint } from './checkpoint.ts';
 
@@ -40,18 +40,7 @@ export interface TrainerInit {
   critic?: Critic;
 }
 
-/** Everything the update needs, per sample (arrays over response tokens). */
-export interface Experience {
-  batch: RolloutBatch;
-  samples: RolloutSample[];
-  rewards: number[];
-  oldLogprobs: Float32Array[];
-  values: Float32Array[] | null;
-  refLogprobs: Float32Array[] | null;
-  advantages: Float32Array[];
-  returns: Float32Array[] | null;
-  stats: MetricsRow;
-}
+export type { Experience } from './experience.ts';
 
 export interface EvalResult { accuracy: number; responseLength: number; truncatedFraction: number; byLevel: Record<string, number>; batch: RolloutBatch }
 
@@ -141,116 +130,69 @@ export class Trainer {
     return batch.withRewards(rewards);
   }
 
-  /** Critic values, reference log-probs and advantages for a scored batch. Changes no weights. */
-  advantages(batch: RolloutBatch): Experience {
+  /**
+   * The experience of a scored batch (make_experience in OpenRLHF/ORZ): the rollout's columns, the critic's
+   * V(s_t) and the reference's log pi_ref(a_t|s_t) (forwards in chunks of microBatchRows), then the
+   * advantages A_t and returns G_t. Changes no weights.
+   */
+  makeExperience(batch: RolloutBatch): Experience {
     const c = this.config;
-    const samples = batch.samples();
-    const rewards = samples.map((s, i) => {
-      if (typeof s.reward !== 'number') throw new Error(`advantages: sample ${i} has no reward; call score() first`);
-      return s.reward;
-    });
-    const oldLogprobs = samples.map((s) => Float32Array.from(s.logprobs));
-    const lengths = samples.map((s) => s.responseIds.length);
-    let values: Float32Array[] | null = null;
-    let refLogprobs: Float32Array[] | null = null;
-    const chunk = c.microBatchRows > 0 ? c.microBatchRows : samples.length;
-    const forwardChunks = (fn: (tb: ReturnType<typeof buildTokenBatch>) => tf.Tensor2D): Float32Array[] => {
-      const out: Float32Array[] = [];
-      for (let i = 0; i < samples.length; i += chunk) {
-        const part = samples.slice(i, i + chunk);
-        const tb = buildTokenBatch(part, this.tokenizer.padId);
-        try {
-          const t = fn(tb);
-          out.push(...unpadRows(t, tb.lengths));
-          t.dispose();
-        } finally {
-          disposeTokenBatch(tb);
-        }
-      }
-      return out;
-    };
-    if (this.critic) values = forwardChunks((tb) => this.critic!.values(tb));
-    if (this.reference) refLogprobs = forwardChunks((tb) => responseLogprobs(this.reference!, tb).logp);
-
-    const kl = refLogprobs ? oldLogprobs.map((lp, i) => lp.map((x, t) => klValue(x, refLogprobs![i]![t]!, c.kl.estimator))) : null;
-    const klInReward = c.kl.coef > 0 && c.kl.where === 'reward';
-    let advantages: Float32Array[];
-    let returns: Float32Array[] | null = null;
-    if (c.advantageEstimator === 'gae') {
-      advantages = [];
-      returns = [];
-      samples.forEach((s, i) => {
-        const r = tokenRewards(rewards[i]!, lengths[i]!, klInReward ? kl![i] : undefined, klInReward ? c.kl.coef : 0);
-        const g = advantagesGAE(r, values![i]!, c.gamma, c.lambda);
-        advantages.push(g.advantages);
-        returns!.push(g.returns);
-      });
-    } else {
-      const a = advantagesGRPO(rewards, samples.map((s) => s.promptIndex));
-      advantages = samples.map((_, i) => new Float32Array(lengths[i]!).fill(a[i]!));
-    }
-    const stats: MetricsRow = { ...tokenStats('advantage', advantages) };
-    if (c.normalizeAdvantages) normalizeAdvantages(advantages);
-    if (kl) stats['kl/mean'] = tokenStats('kl', kl)['kl/mean'] ?? null;
-    if (values && returns) {
-      stats['critic/explained_variance'] = explainedVariance(values, returns);
-      stats['critic/value_mean'] = tokenStats('v', values)['v/mean'] ?? null;
-    }
-    return { batch, samples, rewards, oldLogprobs, values, refLogprobs, advantages, returns, stats };
+    const padId = this.tokenizer.padId;
+    const x = experienceColumns(batch, padId);
+    const chunk = c.microBatchRows > 0 ? c.microBatchRows : x.N;
+    const values = this.critic ? forwardInChunks(x, chunk, padId, (tb) => this.critic!.values(tb)) : null;
+    const refLogprobs = this.reference ? forwardInChunks(x, chunk, padId, (tb) => responseLogprobs(this.reference!, tb).logp) : null;
+    return estimateAdvantages(c, x, values, refLogprobs);
   }
 
-  /** Critic steps, then (after the critic warmup) the policy step. Returns loss statistics. */
+  /**
+   * One PPO update (Schulman et al. 2017, as ORZ runs it): critic steps on the clipped value loss, then,
+   * after the critic warmup, policy steps on L = L_clip + beta * KL - c_H * H. Each step is a minibatch of
+   * the shuffled rows; losses are token means over the minibatch. Returns loss statistics.
+   */
   async update(exp: Experience): Promise<MetricsRow> {
     const c = this.config;
-    const rows = exp.samples;
-    const order = new Rng(deriveSeed(c.seed, 4, this.iteration)).shuffle(rows.map((_, i) => i));
+    const order = new Rng(deriveSeed(c.seed, 4, this.iteration)).shuffle(Array.from({ length: exp.N }, (_, i) => i));
+    const epoch = (steps: number, params: Map<string, tf.Variable>, optimizer: Adam, loss: BatchLoss) =>
+      optimizeEpoch({ exp, order, steps, microBatchRows: c.microBatchRows, padId: this.tokenizer.padId, params, optimizer, loss });
     const out: MetricsRow = {};
     const t0 = performance.now();
-    if (this.critic && this.criticOptimizer && exp.returns && exp.values) {
-      const critic = this.critic;
-      const stats = optimizeEpoch({
-        rows, order, steps: c.criticUpdateSteps, microBatchRows: c.microBatchRows, padId: this.tokenizer.padId,
-        params: critic.weights(), optimizer: this.criticOptimizer,
-        lossFn: (tb, idx, weight) => {
-          const v = critic.values(tb);
-          const oldV = padRows(idx.map((i) => exp.values![i]!), tb.R);
-          const G = padRows(idx.map((i) => exp.returns![i]!), tb.R);
-          const { loss, clipFraction } = valueLoss(v, oldV, G, tb.mask, c.valueClip);
-          return { loss: tf.mul(loss, weight) as tf.Scalar, stats: { loss, clip_fraction: clipFraction } };
-        },
+
+    const critic = this.critic;
+    if (critic && this.criticOptimizer && exp.values && exp.returns) {
+      const stats = epoch(c.criticUpdateSteps, critic.weights(), this.criticOptimizer, (mb) => {
+        // L_V = 0.5 * max((V - G)^2, (V_clip - G)^2),  V_clip = V_old + clip(V - V_old, -eps_V, eps_V)
+        const { loss, clipFraction } = valueLoss(critic.values(mb.tokens), mb.values, mb.returns, mb.mask, c.valueClip);
+        return { loss, stats: { loss, clip_fraction: clipFraction } };
       });
       for (const [k, v] of Object.entries(stats)) out[`critic/${k}`] = v;
     }
     failpoint('update', this.iteration + 1);
     out['time/update_critic'] = (performance.now() - t0) / 1000;
+
     const t1 = performance.now();
     if (this.iteration >= c.criticWarmupIterations) {
-      const klInLoss = c.kl.coef > 0 && c.kl.where === 'loss' && exp.refLogprobs;
-      const stats = optimizeEpoch({
-        rows, order, steps: c.policyUpdateSteps, microBatchRows: c.microBatchRows, padId: this.tokenizer.padId,
-        params: this.policy.weights, optimizer: this.policyOptimizer,
-        lossFn: (tb, idx, weight) => {
-          const { logp, entropy } = responseLogprobs(this.policy, tb, true);
-          const old = padRows(idx.map((i) => exp.oldLogprobs[i]!), tb.R);
-          const adv = padRows(idx.map((i) => exp.advantages[i]!), tb.R);
-          const pl = policyLoss(logp, old, adv, tb.mask, c.clipRatio);
-          const ent = maskedMean(entropy!, tb.mask);
-          let loss: tf.Scalar = pl.loss;
-          const stats: Record<string, tf.Scalar> = { loss: pl.loss, clip_fraction: pl.clipFraction, approx_kl: pl.approxKL, entropy: ent };
-          if (klInLoss) {
-            const ref = padRows(idx.map((i) => exp.refLogprobs![i]!), tb.R);
-            const klLoss = maskedMean(klPerToken(logp, ref, c.kl.estimator), tb.mask);
-            loss = tf.add(loss, tf.mul(klLoss, c.kl.coef)) as tf.Scalar;
-            stats['kl_loss'] = klLoss;
-          }
-          if (c.entropyCoef !== 0) loss = tf.sub(loss, tf.mul(ent, c.entropyCoef)) as tf.Scalar;
-          return { loss: tf.mul(loss, weight) as tf.Scalar, stats };
-        },
+      const klInLoss = c.kl.coef > 0 && c.kl.where === 'loss' && exp.refLogprobs !== null;
+      const stats = epoch(c.policyUpdateSteps, this.policy.weights, this.policyOptimizer, (mb) => {
+        const { logp, entropy } = responseLogprobs(this.policy, mb.tokens, true); // log pi_theta(a_t|s_t), H_t
+        // L_clip = -min(rho_t A_t, clip(rho_t, 1 - eps, 1 + eps) A_t),  rho_t = exp(log pi_theta - log pi_old)
+        const clip = policyLoss(logp, mb.oldLogprobs, mb.advantages, mb.mask, c.clipRatio);
+        const H = maskedMean(entropy!, mb.mask);
+        const stats: Record<string, tf.Scalar> = { loss: clip.loss, clip_fraction: clip.clipFraction, approx_kl: clip.approxKL, entropy: H };
+        let loss = clip.loss;
+        if (klInLoss) { // + beta * KL(pi_theta || pi_ref)
+          const kl = maskedMean(klPerToken(logp, mb.refLogprobs, c.kl.estimator), mb.mask);
+          loss = tf.add(loss, tf.mul(kl, c.kl.coef)) as tf.Scalar;
+          stats['kl_loss'] = kl;
+        }
+        if (c.entropyCoef !== 0) loss = tf.sub(loss, tf.mul(H, c.entropyCoef)) as tf.Scalar; // - c_H * H
+        return { loss, stats };
       });
       for (const [k, v] of Object.entries(stats)) out[`policy/${k}`] = v;
     }
     out['time/update_policy'] = (performance.now() - t1) / 1000;
-    const trainTokens = rows.reduce((a, s) => a + s.promptIds.length + s.responseIds.length, 0);
+
+    const trainTokens = exp.promptLengths.reduce((a, n) => a + n, 0) + exp.lengths.reduce((a, n) => a + n, 0);
     const dt = (performance.now() - t0) / 1000;
     out['throughput/train_tokens_per_s'] = dt > 0 ? trainTokens / dt : null;
     return out;
@@ -279,10 +221,10 @@ export class Trainer {
   }
 
   /**
-   * One whole PPO iteration: generate, score, advantages, update. Returns (and logs) its metrics row.
+   * One whole PPO iteration: generate, score, makeExperience, update. Returns (and logs) its metrics row.
    *
    * A failure or abort anywhere before the iteration completes gives its prompts back (the data cursor is
-   * restored), so a retry draws the same prompts with the same seeds. Generation, scoring and advantages
+   * restored), so a retry draws the same prompts with the same seeds. Generation, scoring and the experience
    * change no weights. The update is synchronous tensor work that no signal interrupts; if it throws after
    * an optimizer step was applied (a backend error: non-finite losses are skipped, not thrown), the weights
    * are partly updated, and the error says so: reload a checkpoint before retrying.
@@ -319,15 +261,15 @@ export class Trainer {
     const batch = await this.score(generated);
     const scoreSec = (performance.now() - tScore) / 1000;
     const tAdv = performance.now();
-    const exp = this.advantages(batch);
+    const exp = this.makeExperience(batch);
     const advSec = (performance.now() - tAdv) / 1000;
     const upd = await this.update(exp);
     this.iteration += 1;
     this.lastBatch = batch;
-    const genTokens = exp.samples.reduce((a, s) => a + s.responseIds.length, 0);
+    const genTokens = exp.lengths.reduce((a, n) => a + n, 0);
     const row: MetricsRow & { iteration: number } = {
       iteration: this.iteration,
-      ...rolloutStats(exp.samples.map((s, i) => ({ ...s, reward: exp.rewards[i]! }))),
+      ...rolloutStats(scoredSamples(exp)),
       ...exp.stats,
       ...upd,
       'throughput/gen_tokens_per_s': genSec > 0 ? genTokens / genSec : null,

@@ -1,31 +1,26 @@
 // One pass of minibatch optimisation over an iteration's experience: split the rows into k
-// minibatches (k optimizer steps), each optionally in micro-batches whose gradients add up to the
-// minibatch's token-mean loss. A minibatch whose loss or gradient is NaN or Inf takes no optimizer step
+// minibatches (k optimizer steps), each optionally in micro-batches (gradient accumulation) whose
+// gradients add up to the minibatch's token-mean loss. A minibatch whose loss or gradient is NaN or Inf takes no optimizer step
 // (the weights and Adam state stay as they were); it is counted in `skipped_steps`.
 
 import { tf } from '../engine/tf.ts';
+import { MiniBatch, type Experience } from './experience.ts';
 import type { Adam } from './optimizer.ts';
-import { buildTokenBatch, disposeTokenBatch, type TokenBatch } from './token-batch.ts';
 
-export interface ExperienceRow { promptIds: number[]; responseIds: number[] }
-
-/**
- * `lossFn(tb, rows, weight)` returns the loss of a micro-batch already multiplied by `weight`
- * (= the micro-batch's share of the minibatch's tokens), plus scalar stats to average.
- */
-export type MicroLoss = (tb: TokenBatch, rows: number[], weight: number) => { loss: tf.Scalar; stats: Record<string, tf.Scalar> };
+/** The token-mean loss of a (micro-)batch, plus scalar stats to average over the epoch's tokens. */
+export type BatchLoss = (mb: MiniBatch) => { loss: tf.Scalar; stats: Record<string, tf.Scalar> };
 
 export function optimizeEpoch(opts: {
-  rows: ExperienceRow[];
+  exp: Experience;
   order: number[];            // shuffled row indices
   steps: number;              // minibatches = optimizer steps
   microBatchRows: number;     // 0 = whole minibatch at once
   padId: number;
   params: Map<string, tf.Variable>;
   optimizer: Adam;
-  lossFn: MicroLoss;
+  loss: BatchLoss;
 }): Record<string, number> {
-  const { rows, order, steps } = opts;
+  const { exp, order, steps } = opts;
   const varList = [...opts.params.values()];
   const nameOf = new Map<tf.Variable, string>([...opts.params].map(([n, v]) => [v, n]));
   const totals: Record<string, number> = {}; // token-weighted sums of the loss stats
@@ -38,22 +33,22 @@ export function optimizeEpoch(opts: {
   for (let s = 0; s < steps; s++) {
     const mb = order.slice(s * per, (s + 1) * per);
     if (mb.length === 0) continue;
-    const mbTokens = mb.reduce((a, i) => a + Math.max(rows[i]!.responseIds.length, 0), 0) || 1;
-    const micro = opts.microBatchRows > 0 ? opts.microBatchRows : mb.length;
+    const mbTokens = mb.reduce((a, i) => a + exp.lengths[i]!, 0) || 1;
+    const microRows = opts.microBatchRows > 0 ? opts.microBatchRows : mb.length;
     let acc: Record<string, tf.Tensor> | null = null;
     let nonFiniteLoss = false;
-    for (let m = 0; m < mb.length; m += micro) {
-      const idx = mb.slice(m, m + micro);
-      const tokens = idx.reduce((a, i) => a + rows[i]!.responseIds.length, 0);
+    for (let m = 0; m < mb.length; m += microRows) {
+      const idx = mb.slice(m, m + microRows);
+      const tokens = idx.reduce((a, i) => a + exp.lengths[i]!, 0);
       if (tokens === 0) continue;
-      const weight = tokens / mbTokens;
-      const tb = buildTokenBatch(idx.map((i) => rows[i]!), opts.padId);
+      const weight = tokens / mbTokens; // the micro-batch's share of the minibatch's tokens
+      const micro = new MiniBatch(exp, idx, opts.padId);
       try {
         const kept: Record<string, tf.Scalar> = {};
         const { value, grads } = tf.variableGrads(() => {
-          const { loss, stats } = opts.lossFn(tb, idx, weight);
+          const { loss, stats } = opts.loss(micro);
           for (const [k, v] of Object.entries(stats)) kept[k] = tf.keep(v);
-          return loss;
+          return tf.mul(loss, weight) as tf.Scalar;
         }, varList);
         // A non-finite loss skips the minibatch's step even if its gradients happen to be finite.
         if (!Number.isFinite(value.dataSync()[0]!)) nonFiniteLoss = true;
@@ -77,7 +72,7 @@ export function optimizeEpoch(opts: {
           }
         }
       } finally {
-        disposeTokenBatch(tb);
+        micro.dispose();
       }
     }
     if (acc) {

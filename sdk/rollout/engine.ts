@@ -89,9 +89,12 @@ export class RolloutEngine {
     const first = opts.firstPromptIndex ?? 0;
     if (!(Number.isInteger(first) && first >= 0)) throw new RangeError(`generate: firstPromptIndex must be an integer >= 0, got ${first}`);
     const inputs = prompts.map((x) => (typeof x === 'string' ? { prompt: x } : x));
-    const rows: { input: PromptInput; promptIndex: number; sampleIndex: number }[] = [];
+    // encoded and checked before any generation, so a prompt that cannot fit fails the call at once
+    const promptIds = inputs.map((x) => this.tokenizer.encode(x.prompt));
+    checkPromptsFit(promptIds, this.model.config.max_position_embeddings, first);
+    const rows: { input: PromptInput; ids: number[]; promptIndex: number; sampleIndex: number }[] = [];
     inputs.forEach((input, i) => {
-      for (let s = 0; s < p.n; s++) rows.push({ input, promptIndex: first + i, sampleIndex: s });
+      for (let s = 0; s < p.n; s++) rows.push({ input, ids: promptIds[i]!, promptIndex: first + i, sampleIndex: s });
     });
     const start = performance.now();
     const samples: RolloutSample[] = [];
@@ -99,7 +102,7 @@ export class RolloutEngine {
     for (let i = 0; i < rows.length; i += this.maxBatchRows) {
       const chunk = rows.slice(i, i + this.maxBatchRows);
       const rngs = chunk.map((r) => new Rng(rowSeed(p.seed, r.promptIndex, r.sampleIndex)));
-      const out = await this.generateChunk(chunk.map((r) => r.input.prompt), p, rngs, opts.signal, (t) => {
+      const out = await this.generateChunk(chunk.map((r) => r.ids), p, rngs, opts.signal, (t) => {
         tokens += t;
       });
       chunk.forEach((r, j) => {
@@ -119,25 +122,22 @@ export class RolloutEngine {
   }
 
   private async generateChunk(
-    prompts: string[], p: GenerateParams, rngs: Rng[], signal: AbortSignal | undefined, countTokens: (n: number) => void,
+    promptIds: number[][], p: GenerateParams, rngs: Rng[], signal: AbortSignal | undefined, countTokens: (n: number) => void,
   ): Promise<Pick<RolloutSample, 'response' | 'promptIds' | 'responseIds' | 'logprobs' | 'finishReason'>[]> {
     const tok = this.tokenizer;
     const V = this.model.config.vocab_size;
     const maxPos = this.model.config.max_position_embeddings;
-    const promptIds = prompts.map((text) => tok.encode(text));
-    const B = prompts.length;
+    const B = promptIds.length;
     const P = Math.max(...promptIds.map((ids) => ids.length));
-    if (P === 0) throw new Error('RolloutEngine: a prompt encodes to zero tokens');
-    const maxNew = Math.min(p.maxNewTokens, maxPos - P);
-    if (maxNew <= 0) throw new Error(`RolloutEngine: prompt of ${P} tokens leaves no room under max_position_embeddings=${maxPos}`);
+    const maxNew = Math.min(p.maxNewTokens, maxPos - P); // >= 1: checkPromptsFit ran in generate()
     const eos = tok.eosId;
 
-    const responseIds: number[][] = prompts.map(() => []);
-    const logprobs: number[][] = prompts.map(() => []);
-    const finish: ('stop' | 'length')[] = prompts.map(() => 'length');
+    const responseIds: number[][] = promptIds.map(() => []);
+    const logprobs: number[][] = promptIds.map(() => []);
+    const finish: ('stop' | 'length')[] = promptIds.map(() => 'length');
     const decodeModel = decodeModelOf(tok);
     const texts = responseIds.map((ids) => new ResponseText(tok, decodeModel, p.stop, ids));
-    const stoppedText: (string | null)[] = prompts.map(() => null);
+    const stoppedText: (string | null)[] = promptIds.map(() => null);
     const nextPos = promptIds.map((ids) => ids.length); // position of each row's next token
     const sampler = new TokenSampler(V, p);
 
@@ -214,7 +214,7 @@ export class RolloutEngine {
       cache.dispose();
       logits?.dispose();
     }
-    return prompts.map((_, b) => ({
+    return promptIds.map((_, b) => ({
       response: stoppedText[b] ?? texts[b]!.text(),
       promptIds: promptIds[b]!,
       responseIds: responseIds[b]!,
@@ -248,6 +248,20 @@ export class RolloutEngine {
       return this.model.logits(h.reshape([nb, -1]) as tf.Tensor2D);
     });
   }
+}
+
+/**
+ * Every prompt must leave room for at least one new token under the model's context; the error names
+ * the prompt (its index in the whole batch) so a caller can find the record.
+ */
+function checkPromptsFit(promptIds: number[][], maxPositions: number, firstPromptIndex: number): void {
+  promptIds.forEach((ids, i) => {
+    const at = `RolloutEngine: prompt ${firstPromptIndex + i}`;
+    if (ids.length === 0) throw new Error(`${at} encodes to zero tokens`);
+    if (ids.length >= maxPositions) {
+      throw new Error(`${at} has ${ids.length} tokens: no room for a new token under max_position_embeddings=${maxPositions} (at most ${maxPositions - 1} prompt tokens)`);
+    }
+  });
 }
 
 /** Marks a cache row whose sequence has finished but which is still in the cache. */

@@ -214,6 +214,20 @@ export class RolloutBatch {
     return s;
   }
 
+  /**
+   * Visits every row of a token-list column (promptIds, responseIds, logprobs) straight over its Arrow
+   * buffers: row i's values are values[start .. end). Nothing is copied.
+   */
+  forEachList(name: 'promptIds' | 'responseIds' | 'logprobs', visit: (row: number, values: Int32Array | Float32Array, start: number, end: number) => void): void {
+    let row = 0;
+    for (const chunk of this.column(name).data) {
+      const offsets = chunk.valueOffsets; // already starts at the chunk's first row
+      const child = chunk.children[0]!;
+      const values = child.values as Int32Array | Float32Array;
+      for (let k = 0; k < chunk.length; k++, row++) visit(row, values, child.offset + offsets[k]!, child.offset + offsets[k + 1]!);
+    }
+  }
+
   samples(): RolloutSample[] {
     return Array.from({ length: this.length }, (_, i) => this.sample(i));
   }

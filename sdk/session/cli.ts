@@ -1,6 +1,5 @@
 // `orz session start|list|status|stop`: run and manage session daemons.
 
-import { parseArgs } from 'node:util';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { writeFileAtomic } from '../util/atomic-write.ts';
@@ -10,29 +9,58 @@ import { spawnDaemon } from './spawn.ts';
 import { Signer, PROTOCOL } from './wire.ts';
 import type { SessionStatus } from './service.ts';
 import type { HandleInfo } from './registry.ts';
+import { defineCommand, groupHelp, parseFlags, UsageError } from '../cli/flags.ts';
 
-export const SESSION_USAGE = `usage:
-  orz session start [--name N] [--listen tcp://127.0.0.1:PORT] [--events ADDR] [--backend B] [--checkpoint-every K]
-                    [--max-message-size BYTES] [--workers N] [--resume NAME] [--foreground]
-      Starts a session daemon (in the background unless --foreground) and prints its name, address and pid.
-      --workers N: trainers generate on N rollout worker processes (default 0: in the session process).
-      --resume NAME restarts a stopped or crashed session: same key and ports if free, handles rebuilt, trainers
-      at their latest checkpoint. Default bind: loopback only; for remote use tunnel the ports over SSH.
-  orz session list [--json]
-  orz session status [NAME] [--json]
-  orz session stop [NAME]
-`;
+const BACKEND_HELP = 'tensor backend: auto, tensorflow, onnxruntime, wasm, cpu (default: auto; a resumed session keeps its own)';
 
-class UsageError extends Error {}
+const START = defineCommand({
+  name: 'orz session start',
+  synopsis: '[options]',
+  summary: 'Starts a session daemon (in the background unless --foreground) and prints its name, address and pid.\n' +
+    'Default bind: loopback only; for remote use tunnel the ports over SSH.',
+  flags: {
+    name: { type: 'string', arg: 'NAME', help: `session name (default "${DEFAULT_SESSION}")` },
+    listen: { type: 'string', arg: 'ADDR', help: 'request socket, e.g. tcp://127.0.0.1:5555 (default: a free loopback port)' },
+    events: { type: 'string', arg: 'ADDR', help: 'event socket (default: a free port on the request socket\'s host)' },
+    backend: { type: 'string', arg: 'B', help: BACKEND_HELP },
+    'checkpoint-every': { type: 'int', min: 1, arg: 'K', help: 'checkpoint every trainer each K iterations (default 1)' },
+    'max-message-size': { type: 'int', min: 1, arg: 'BYTES', help: 'largest message accepted; bigger ones are dropped and logged (default 256 MiB)' },
+    workers: { type: 'int', min: 0, help: 'rollout worker processes that trainers generate on (default 0: in the session process)' },
+    resume: { type: 'string', arg: 'NAME', help: 'restart a stopped or crashed session: same key and ports if free, handles rebuilt, trainers at their latest checkpoint' },
+    foreground: { type: 'boolean', help: 'run the daemon in this process instead of in the background' },
+  },
+});
+
+const LIST = defineCommand({
+  name: 'orz session list',
+  synopsis: '[--json]',
+  summary: 'Every session in the sessions directory: running or stopped, pid, address, backend.',
+  flags: { json: { type: 'boolean', help: 'one JSON array instead of lines' } },
+});
+
+const STATUS = defineCommand({
+  name: 'orz session status',
+  synopsis: '[NAME] [--json]',
+  summary: `One session (default "${DEFAULT_SESSION}"): its handles, trainers\' iterations and checkpoints, calls in flight.`,
+  positionals: { min: 0, max: 1, name: 'session name' },
+  flags: { json: { type: 'boolean', help: 'one JSON object instead of lines' } },
+});
+
+const STOP = defineCommand({
+  name: 'orz session stop',
+  synopsis: '[NAME]',
+  summary: `Stops a session (default "${DEFAULT_SESSION}") after it checkpoints every trainer.`,
+  positionals: { min: 0, max: 1, name: 'session name' },
+  flags: {},
+});
+
+export const SESSION_USAGE = groupHelp({
+  name: 'orz session',
+  summary: 'persistent training sessions that notebooks attach to',
+  commands: [START, LIST, STATUS, STOP],
+});
 
 interface Settings { checkpointEvery: number; maxMessageSize: number; backend: string; listen: string; events: string; workers: number }
-
-function positiveInt(v: string | undefined, flag: string): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!(Number.isInteger(n) && n > 0)) throw new UsageError(`${flag} must be a positive integer, got ${v}`);
-  return n;
-}
 
 async function readJson<T>(path: string): Promise<T | null> {
   try {
@@ -43,19 +71,14 @@ async function readJson<T>(path: string): Promise<T | null> {
 }
 
 async function start(argv: string[]): Promise<number> {
-  const { values: v } = parseArgs({
-    args: argv,
-    options: {
-      name: { type: 'string' }, listen: { type: 'string' }, events: { type: 'string' }, backend: { type: 'string' },
-      'checkpoint-every': { type: 'string' }, 'max-message-size': { type: 'string' }, resume: { type: 'string' }, workers: { type: 'string' },
-      foreground: { type: 'boolean', default: false },
-    },
-  });
-  if (v.resume && v.name && v.resume !== v.name) throw new UsageError(`--name ${v.name} and --resume ${v.resume} name different sessions`);
+  const parsed = parseFlags(START, argv);
+  if (!parsed) return 0;
+  const v = parsed.values;
+  if (v.resume && v.name && v.resume !== v.name) throw new UsageError(`${START.name}: --name ${v.name} and --resume ${v.resume} name different sessions`);
   const name = checkSessionName(v.resume ?? v.name ?? DEFAULT_SESSION);
-  const checkpointEvery = positiveInt(v['checkpoint-every'], '--checkpoint-every');
-  const maxMessageSize = positiveInt(v['max-message-size'], '--max-message-size');
-  const workers = v.workers === '0' ? 0 : positiveInt(v.workers, '--workers');
+  const checkpointEvery = v['checkpoint-every'];
+  const maxMessageSize = v['max-message-size'];
+  const workers = v.workers;
   const dir = sessionDir(name);
   const files = sessionFiles(dir);
   if (existsSync(files.connection)) {
@@ -135,7 +158,9 @@ function handleLine(h: HandleInfo): string {
 }
 
 async function list(argv: string[]): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { json: { type: 'boolean', default: false } } });
+  const parsed = parseFlags(LIST, argv);
+  if (!parsed) return 0;
+  const { values } = parsed;
   const all = await listSessions();
   if (values.json) {
     process.stdout.write(JSON.stringify(all.map((s) => ({ name: s.name, running: s.running, pid: s.connection?.pid ?? null, address: s.connection?.address ?? null, backend: s.connection?.backend ?? null, created: s.connection?.created ?? null, problem: s.problem })), null, 2) + '\n');
@@ -150,7 +175,9 @@ async function list(argv: string[]): Promise<number> {
 }
 
 async function status(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { json: { type: 'boolean', default: false } } });
+  const parsed = parseFlags(STATUS, argv);
+  if (!parsed) return 0;
+  const { values, positionals } = parsed;
   const name = checkSessionName(positionals[0] ?? DEFAULT_SESSION);
   const files = sessionFiles(sessionDir(name));
   if (!existsSync(files.connection)) throw new Error(`no session "${name}" (no ${files.connection})`);
@@ -194,7 +221,9 @@ async function status(argv: string[]): Promise<number> {
 }
 
 async function stop(argv: string[]): Promise<number> {
-  const { positionals } = parseArgs({ args: argv, allowPositionals: true, options: {} });
+  const parsed = parseFlags(STOP, argv);
+  if (!parsed) return 0;
+  const { positionals } = parsed;
   const name = checkSessionName(positionals[0] ?? DEFAULT_SESSION);
   const files = sessionFiles(sessionDir(name));
   if (!existsSync(files.connection)) throw new Error(`no session "${name}"`);
@@ -229,11 +258,11 @@ export async function sessionCommand(argv: string[]): Promise<number> {
       case 'status': return await status(rest);
       case 'stop': return await stop(rest);
       case undefined: case 'help': case '--help': case '-h': process.stdout.write(SESSION_USAGE); return sub === undefined ? 2 : 0;
-      default: throw new UsageError(`unknown session command "${sub}"`);
+      default: throw new UsageError(`orz session: unknown command "${sub}"`);
     }
   } catch (e) {
-    if (e instanceof UsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-      process.stderr.write(`${(e as Error).message}\n\n${SESSION_USAGE}`);
+    if (e instanceof UsageError) {
+      process.stderr.write(`${e.message}\n\n${e.usage ?? SESSION_USAGE}`);
       return 2;
     }
     process.stderr.write(`orz session ${sub}: ${(e as Error).message}\n`);

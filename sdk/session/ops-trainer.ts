@@ -12,16 +12,13 @@ import { sessionRun, sessionStep } from './trainer-loop.ts';
 
 const trainerOf = (e: Entry) => e.object as Trainer;
 
-/** Experiences from advantages() wait here for update(); a few at most, since each holds a batch of arrays. */
+/** Experiences from makeExperience() wait here for update(); a few at most, since each holds a batch of arrays. */
 const KEEP_EXPERIENCES = 4;
 let experienceCounter = 0;
 
-/** An Experience as it travels: per-token arrays as ragged float32 buffers; `samples` is the batch's rows. */
+/** An Experience as it travels: the batch as Arrow, every column as its typed array, plus the id update() names. */
 function experienceToWire(id: string, x: Experience) {
-  return {
-    id, batch: x.batch, rewards: x.rewards, oldLogprobs: x.oldLogprobs, values: x.values, refLogprobs: x.refLogprobs,
-    advantages: x.advantages, returns: x.returns, stats: x.stats,
-  };
+  return { id, ...x };
 }
 
 export const TRAINER_OPERATIONS: Record<string, Operation> = {
@@ -42,8 +39,8 @@ export const TRAINER_OPERATIONS: Record<string, Operation> = {
     return trainerOf(e).generate(prompts, { signal: call.signal });
   }),
   'trainer.score': handleOp('trainer', { queued: true }, { batch: rollouts() }, (_c, a, e) => trainerOf(e).score(a.batch)),
-  'trainer.advantages': handleOp('trainer', { queued: true }, { batch: rollouts() }, (_c, a, e) => {
-    const x = trainerOf(e).advantages(a.batch);
+  'trainer.makeExperience': handleOp('trainer', { queued: true }, { batch: rollouts() }, (_c, a, e) => {
+    const x = trainerOf(e).makeExperience(a.batch);
     const id = `exp-${++experienceCounter}`;
     const kept = e.trainer!.experiences;
     kept.set(id, x);

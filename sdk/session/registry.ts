@@ -39,7 +39,7 @@ export interface TrainerState {
   dirty: boolean;
   /** The queued call now running on this trainer: controller rewards are asked of its client. */
   current: CallContext | null;
-  /** Experiences from advantages(), kept until update() consumes them. */
+  /** Experiences from makeExperience(), kept until update() consumes them. */
   experiences: Map<string, Experience>;
 }
 

@@ -3,7 +3,7 @@
 // promise here, since it crosses to the session.
 
 import type { PromptInput, GenerateParams, GenerateProgress } from '../rollout/engine.ts';
-import type { RolloutBatch, RolloutSample } from '../rollout/rollout-batch.ts';
+import type { RolloutBatch } from '../rollout/rollout-batch.ts';
 import type { MetricsLog, MetricsRow } from '../ppo/metrics-log.ts';
 import type { EvalResult, Experience } from '../ppo/trainer.ts';
 import type { TrainerConfig } from '../ppo/config.ts';
@@ -81,7 +81,7 @@ export interface TrainerInfo extends HandleInfo {
   reward: 'math' | 'controller';
 }
 
-/** Experience from a session: the arrays of the in-process one, plus the id update() refers to. */
+/** Experience from a session: the columns of the in-process one, plus the id update() refers to. */
 export interface RemoteExperience extends Experience { id: string }
 
 export interface RemoteRunOptions {
@@ -111,10 +111,7 @@ export class RemoteTrainer extends RemoteObject {
     return this.call<RolloutBatch>('trainer.generate', { prompts }, { signal: opts.signal });
   }
   score(batch: RolloutBatch) { return this.call<RolloutBatch>('trainer.score', { batch }); }
-  async advantages(batch: RolloutBatch): Promise<RemoteExperience> {
-    const x = await this.call<Omit<RemoteExperience, 'samples'>>('trainer.advantages', { batch });
-    return { ...x, samples: x.batch.samples() as RolloutSample[] };
-  }
+  makeExperience(batch: RolloutBatch) { return this.call<RemoteExperience>('trainer.makeExperience', { batch }); }
   update(exp: RemoteExperience) { return this.call<MetricsRow>('trainer.update', { experience: exp.id }); }
   step(opts: { signal?: AbortSignal } = {}) {
     return this.call<MetricsRow & { iteration: number }>('trainer.step', {}, { signal: opts.signal ?? ambientHost()?.signal });

@@ -1,17 +1,21 @@
 // The BPE model of HF tokenizer.json: a vocabulary and an ordered list of merges.
 // Encoding a piece starts from its characters and repeatedly applies the lowest-ranked merge
-// present (leftmost first on ties), which is what HF's tokenizers does.
+// present (leftmost first on ties), which is what HF's tokenizers does. With byte_fallback
+// (SentencePiece-style BPE: Llama-2, Mistral), a character outside the vocab becomes the tokens
+// <0xXX> of its UTF-8 bytes, and unk only when one of those is missing too.
 
 import { asArray, asObject, boolField, fail, type JsonObject } from './fields.ts';
 import { MinHeap } from './heap.ts';
+import { utf8Bytes } from './bytes.ts';
+
+/** SentencePiece's name of the token for one byte: <0x0A>. */
+export function byteTokenName(byte: number): string {
+  return `<0x${byte.toString(16).toUpperCase().padStart(2, '0')}>`;
+}
 
 const MAX_ID = 2 ** 26; // pair keys a * MAX_ID + b stay exact in a double
 const CACHE_LIMIT = 50_000;
-
-interface Merge {
-  rank: number;
-  id: number; // id of the merged token
-}
+const CACHE_MAX_PIECE = 256; // without a pre-tokenizer a piece is a whole text: not worth keeping
 
 interface Candidate {
   rank: number;
@@ -25,21 +29,25 @@ const pairKey = (a: number, b: number) => a * MAX_ID + b;
 
 export class BpeModel {
   readonly idToToken = new Map<number, string>();
-  private readonly merges = new Map<number, Merge>();
+  private readonly mergeRank = new Map<number, number>(); // pair key -> rank (the first listing wins)
+  private readonly mergedId: Int32Array; // rank -> id of the merged token
   private readonly unkId: number | undefined;
   private readonly cache = new Map<string, number[]>();
 
   constructor(
     readonly vocab: ReadonlyMap<string, number>,
-    mergePairs: readonly (readonly [string, string])[],
-    private readonly opts: { unkToken?: string; fuseUnk: boolean; ignoreMerges: boolean },
+    /** "a b" strings or [a, b] pairs, as tokenizer.json lists them. */
+    merges: readonly unknown[],
+    private readonly opts: { unkToken?: string; fuseUnk: boolean; ignoreMerges: boolean; byteFallback: boolean },
     where: string,
   ) {
     for (const [token, id] of vocab) {
       if (!Number.isInteger(id) || id < 0 || id >= MAX_ID) fail(where, `vocab id ${id} of ${JSON.stringify(token)} is not an integer in [0, ${MAX_ID})`);
       this.idToToken.set(id, token);
     }
-    mergePairs.forEach(([a, b], rank) => {
+    this.mergedId = new Int32Array(merges.length);
+    for (let rank = 0; rank < merges.length; rank++) {
+      const [a, b] = mergeParts(merges[rank], rank, `${where}: merges`);
       const left = vocab.get(a);
       const right = vocab.get(b);
       const merged = vocab.get(a + b);
@@ -48,8 +56,9 @@ export class BpeModel {
         fail(where, `merge ${rank} (${JSON.stringify(a)} ${JSON.stringify(b)}): token ${JSON.stringify(missing)} is not in the vocab`);
       }
       const key = pairKey(left, right);
-      if (!this.merges.has(key)) this.merges.set(key, { rank, id: merged }); // the first listing wins
-    });
+      if (!this.mergeRank.has(key)) this.mergeRank.set(key, rank);
+      this.mergedId[rank] = merged;
+    }
     if (opts.unkToken !== undefined) {
       this.unkId = vocab.get(opts.unkToken);
       if (this.unkId === undefined) fail(where, `unk_token ${JSON.stringify(opts.unkToken)} is not in the vocab`);
@@ -65,24 +74,43 @@ export class BpeModel {
     const cached = this.cache.get(piece);
     if (cached) return cached;
     const ids = this.merge(this.initialSymbols(piece));
+    if (piece.length > CACHE_MAX_PIECE) return ids;
     if (this.cache.size >= CACHE_LIMIT) this.cache.clear();
     this.cache.set(piece, ids);
     return ids;
   }
 
-  /** One symbol per character; characters outside the vocab become unk (or are dropped without one, as HF does). */
+  /**
+   * One symbol per character; a character outside the vocab becomes its byte tokens (byte_fallback),
+   * else unk (consecutive unks fused into one with fuse_unk), else is dropped, as HF does.
+   */
   private initialSymbols(piece: string): number[] {
     const ids: number[] = [];
     let previousWasUnk = false;
     for (const ch of piece) {
       const id = this.vocab.get(ch);
+      const byteIds = id === undefined && this.opts.byteFallback ? this.byteTokenIds(ch) : undefined;
       if (id !== undefined) {
         ids.push(id);
+        previousWasUnk = false;
+      } else if (byteIds) {
+        ids.push(...byteIds);
         previousWasUnk = false;
       } else if (this.unkId !== undefined) {
         if (!(this.opts.fuseUnk && previousWasUnk)) ids.push(this.unkId);
         previousWasUnk = true;
       }
+    }
+    return ids;
+  }
+
+  /** Ids of the <0xXX> tokens of a character's UTF-8 bytes, or undefined if the vocab lacks one. */
+  private byteTokenIds(ch: string): number[] | undefined {
+    const ids: number[] = [];
+    for (const b of utf8Bytes(ch)) {
+      const id = this.vocab.get(byteTokenName(b));
+      if (id === undefined) return undefined;
+      ids.push(id);
     }
     return ids;
   }
@@ -99,8 +127,8 @@ export class BpeModel {
     const consider = (pos: number) => {
       if (pos < 0 || next[pos]! < 0) return;
       const right = next[pos]!;
-      const m = this.merges.get(pairKey(id[pos]!, id[right]!));
-      if (m) queue.push({ rank: m.rank, pos, left: id[pos]!, right: id[right]!, id: m.id });
+      const rank = this.mergeRank.get(pairKey(id[pos]!, id[right]!));
+      if (rank !== undefined) queue.push({ rank, pos, left: id[pos]!, right: id[right]!, id: this.mergedId[rank]! });
     };
     for (let i = 0; i + 1 < n; i++) consider(i);
 
@@ -121,6 +149,17 @@ export class BpeModel {
   }
 }
 
+/** The two sides of one merge: "a b" (exactly one space) or ["a", "b"]. */
+function mergeParts(m: unknown, rank: number, where: string): [string, string] {
+  if (typeof m === 'string') {
+    const space = m.indexOf(' ');
+    if (space >= 0 && m.indexOf(' ', space + 1) < 0) return [m.slice(0, space), m.slice(space + 1)];
+  } else if (Array.isArray(m) && m.length === 2 && typeof m[0] === 'string' && typeof m[1] === 'string') {
+    return [m[0], m[1]];
+  }
+  return fail(where, `merge ${rank} must be "a b" or ["a", "b"], got ${JSON.stringify(m)}`);
+}
+
 /** Builds the model from tokenizer.json's "model" object. */
 export function bpeFromJSON(spec: unknown, where: string): BpeModel {
   const o: JsonObject = asObject(spec, where);
@@ -129,23 +168,15 @@ export function bpeFromJSON(spec: unknown, where: string): BpeModel {
   for (const key of ['continuing_subword_prefix', 'end_of_word_suffix']) {
     if (o[key] !== undefined && o[key] !== null && o[key] !== '') fail(where, `BPE ${key} is not supported`);
   }
-  if (boolField(o, 'byte_fallback', where, false)) fail(where, 'BPE byte_fallback is not supported');
 
   const vocabObj = asObject(o.vocab, `${where}: vocab`);
   const vocab = new Map<string, number>();
-  for (const [token, id] of Object.entries(vocabObj)) {
+  for (const token in vocabObj) {
+    const id = vocabObj[token];
     if (typeof id !== 'number') fail(`${where}: vocab`, `id of ${JSON.stringify(token)} is not a number`);
     vocab.set(token, id);
   }
-  const merges = asArray(o.merges ?? [], `${where}: merges`).map((m, i): [string, string] => {
-    if (typeof m === 'string') {
-      const parts = m.split(' ');
-      if (parts.length === 2) return [parts[0]!, parts[1]!];
-    } else if (Array.isArray(m) && m.length === 2 && typeof m[0] === 'string' && typeof m[1] === 'string') {
-      return [m[0], m[1]];
-    }
-    return fail(`${where}: merges`, `merge ${i} must be "a b" or ["a", "b"], got ${JSON.stringify(m)}`);
-  });
+  const merges = asArray(o.merges ?? [], `${where}: merges`);
   const unk = o.unk_token;
   if (unk !== undefined && unk !== null && typeof unk !== 'string') fail(where, 'unk_token must be a string or null');
   return new BpeModel(
@@ -155,6 +186,7 @@ export function bpeFromJSON(spec: unknown, where: string): BpeModel {
       unkToken: typeof unk === 'string' ? unk : undefined,
       fuseUnk: boolField(o, 'fuse_unk', where, false),
       ignoreMerges: boolField(o, 'ignore_merges', where, false),
+      byteFallback: boolField(o, 'byte_fallback', where, false),
     },
     where,
   );

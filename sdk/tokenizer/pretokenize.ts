@@ -6,7 +6,11 @@ import { asArray, asObject, boolField, fail, typeOf, type JsonObject } from './f
 import { compileOniguruma, literalRegex } from './regex.ts';
 
 export type Normalizer = (text: string) => string;
-export type PreTokenizer = (pieces: string[]) => string[];
+/** `atTextStart`: the first piece begins the input text (not the text after an added token). */
+export type PreTokenizer = (pieces: string[], atTextStart?: boolean) => string[];
+
+/** SentencePiece's word-boundary mark, which stands for a space. */
+export const METASPACE = '\u2581';
 
 /** GPT-2's pre-tokenizer regex (what HF's ByteLevel uses when use_regex is true). */
 export const GPT2_PATTERN = "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+";
@@ -86,6 +90,19 @@ export function buildNormalizer(spec: unknown, where: string): Normalizer {
       const content = typeof o.content === 'string' ? o.content : fail(where, 'Replace needs a string "content"');
       return (s) => s.replace(regex, () => content);
     }
+    case 'Prepend': {
+      // HF prepends only to non-empty text
+      const prefix = typeof o.prepend === 'string' ? o.prepend : fail(where, 'Prepend needs a string "prepend"');
+      return (s) => (s === '' ? s : prefix + s);
+    }
+    case 'Strip': {
+      const left = boolField(o, 'strip_left', where, true);
+      const right = boolField(o, 'strip_right', where, true);
+      return (s) => {
+        const afterLeft = left ? s.replace(/^\p{White_Space}+/u, '') : s;
+        return right ? afterLeft.replace(/\p{White_Space}+$/u, '') : afterLeft;
+      };
+    }
     case 'Sequence': {
       const parts = asArray(o.normalizers, `${where}: normalizers`).map((n, i) => buildNormalizer(n, `${where}[${i}]`));
       return (s) => parts.reduce((acc, f) => f(acc), s);
@@ -130,11 +147,37 @@ export function buildPreTokenizer(spec: unknown, where: string): PreTokenizer {
       const digits = /\p{N}/gu;
       return (pieces) => pieces.flatMap((p) => splitText(p, digits, behavior));
     }
+    case 'Metaspace':
+      return metaspacePreTokenizer(o, where);
     case 'Sequence': {
       const steps = asArray(o.pretokenizers, `${where}: pretokenizers`).map((p, i) => buildPreTokenizer(p, `${where}[${i}]`));
-      return (pieces) => steps.reduce((acc, step) => step(acc), pieces);
+      return (pieces, atTextStart) => steps.reduce((acc, step) => step(acc, atTextStart), pieces);
     }
     default:
       return fail(where, `pre_tokenizer type "${type}" is not supported`);
   }
+}
+
+export type PrependScheme = 'always' | 'first' | 'never';
+
+/** Metaspace's prepend_scheme; files written before it existed say add_prefix_space instead. */
+export function prependScheme(o: JsonObject, where: string): PrependScheme {
+  const scheme = o.prepend_scheme ?? (boolField(o, 'add_prefix_space', where, true) ? 'always' : 'never');
+  if (scheme !== 'always' && scheme !== 'first' && scheme !== 'never') fail(where, `Metaspace prepend_scheme ${JSON.stringify(scheme)} is not always, first or never`);
+  return scheme;
+}
+
+/** Spaces become the replacement mark, one is prepended (per prepend_scheme), and pieces split before each mark. */
+function metaspacePreTokenizer(o: JsonObject, where: string): PreTokenizer {
+  const replacement = typeof o.replacement === 'string' ? o.replacement : METASPACE;
+  const scheme = prependScheme(o, where);
+  const split = boolField(o, 'split', where, true);
+  const mark = literalRegex(replacement);
+  return (pieces, atTextStart = true) =>
+    pieces.flatMap((piece, i) => {
+      let text = piece.replaceAll(' ', replacement);
+      const prepend = scheme === 'always' || (scheme === 'first' && i === 0 && atTextStart);
+      if (prepend && !text.startsWith(replacement)) text = replacement + text;
+      return split ? splitText(text, mark, 'MergedWithNext') : [text];
+    });
 }

@@ -8,6 +8,8 @@ export interface ProgressBarOptions {
   total: number;
   label?: string;  // default 'progress'
   done?: number;   // default 0
+  /** The count when the clock starts (default: done); the remaining time is paced on the steps since. */
+  start?: number;
   /** Clock in milliseconds, for the elapsed and remaining times (default performance.now). */
   now?: () => number;
 }
@@ -25,11 +27,13 @@ export class ProgressBar {
   private doneCount: number;
   private readonly now: () => number;
   private readonly start: number;
+  private readonly startCount: number;
 
   constructor(opts: ProgressBarOptions) {
     this.total = checkCount('total', opts.total);
     this.label = opts.label ?? 'progress';
     this.doneCount = checkCount('done', opts.done ?? 0);
+    this.startCount = checkCount('start', opts.start ?? this.doneCount);
     this.now = opts.now ?? (() => performance.now());
     this.start = this.now();
   }
@@ -55,12 +59,12 @@ export class ProgressBar {
 
   /** The progress line, plus the status line when there is one. */
   toString(): string {
-    const line = progressLine({ label: this.label, done: this.doneCount, total: this.total, elapsedSec: this.elapsedSec() });
+    const line = progressLine({ label: this.label, done: this.doneCount, total: this.total, start: this.startCount, elapsedSec: this.elapsedSec() });
     return this.status ? `${line}\n${this.status}` : line;
   }
 
   [JUPYTER_DISPLAY](): MimeBundle {
-    const line = progressLine({ label: this.label, done: this.doneCount, total: this.total, elapsedSec: this.elapsedSec() });
+    const line = progressLine({ label: this.label, done: this.doneCount, total: this.total, start: this.startCount, elapsedSec: this.elapsedSec() });
     // <progress> needs max > 0; an empty job (total 0) is complete.
     const max = this.total > 0 ? this.total : 1;
     const value = this.total > 0 ? Math.min(this.doneCount, this.total) : 1;

@@ -5,6 +5,8 @@ export interface ProgressOptions {
   done: number;
   total: number;
   elapsedSec: number;
+  /** The count when the clock started (default 0): a resumed job shows done/total but paces on done - start. */
+  start?: number;
   extra?: string; // appended as is, e.g. "reward=0.41"
 }
 
@@ -22,15 +24,16 @@ export function formatDuration(seconds: number): string {
 
 export function progressLine(opts: ProgressOptions): string {
   const { label, done, total, elapsedSec } = opts;
-  for (const [name, v] of [['done', done], ['total', total], ['elapsedSec', elapsedSec]] as const) {
+  const start = opts.start ?? 0;
+  for (const [name, v] of [['done', done], ['total', total], ['elapsedSec', elapsedSec], ['start', start]] as const) {
     if (!Number.isFinite(v) || v < 0) throw new Error(`progressLine: ${name} must be a finite number >= 0, got ${v}`);
   }
   // done * k / total rather than (done / total) * k: 29 * 100 / 100 is exactly 29, 0.29 * 100 is not.
   const share = (k: number) => (total > 0 ? Math.min(k, Math.floor((done * k) / total)) : k);
   const filled = share(BAR_WIDTH);
   const bar = '#'.repeat(filled) + '.'.repeat(BAR_WIDTH - filled);
-  // Remaining time assumes the average pace so far holds: elapsed / done per step.
-  const remaining = done > 0 ? (elapsedSec / done) * Math.max(0, total - done) : NaN;
+  // Remaining time assumes the average pace so far holds: elapsed / (done - start) per step.
+  const remaining = done > start ? (elapsedSec / (done - start)) * Math.max(0, total - done) : NaN;
   const percent = share(100);
   const line = `${label} ${done}/${total} [${bar}] ${percent}% ${formatDuration(elapsedSec)}<${formatDuration(remaining)}`;
   return opts.extra ? `${line} ${opts.extra}` : line;

@@ -8,8 +8,10 @@ import { ProgressBar } from './progress-bar.ts';
 import { trainingChart } from './training-chart.ts';
 
 export interface RunDisplayOptions {
-  /** Iterations this run will do (the bar's total). */
+  /** The iteration the run ends at (the bar's total). */
   total: number;
+  /** The iteration it starts from (a resumed run's checkpoint; default 0): the bar shows start/total at first. */
+  start?: number;
   /** Metrics rows to chart, read at every redraw. */
   rows: () => readonly MetricsRow[];
   title?: string;
@@ -23,7 +25,7 @@ export class RunDisplay {
   private readonly live: LiveDisplay;
 
   constructor(display: DisplayFn, opts: RunDisplayOptions) {
-    this.bar = new ProgressBar({ total: opts.total, label: 'iter' });
+    this.bar = new ProgressBar({ total: opts.total, done: opts.start ?? 0, start: opts.start ?? 0, label: 'iter' });
     const chart = () => plotlyBundle(trainingChart(opts.rows(), opts.title));
     this.live = new LiveDisplay(display, [() => this.bar[JUPYTER_DISPLAY](), chart], { intervalMs: opts.intervalMs, onError: opts.onError });
   }
@@ -37,7 +39,7 @@ export class RunDisplay {
     this.live.show();
   }
 
-  /** New progress and/or status line; the chart is redrawn from the rows at the same time. */
+  /** New progress (the iteration reached) and/or status line; the chart is redrawn from the rows at the same time. */
   update(done?: number, status?: string): void {
     this.bar.update(done ?? this.bar.done, status);
     this.live.request();

@@ -1,5 +1,5 @@
 // OrzLayerForward / OrzLayerBackward: one decoder layer as ONE ONNX session run each (the graphs
-// are layer-forward-graph.ts and layer-backward-graph.ts; the op side is sdk/model/fused-layer.ts).
+// are layer-forward-graph.ts and layer-backward-graph.ts; the op side is sdk/model/layer-op.ts).
 //
 // tfjs-side shapes (N = B*T rows, as sdk/model keeps activations): x, y, x1, dy, dx [N, H];
 // cos, sin [N, d]; mask [B, T, S]; o [N, heads*d]; a, u [N, I]; q [B, heads, T, d];

@@ -1,18 +1,21 @@
-// One decoder layer through the backend's fused kernels (sdk/engine/fused.ts): OrzLayerForward
-// computes x -> x + Attn(RMSNorm(x)) -> + MLP(RMSNorm(.)) in one call, OrzLayerBackward its
-// gradient w.r.t. x and every weight. The composite path in transformer.ts computes the same
-// function with standard ops; TransformerLM.hidden picks this one when the backend has the kernels.
+// The decoder stack as an op (sdk/engine/fused.ts): every layer
+//   x_l' = x_l + Attn(RMSNorm(x_l)),   x_{l+1} = x_l' + MLP(RMSNorm(x_l'))
+// over x [B*T, H]. The composite runs each layer op by op (attention.ts, ops.ts) on any backend; the
+// fused path runs each layer as one OrzLayerForward call, and its gradient as one OrzLayerBackward.
 //
-// Which forward mode runs:
+// Which fused forward mode runs:
 //   cache, empty      prefill: y and the new k, v, written into the cache
 //   cache, non-empty  decode: attends over the cache's whole buffers (unused slots masked)
 //   no cache, no tape infer: y only
 //   no cache, tape    train: a tf.customGrad over (x, weights...) whose gradient is OrzLayerBackward
 
 import { tf } from '../engine/tf.ts';
-import { FUSED, runFused } from '../engine/fused.ts';
-import type { AttentionWeights } from './attention.ts';
+import { FUSED, fusedOp, runFused } from '../engine/fused.ts';
+import { attentionMask, cacheAttentionMask, selfAttention, type AttentionWeights } from './attention.ts';
+import type { ResolvedModelConfig } from './config.ts';
 import type { KVCache } from './kv-cache.ts';
+import { gelu, linear, rmsNorm, silu } from './ops.ts';
+import type { Rope } from './rope.ts';
 
 export interface LayerWeights {
   inputNorm: tf.Tensor1D;
@@ -23,8 +26,8 @@ export interface LayerWeights {
   down: tf.Tensor2D;
 }
 
-/** What every layer of one forward pass shares. */
-export interface FusedLayerContext {
+/** What every fused layer of one forward pass shares. */
+interface FusedLayerContext {
   heads: number;
   kvHeads: number;
   headDim: number;
@@ -51,8 +54,8 @@ function isTapeOn(): boolean {
   return (tf.engine() as unknown as { isTapeOn(): boolean }).isTapeOn();
 }
 
-/** The layer's output [B*T, H] for its input x [B*T, H]. */
-export function fusedLayer(x: tf.Tensor2D, l: LayerWeights, ctx: FusedLayerContext): tf.Tensor2D {
+/** One layer's output [B*T, H] for its input x [B*T, H], as one fused kernel call. */
+function fusedLayer(x: tf.Tensor2D, l: LayerWeights, ctx: FusedLayerContext): tf.Tensor2D {
   const attrs = { heads: ctx.heads, kvHeads: ctx.kvHeads, headDim: ctx.headDim, act: ctx.act, eps: ctx.eps };
   const weights = weightInputs(l);
   const named = (pairs: [string, tf.Tensor][]): tf.NamedTensorMap => Object.fromEntries(pairs);
@@ -102,4 +105,71 @@ export function fusedLayer(x: tf.Tensor2D, l: LayerWeights, ctx: FusedLayerConte
     };
   });
   return f(x, ...weights.map(([, t]) => t)) as tf.Tensor2D;
+}
+
+/** The model's layers and what they share. */
+export interface LayerStack { config: ResolvedModelConfig; layers: LayerWeights[]; rope: Rope }
+
+/** Where the rows of one forward pass sit: B rows of T new tokens after `past` cached ones. */
+export interface LayerInputs {
+  positions: Int32Array;             // [B*T] position of each token
+  keyMask: ArrayLike<number> | null; // [B, past + T] 1 = real token; null = all real
+  B: number;
+  T: number;
+  past: number;
+  cache?: KVCache;
+}
+
+/** Every decoder layer over x [B*T, H]; with a cache, its new keys and values are written into it. */
+export const decoderLayers = fusedOp({
+  name: 'layer',
+  kernels: [FUSED.layerForward, FUSED.layerBackward],
+  composite: compositeLayers,
+  fused: fusedLayers,
+});
+
+/** Every layer op by op (any backend). */
+function compositeLayers(stack: LayerStack, x: tf.Tensor2D, at: LayerInputs): tf.Tensor2D {
+  const { config: c, rope } = stack;
+  const { positions, keyMask, B, T, past, cache } = at;
+  const d = c.head_dim;
+  const ctx = {
+    B, T, heads: c.num_attention_heads, kvHeads: c.num_key_value_heads, headDim: d, rope,
+    qAngles: rope.angles(positions, 1 / Math.sqrt(d)), kAngles: rope.angles(positions),
+    mask: attentionMask(keyMask, B, T, past), layer: 0,
+    ...(cache ? { cache } : {}),
+  };
+  stack.layers.forEach((l, i) => {
+    ctx.layer = i;
+    x = tf.add(x, selfAttention(rmsNorm(x, l.inputNorm, c.rms_norm_eps), l.attn, ctx));
+    x = tf.add(x, mlp(c, rmsNorm(x, l.postNorm, c.rms_norm_eps), l));
+  });
+  return x;
+}
+
+/** down(act(gate(x)) * up(x)), or down(act(up(x))) without a gate. */
+function mlp(c: ResolvedModelConfig, x: tf.Tensor2D, l: LayerWeights): tf.Tensor2D {
+  const act = c.hidden_act === 'silu' ? silu : gelu;
+  const h = l.gate ? tf.mul(act(linear(x, l.gate)), linear(x, l.up)) : act(linear(x, l.up));
+  return linear(h as tf.Tensor2D, l.down);
+}
+
+/** Every layer as one fused kernel call; a cache is read in place. */
+function fusedLayers(stack: LayerStack, x: tf.Tensor2D, at: LayerInputs): tf.Tensor2D {
+  const { config: c, rope } = stack;
+  const { positions, keyMask, B, T, past, cache } = at;
+  const d = c.head_dim;
+  const { cos, sin } = rope.tables(positions);
+  const ctx: FusedLayerContext = {
+    heads: c.num_attention_heads, kvHeads: c.num_key_value_heads, headDim: d, act: c.hidden_act, eps: c.rms_norm_eps,
+    cos: tf.tensor2d(cos, [B * T, d]), sin: tf.tensor2d(sin, [B * T, d]),
+    mask: cache && past > 0 ? cacheAttentionMask(keyMask, B, T, past, cache.capacity) : attentionMask(keyMask, B, T, past),
+    layer: 0,
+    ...(cache ? { cache } : {}),
+  };
+  stack.layers.forEach((l, i) => {
+    ctx.layer = i;
+    x = fusedLayer(x, l, ctx);
+  });
+  return x;
 }

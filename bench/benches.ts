@@ -1,0 +1,34 @@
+// The project's benchmarks by name, for `orz bench <name>` and `npm run bench -- <name>`. Each runs in its own
+// process (its own peak memory, its own options) and writes its results to bench/results/.
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+
+export interface Bench { script: string; what: string; options: string }
+
+export const BENCHES: Record<string, Bench> = {
+  'engine-vs-pytorch': { script: 'engine-vs-pytorch.ts', what: 'the compute engine against PyTorch: PPO update, forward, sampling', options: '[--backends onnxruntime,onnxruntime-unfused,cpu] [--reps 3] [--rounds 2] [--no-install]' },
+  'mini-rl': { script: 'mini-rl.ts', what: 'the main job\'s PPO run: eval accuracy against wall-clock time', options: '[--iterations N]' },
+  'engine-matmul': { script: 'engine-matmul.ts', what: 'onnxruntime against cpu on the PPO model\'s matmul shapes', options: '[--reps 3]' },
+  'engine-slice': { script: 'engine-slice.ts', what: 'block-copy Slice/Pad against the cpu kernels', options: '' },
+  'reward-pool': { script: 'reward-pool.ts', what: 'mathReward throughput: in-process against the reward workers', options: '' },
+  'reward-orz-agreement': { script: 'reward-orz-agreement.ts', what: 'mathReward\'s verdicts against ORZ\'s own checker', options: '' },
+  tokenizers: { script: 'tokenizers.ts', what: 'orz\'s tokenizer against @huggingface/tokenizers on real tokenizer.json files', options: '' },
+  'session-workers': { script: 'session-workers.ts', what: 'generation throughput on 0, 1 and 2 rollout worker processes', options: '[--workers 0,1,2] [--prompts 64]' },
+};
+
+/** The default of `npm run bench` with no name. */
+export const DEFAULT_BENCH = 'engine-vs-pytorch';
+
+export function benchList(): string {
+  const width = Math.max(...Object.keys(BENCHES).map((n) => n.length)) + 2;
+  return Object.entries(BENCHES).map(([name, b]) => `  ${name.padEnd(width)}${b.what}${b.options ? `\n  ${''.padEnd(width)}${b.options}` : ''}`).join('\n');
+}
+
+/** Runs one benchmark with its own options, output to this terminal; returns its exit code. */
+export function runBench(name: string, options: string[]): number {
+  const bench = BENCHES[name];
+  if (!bench) throw new Error(`unknown benchmark "${name}"; known: ${Object.keys(BENCHES).join(', ')}`);
+  process.stderr.write(`== bench/${bench.script}\n`);
+  const r = spawnSync(process.execPath, ['--import', 'tsx', join(import.meta.dirname, bench.script), ...options], { stdio: 'inherit' });
+  return r.status ?? 1;
+}

@@ -1,0 +1,79 @@
+// Continuing a run from its directory: the newest usable checkpoint, the metrics rows up to it, and the
+// removal of what later iterations left (they run again).
+
+import { existsSync } from 'node:fs';
+import { readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { completeCheckpoints, loadCheckpoint, removeStaleCheckpointTemporaries } from './checkpoint.ts';
+import { MetricsLog } from './metrics-log.ts';
+import { claimRunDir, describeRunDir, holdsFinishedIterations, inspectRunDir } from './run-dir.ts';
+import type { Trainer } from './trainer.ts';
+
+/**
+ * The newest complete checkpoint directory of `runDir` (see completeCheckpoints), or null. The `latest` file
+ * names it too, but it is not trusted: a crash can fall between a checkpoint's rename and the pointer's update.
+ */
+export async function latestCheckpoint(runDir: string): Promise<string | null> {
+  return (await completeCheckpoints(runDir)).at(-1)?.dir ?? null;
+}
+
+/**
+ * Restores the newest usable checkpoint of `runDir` (and its metrics) into `trainer`; false if there is none.
+ * Leftover temporary checkpoint directories are removed. A checkpoint that fails to load (a truncated file)
+ * is reported through `log` and the next older complete one is tried; if every one fails, this throws with
+ * each one's error rather than starting over. Metrics rows and rollouts after the restored iteration are
+ * dropped (on disk too): those iterations run again. Without any checkpoint, a directory that holds finished
+ * iterations is refused (this throws and changes nothing: continuing would redo them all); one with at most
+ * an iteration-0 evaluation row restarts at iteration 0, keeping that row. Afterwards run() may write into
+ * `runDir` (see RunOptions.overwrite).
+ */
+export async function resumeFrom(trainer: Trainer, runDir: string, opts: { log?: (line: string) => void } = {}): Promise<boolean> {
+  const log = opts.log ?? ((l: string) => process.stderr.write(`${l}\n`));
+  const found = await inspectRunDir(runDir);
+  if (found.checkpoints.length === 0 && holdsFinishedIterations(found)) {
+    throw new Error(`resume: ${runDir} has no checkpoint to continue from, but holds ${describeRunDir(found)}; continuing would redo every iteration. ` +
+      'Start the run over with `orz train --overwrite` (run({ overwrite: true }) in the SDK), or use another run directory');
+  }
+  for (const stale of await removeStaleCheckpointTemporaries(runDir)) log(`resume: removed the partial checkpoint ${stale}`);
+  const saved = await MetricsLog.open(runDir);
+  const restored = await restoreNewest(trainer, runDir, saved, log);
+  if (restored === null) {
+    trainer.metrics.truncateAfter(-1);
+    for (const row of saved.rows) trainer.metrics.append(row);
+    trainer.metrics.truncateAfter(0);
+  }
+  const dropped = saved.rows.length - trainer.metrics.rows.length;
+  if (dropped > 0) log(`resume: dropping ${dropped} metrics row(s) after iteration ${restored ?? 0}; those iterations run again`);
+  if (saved.rows.length) await trainer.metrics.save(runDir);
+  await removeRolloutsAfter(runDir, restored ?? 0);
+  claimRunDir(trainer, runDir);
+  return restored !== null;
+}
+
+/** Loads the newest checkpoint that loads (metrics rows from `saved`); its iteration, or null without any. */
+async function restoreNewest(trainer: Trainer, runDir: string, saved: MetricsLog, log: (line: string) => void): Promise<number | null> {
+  const failures: string[] = [];
+  for (const { iteration, dir } of (await completeCheckpoints(runDir)).reverse()) {
+    trainer.metrics.truncateAfter(-1);
+    for (const row of saved.rows) trainer.metrics.append(row);
+    try {
+      await loadCheckpoint(trainer, dir); // truncates metrics after the checkpoint's iteration
+      return iteration;
+    } catch (e) {
+      // a failed load may have assigned some weights already: the older checkpoint's load overwrites all of them
+      failures.push(`${dir}: ${(e as Error).message}`);
+      log(`warning: resume: checkpoint ${dir} is unusable (${(e as Error).message}); trying the previous one`);
+    }
+  }
+  if (failures.length) throw new Error(`resume: no usable checkpoint in ${join(runDir, 'checkpoints')}:\n  ${failures.join('\n  ')}`);
+  return null;
+}
+
+async function removeRolloutsAfter(runDir: string, iteration: number): Promise<void> {
+  const dir = join(runDir, 'rollouts');
+  if (!existsSync(dir)) return;
+  for (const name of await readdir(dir)) {
+    const m = /^iter-(\d+)\.arrow$/.exec(name);
+    if (m && Number(m[1]) > iteration) await rm(join(dir, name), { recursive: true, force: true });
+  }
+}

@@ -1,21 +1,23 @@
 // evaluate(suite): n samples per question of every benchmark, scored by its reward, summarised as an EvalReport.
 // Deterministic by seed: each benchmark draws from a seed of (sampling seed, benchmark name), and each sample's
-// stream depends only on that seed and its question and sample index (RolloutEngine.rowSeed), so a benchmark's
-// samples do not change when other benchmarks are added (nor, up to the float round-off some backends have across
-// batch sizes, when `limit` grows).
+// stream depends only on that seed, its record's index in the benchmark and its sample index (RolloutEngine.rowSeed
+// with promptIndices), so a benchmark's samples do not change when other benchmarks are added, when records before
+// it are skipped, or when records are generated in groups by response budget (nor, up to the float round-off some
+// backends have across batch sizes, when `limit` grows).
 
 import { Rng } from '../engine/rng.ts';
 import type { TransformerLM } from '../model/index.ts';
 import { ORZ_STOP, RolloutEngine, type PromptInput } from '../rollout/engine.ts';
-import type { RolloutBatch, RolloutSample } from '../rollout/rollout-batch.ts';
+import { RolloutBatch, type RolloutSample } from '../rollout/rollout-batch.ts';
 import { extractAnswer } from '../reward/extract.ts';
 import { scoreSamples, type ScoreOptions } from '../reward/score.ts';
 import type { RewardFn, Sample } from '../reward/types.ts';
 import type { PromptTemplate } from '../data/template.ts';
 import type { Tokenizer } from '../tokenizer/index.ts';
 import { checkBenchmarkName, recordLevel, recordPrompt, resolveBenchmarkTemplate, resolveReward, type EvalBenchmark } from './benchmark.ts';
+import { budgetGroups, responseBudget } from './budget.ts';
 import { accuracyMetrics, isCorrect, lengthMetrics, metricsByLevel, questionOutcomes, type ScoredSample } from './metrics.ts';
-import { withDisplay, type BenchmarkReport, type EvalReport, type EvalSampleView, type SkippedRecord } from './report.ts';
+import { withDisplay, type BenchmarkReport, type EvalReport, type EvalSampleView, type ShortenedRecord, type SkippedRecord } from './report.ts';
 
 export interface EvalSampling {
   /** Samples per question (ORZ reports mean@16). Default 1. */
@@ -43,6 +45,9 @@ export interface EvalProgress {
   elapsedSec: number;
 }
 
+export type OverlongMode = 'error' | 'skip' | 'shorten';
+const OVERLONG_MODES: readonly OverlongMode[] = ['error', 'skip', 'shorten'];
+
 export interface EvalSuite {
   /** The engine to sample with; or give `model` and `tokenizer`. */
   engine?: RolloutEngine;
@@ -54,9 +59,11 @@ export interface EvalSuite {
   limit?: number;
   /**
    * A record whose prompt tokens plus maxNewTokens exceed the model's context: 'error' (default) stops with the
-   * record named; 'skip' leaves it out and lists it in the report's `skipped`.
+   * record named; 'skip' leaves it out and lists it in the report's `skipped`; 'shorten' gives it the room its
+   * prompt leaves, min(maxNewTokens, context - prompt tokens), listed in `shortened`, and skips it only when its
+   * prompt leaves no room at all.
    */
-  overlong?: 'error' | 'skip';
+  overlong?: OverlongMode;
   onProgress?: (p: EvalProgress) => void;
   /** Stops generation (at the next token step) and scoring; evaluate rejects with the signal's reason. */
   signal?: AbortSignal;
@@ -100,8 +107,8 @@ function checkSuite(suite: EvalSuite): void {
   }
   const l = suite.limit;
   if (l !== undefined && !(Number.isInteger(l) && l > 0)) throw new RangeError(`evaluate: limit must be a positive integer, got ${l}`);
-  if (suite.overlong !== undefined && suite.overlong !== 'error' && suite.overlong !== 'skip') {
-    throw new RangeError(`evaluate: overlong must be 'error' or 'skip', got ${JSON.stringify(suite.overlong)}`);
+  if (suite.overlong !== undefined && !OVERLONG_MODES.includes(suite.overlong)) {
+    throw new RangeError(`evaluate: overlong must be ${OVERLONG_MODES.map((m) => `'${m}'`).join(', ')}, got ${JSON.stringify(suite.overlong)}`);
   }
 }
 
@@ -129,28 +136,44 @@ export async function evaluate(suite: EvalSuite): Promise<EvalReport> {
   return withDisplay(report);
 }
 
-interface Prepared { inputs: PromptInput[]; recordIndices: number[]; levels: (string | undefined)[]; skipped: SkippedRecord[] }
+interface Prepared {
+  inputs: PromptInput[];
+  recordIndices: number[];
+  /** Response tokens each input gets: maxNewTokens, or less with overlong 'shorten'. */
+  budgets: number[];
+  promptTokens: number[];
+  levels: (string | undefined)[];
+  skipped: SkippedRecord[];
+  shortened: ShortenedRecord[];
+}
 
-/** Prompts of the benchmark's first `limit` records, with the ones that do not fit the context set aside. */
+/** Prompts of the benchmark's first `limit` records, with the ones that do not fit the context set aside or shortened. */
 function prepare(engine: RolloutEngine, b: EvalBenchmark, template: PromptTemplate, suite: EvalSuite, sampling: EvalSampling): Prepared {
   const context = engine.model.config.max_position_embeddings;
-  const out: Prepared = { inputs: [], recordIndices: [], levels: [], skipped: [] };
+  const mode = suite.overlong ?? 'error';
+  const out: Prepared = { inputs: [], recordIndices: [], budgets: [], promptTokens: [], levels: [], skipped: [], shortened: [] };
   b.records.slice(0, suite.limit ?? b.records.length).forEach((r, recordIndex) => {
     if (b.reward === 'gpqa' && r['choices'] === undefined) {
       throw new TypeError(`evaluate: benchmark ${b.name}, record ${recordIndex} (${r.source.file}) has no "choices" for the 'gpqa' reward`);
     }
     const input = recordPrompt(r, template, recordIndex);
     const promptTokens = engine.tokenizer.encode(input.prompt).length;
-    if (promptTokens + sampling.maxNewTokens > context) {
-      if (suite.overlong !== 'skip') {
+    const budget = responseBudget(promptTokens, sampling.maxNewTokens, context);
+    if (budget < sampling.maxNewTokens) {
+      if (mode === 'error') {
         throw new RangeError(`evaluate: benchmark ${b.name}, record ${recordIndex} (${r.source.file}): its prompt of ${promptTokens} tokens `
-          + `and maxNewTokens=${sampling.maxNewTokens} exceed the model's context of ${context} tokens; lower maxNewTokens, or pass overlong: 'skip'`);
+          + `and maxNewTokens=${sampling.maxNewTokens} exceed the model's context of ${context} tokens; lower maxNewTokens, or pass overlong: 'skip' or 'shorten'`);
       }
-      out.skipped.push({ recordIndex, promptTokens });
-      return;
+      if (mode === 'skip' || budget === 0) {
+        out.skipped.push({ recordIndex, promptTokens });
+        return;
+      }
+      out.shortened.push({ recordIndex, promptTokens, budget });
     }
     out.inputs.push(input);
     out.recordIndices.push(recordIndex);
+    out.budgets.push(budget);
+    out.promptTokens.push(promptTokens);
     out.levels.push(recordLevel(r));
   });
   return out;
@@ -179,10 +202,24 @@ async function evaluateBenchmark(
   const signal = suite.signal ? { signal: suite.signal } : {};
 
   progress('generate', 0);
-  const generated = await engine.generate(prepared.inputs, {
-    n: sampling.n, temperature: sampling.temperature, topP: sampling.topP, maxNewTokens: sampling.maxNewTokens,
-    stop: sampling.stop, seed: benchmarkSeed(sampling.seed, b.name),
-  }, { ...signal, onProgress: (p) => { tokens = p.tokens; progress('generate', p.finished); } });
+  let finishedBefore = 0, tokensBefore = 0;
+  const groups: RolloutSample[][] = [];
+  // one engine call per response budget (one call unless records were shortened); each row's stream is its
+  // record's (promptIndices), so a record draws the same samples whichever group it is generated in
+  for (const { budget, members } of budgetGroups(prepared.promptTokens, sampling.maxNewTokens, engine.model.config.max_position_embeddings)) {
+    const batch = await engine.generate(members.map((q) => prepared.inputs[q]!), {
+      n: sampling.n, temperature: sampling.temperature, topP: sampling.topP, maxNewTokens: budget,
+      stop: sampling.stop, seed: benchmarkSeed(sampling.seed, b.name),
+    }, {
+      ...signal, promptIndices: members.map((q) => prepared.recordIndices[q]!),
+      onProgress: (p) => { tokens = tokensBefore + p.tokens; progress('generate', finishedBefore + p.finished); },
+    });
+    groups.push(batch.samples());
+    finishedBefore += members.length * sampling.n;
+    tokensBefore = tokens;
+  }
+  // in record order, each record's samples in sample order, as one batch
+  const generated = RolloutBatch.fromSamples(groups.flat().sort((x, y) => x.promptIndex - y.promptIndex || x.sampleIndex - y.sampleIndex));
   const generateSec = since();
   progress('score', total);
   const samples = generated.samples();
@@ -205,9 +242,11 @@ function summarize(
   name: string, reward: string, template: string, sampling: EvalSampling, prepared: Prepared, samples: RolloutSample[],
 ): BenchmarkReport {
   const questions = prepared.inputs.length;
-  const base = { name, reward, template, questions, samplesPerQuestion: sampling.n, skipped: prepared.skipped };
+  const base = { name, reward, template, questions, samplesPerQuestion: sampling.n, skipped: prepared.skipped, shortened: prepared.shortened };
+  // a sample's promptIndex is its record's index; questions are the evaluated records in order
+  const questionOf = new Map(prepared.recordIndices.map((recordIndex, q) => [recordIndex, q]));
   const metricSamples: ScoredSample[] = samples.map((s) => ({
-    questionIndex: s.promptIndex, reward: s.reward!, finishReason: s.finishReason, responseTokens: s.responseIds.length, responseChars: s.response.length,
+    questionIndex: questionOf.get(s.promptIndex)!, reward: s.reward!, finishReason: s.finishReason, responseTokens: s.responseIds.length, responseChars: s.response.length,
   }));
   const outcomes = questionOutcomes(metricSamples, questions, sampling.n, prepared.levels);
   const accuracy = accuracyMetrics(outcomes);
@@ -223,7 +262,7 @@ function summarize(
     lengths: lengthMetrics(metricSamples),
     byLevel: metricsByLevel(outcomes),
     perQuestion: outcomes.map((q, i) => ({ recordIndex: prepared.recordIndices[i]!, correct: q.correct, ...(q.level === undefined ? {} : { level: q.level }) })),
-    firstCorrect: firstCorrect ? view(firstCorrect, prepared.recordIndices[firstCorrect.promptIndex]!, questionText(firstCorrect)) : null,
-    firstWrong: firstWrong ? view(firstWrong, prepared.recordIndices[firstWrong.promptIndex]!, questionText(firstWrong)) : null,
+    firstCorrect: firstCorrect ? view(firstCorrect, firstCorrect.promptIndex, questionText(firstCorrect)) : null,
+    firstWrong: firstWrong ? view(firstWrong, firstWrong.promptIndex, questionText(firstWrong)) : null,
   };
 }

@@ -22,6 +22,9 @@ export interface EvalSampleView {
 /** A record left out because its prompt and the token budget do not fit the model's context. */
 export interface SkippedRecord { recordIndex: number; promptTokens: number }
 
+/** A record evaluated with fewer response tokens than maxNewTokens (overlong 'shorten'): the room its prompt leaves. */
+export interface ShortenedRecord { recordIndex: number; promptTokens: number; budget: number }
+
 export interface BenchmarkReport {
   name: string;
   /** 'math', 'gpqa', ... or the RewardFn's name. */
@@ -31,6 +34,8 @@ export interface BenchmarkReport {
   questions: number;
   samplesPerQuestion: number;
   skipped: SkippedRecord[];
+  /** Records evaluated with a budget below maxNewTokens ([] unless overlong is 'shorten'). */
+  shortened: ShortenedRecord[];
   /** mean@n: mean over questions of the fraction of their n samples that are correct. */
   meanAtN: number;
   /** Unbiased pass@k by k (1, powers of two below n, n). */
@@ -80,6 +85,7 @@ export function evalMetricsRow(report: EvalReport): EvalMetricsRow {
     row[`${p}/truncated_fraction`] = b.lengths.truncatedFraction;
     row[`${p}/questions`] = b.questions;
     row[`${p}/skipped`] = b.skipped.length;
+    row[`${p}/shortened`] = b.shortened.length;
     for (const l of b.byLevel) {
       row[`${p}/level/${l.level}/mean@${n}`] = l.meanAtN;
       row[`${p}/level/${l.level}/pass@${n}`] = l.passAtK[n]!;
@@ -96,12 +102,12 @@ export function evalMetricsRow(report: EvalReport): EvalMetricsRow {
 export function evalReportTable(report: EvalReport): { columns: string[]; rows: unknown[][] } {
   const n = report.sampling.n;
   const ks = report.benchmarks[0] ? Object.keys(report.benchmarks[0].passAtK).map(Number) : [];
-  const columns = ['benchmark', 'level', 'questions', `mean@${n}`, ...ks.map((k) => `pass@${k}`), 'tokens', 'chars', 'truncated', 'skipped'];
+  const columns = ['benchmark', 'level', 'questions', `mean@${n}`, ...ks.map((k) => `pass@${k}`), 'tokens', 'chars', 'truncated', 'skipped', 'shortened'];
   const rows: unknown[][] = [];
   for (const b of report.benchmarks) {
     const L = b.lengths;
-    rows.push([b.name, 'all', b.questions, b.meanAtN, ...ks.map((k) => b.passAtK[k]), L.meanTokens, L.meanChars, L.truncatedFraction, b.skipped.length]);
-    for (const l of b.byLevel) rows.push([b.name, l.level, l.questions, l.meanAtN, ...ks.map((k) => l.passAtK[k]), null, null, null, null]);
+    rows.push([b.name, 'all', b.questions, b.meanAtN, ...ks.map((k) => b.passAtK[k]), L.meanTokens, L.meanChars, L.truncatedFraction, b.skipped.length, b.shortened.length]);
+    for (const l of b.byLevel) rows.push([b.name, l.level, l.questions, l.meanAtN, ...ks.map((k) => l.passAtK[k]), null, null, null, null, null]);
   }
   return { columns, rows };
 }

@@ -10,7 +10,8 @@ import { applyTemplate, MINI_TEMPLATE, readDataset } from '../sdk/data/index.ts'
 import { loadTokenizer, saveTokenizer, trainByteLevelBPE } from '../sdk/tokenizer/index.ts';
 import { TransformerLM, saveModel } from '../sdk/model/index.ts';
 import { arithProblems } from '../sdk/data/arith.ts';
-import { budgetGroups, indexRanges, type ContextSplit } from '../sdk/cli/eval-context.ts';
+import { indexRanges } from '../sdk/cli/eval-context.ts';
+import { budgetGroups } from '../sdk/eval/index.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const ORZ = join(ROOT, 'bin/orz.js');
@@ -128,13 +129,14 @@ test('orz eval: records near the context limit get the room their own prompt lea
 });
 
 test('budget groups: one group per response budget, the full budget together, records in order', () => {
-  const fits = [40, 120, 40, 127, 10, 120].map((promptTokens) => ({ promptTokens })) as unknown as ContextSplit['fits'];
-  assert.deepEqual(budgetGroups(fits, 64, 128), [
+  const promptTokens = [40, 120, 40, 127, 10, 120];
+  assert.deepEqual(budgetGroups(promptTokens, 64, 128), [
     { budget: 1, members: [3] },
     { budget: 8, members: [1, 5] },
     { budget: 64, members: [0, 2, 4] },
   ]);
-  assert.deepEqual(budgetGroups(fits, 1, 128), [{ budget: 1, members: [0, 1, 2, 3, 4, 5] }]);
+  assert.deepEqual(budgetGroups(promptTokens, 1, 128), [{ budget: 1, members: [0, 1, 2, 3, 4, 5] }]);
+  assert.throws(() => budgetGroups([128], 64, 128), /prompt 0 has 128 tokens, no room under a context of 128/);
 });
 
 test('index ranges: ascending runs', () => {

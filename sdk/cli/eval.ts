@@ -21,7 +21,7 @@ export const EVAL_COMMAND = defineCommand({
     model: { type: 'string', arg: 'DIR', help: 'model directory (config.json, model.safetensors, tokenizer.json) or Hugging Face id' },
     data: { type: 'string', arg: 'FILES', help: 'eval files, comma-separated: .json (ORZ format) or .jsonl' },
     n: { type: 'int', min: 1, default: 1, help: 'samples per question' },
-    temperature: { type: 'number', min: 0, default: 0, help: 'sampling temperature (0: greedy, needs --n 1)' },
+    temperature: { type: 'number', min: 0, default: 0, help: 'sampling temperature; 0 is greedy, with --n 1' },
     seed: { type: 'int', min: 0, default: 0, help: 'sampling seed' },
     template: { type: 'string', arg: 'T', help: 'prompt template: orz, mini or a text containing {question} (default: mini for model_type "orz", else orz)' },
     limit: { type: 'int', min: 1, help: 'evaluate the first N records of each file (default all)' },

@@ -151,6 +151,8 @@ test('the worker protocol: load, versioned weights, refusal of stale weights, N 
     const viaWorker = await engine.generate(prompts, params);
     assert.equal(engine.version, 1);
     assert.deepEqual(viaWorker.samples(), (await new RolloutEngine(model, tok).generate(prompts, params)).samples());
+    const subset = await engine.generate([prompts[2]!, prompts[0]!], params, { promptIndices: [2, 0] });
+    assert.deepEqual(subset.samples(), (await new RolloutEngine(model, tok).generate([prompts[2]!, prompts[0]!], params, { promptIndices: [2, 0] })).samples());
   } finally {
     model.dispose();
   }

@@ -272,6 +272,17 @@ test('orz eval with two files reports two benchmarks, each with its file, and ac
     assert.deepEqual([out.records, out.evaluated, out.skipped], [10, 9, 1]);
     assert.match(r.stderr, new RegExp(`orz eval: ${path.replace(/[.]/g, '\\.')}: skipping 1 of 5 records`));
     assert.match(r.stderr, /Evaluation: 2 benchmark\(s\)[\s\S]*\neval\s+all\s+5 [\s\S]*\ngpqa\s+all\s+4 /);
+    // a file none of whose records fits is not evaluated, the others are; when no file has one that fits, exit 1
+    const partly = orz(['--model', MODEL, '--data', `${MINI_EVAL},${MATH500}`, '--limit', '1', '--max-new-tokens', '4']);
+    assert.equal(partly.status, 0, partly.stderr);
+    const p = resultLine(partly.stdout);
+    assert.deepEqual((p.benchmarks as Bench[]).map((b) => b.name), ['eval']);
+    assert.deepEqual((p.unevaluated as { name: string; file: string; skipped: unknown[] }[]).map((u) => [u.name, u.file, u.skipped.length]), [['math500', MATH500, 1]]);
+    assert.deepEqual(p.accuracy, { eval: (p.benchmarks as Bench[])[0]!.meanAtN, math500: null });
+    assert.match(partly.stderr, /not evaluated: math500 \(1 records do not fit/);
+    const none = orz(['--model', MODEL, '--data', `${MATH500},${path}`, '--limit', '1', '--template', 'orz']);
+    assert.equal(none.status, 1, none.stderr);
+    assert.match(none.stderr, new RegExp(`nothing to evaluate: none of the records of \\.\\./shared/data/orz-eval/math500\\.json \\(1\\), ${path.replace(/[.]/g, '\\.')} \\(1\\) fits the model's context`));
     const same = orz(['--model', MODEL, '--data', `${MINI_EVAL},${join(dir, 'x')},${MINI_EVAL}`]);
     assert.equal(same.status, 2);
     assert.match(same.stderr, /--data: data\/mini\/eval\.jsonl and data\/mini\/eval\.jsonl would both be benchmark "eval"/);

@@ -69,7 +69,10 @@ export interface EvalSuite {
   signal?: AbortSignal;
   /** Reward scoring options (workers, timeout); the suite's signal is passed on. */
   score?: Omit<ScoreOptions, 'signal'>;
-  /** Each benchmark's scored samples, as a RolloutBatch with a reward column (for tables in a notebook). */
+  /**
+   * Each benchmark's scored samples, as a RolloutBatch with a reward column (for tables in a notebook), in record
+   * order; a sample's promptIndex is its record's index in the benchmark.
+   */
   onBatch?: (benchmark: string, batch: RolloutBatch) => void;
 }
 

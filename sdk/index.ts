@@ -23,6 +23,13 @@ export { RolloutBatch, type RolloutSample } from './rollout/rollout-batch.ts';
 // reward
 export { mathReward, mathRewardFixed, mathRewardWith, orzAnswerEqual, extractAnswerOrz, type RewardQuirks, mathAnswerEqual, extractAnswer, lastBoxed, normalizeAnswer, scoreSamples, RewardError, type RewardFn, type Sample, type FinishReason } from './reward/index.ts';
 export { rewardModule, inProcessReward, RewardPool, closeRewardPools, type RewardModule, type BatchRewardFn, type ScoreOptions } from './reward/index.ts';
+export { choiceReward, chosenLetters, type Choices } from './reward/index.ts';
+// eval: n samples per question over several benchmarks, mean@n and pass@k (sdk/eval)
+export {
+  evaluate, benchmarkFromFile, evalMetricsRow, formatEvalReport, evalReportBundle, evalReportTable, passAtK, meanAtN, reportedKs,
+  DEFAULT_EVAL_SAMPLING, type EvalSuite, type EvalBenchmark, type EvalSampling, type EvalProgress, type EvalReport, type BenchmarkReport,
+  type EvalSampleView, type EvalMetricsRow, type RewardName,
+} from './eval/index.ts';
 // ppo
 export { Trainer, type TrainerInit, type Experience, type EvalResult } from './ppo/trainer.ts';
 export { resolveTrainerConfig, ORZ_DEFAULTS, type TrainerConfig, type TrainerConfigInput } from './ppo/config.ts';

@@ -10,7 +10,8 @@ import { applyTemplate, MINI_TEMPLATE, readDataset } from '../sdk/data/index.ts'
 import { loadTokenizer, saveTokenizer, trainByteLevelBPE } from '../sdk/tokenizer/index.ts';
 import { TransformerLM, saveModel } from '../sdk/model/index.ts';
 import { arithProblems } from '../sdk/data/arith.ts';
-import { budgetGroups, indexRanges, type ContextSplit } from '../sdk/cli/eval-context.ts';
+import { indexRanges } from '../sdk/cli/eval-context.ts';
+import { budgetGroups } from '../sdk/eval/index.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const ORZ = join(ROOT, 'bin/orz.js');
@@ -128,13 +129,14 @@ test('orz eval: records near the context limit get the room their own prompt lea
 });
 
 test('budget groups: one group per response budget, the full budget together, records in order', () => {
-  const fits = [40, 120, 40, 127, 10, 120].map((promptTokens) => ({ promptTokens })) as unknown as ContextSplit['fits'];
-  assert.deepEqual(budgetGroups(fits, 64, 128), [
+  const promptTokens = [40, 120, 40, 127, 10, 120];
+  assert.deepEqual(budgetGroups(promptTokens, 64, 128), [
     { budget: 1, members: [3] },
     { budget: 8, members: [1, 5] },
     { budget: 64, members: [0, 2, 4] },
   ]);
-  assert.deepEqual(budgetGroups(fits, 1, 128), [{ budget: 1, members: [0, 1, 2, 3, 4, 5] }]);
+  assert.deepEqual(budgetGroups(promptTokens, 1, 128), [{ budget: 1, members: [0, 1, 2, 3, 4, 5] }]);
+  assert.throws(() => budgetGroups([128], 64, 128), /prompt 0 has 128 tokens, no room under a context of 128/);
 });
 
 test('index ranges: ascending runs', () => {
@@ -165,6 +167,125 @@ test('a Hugging Face model type gets ORZ\'s template; when it does not fit, the 
     const mini = orz(['--model', 'llama', '--data', 'eval.jsonl', '--max-new-tokens', '2', '--template', 'mini'], dir);
     assert.equal(mini.status, 0, mini.stderr);
     assert.deepEqual([resultLine(mini.stdout).evaluated, resultLine(mini.stdout).skipped], [4, 0]);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+const GPQA = '../shared/data/orz-eval/gpqa_diamond.json';
+
+/** A few of ORZ's GPQA-Diamond records with the question cut short so the bundled model's context holds them; the last kept whole (too long). */
+async function smallGpqa(dir: string): Promise<{ path: string; records: { final_answer: string; choices: Record<string, string> }[] }> {
+  const { readFile } = await import('node:fs/promises');
+  const all = JSON.parse(await readFile(join(ROOT, GPQA), 'utf8')) as { prompt: { value: string }[]; final_answer: string; choices: Record<string, string> }[];
+  const short = all.slice(0, 4).map((r) => ({
+    ...r,
+    prompt: [{ from: 'user', value: r.prompt[0]!.value.split('\n')[0]!.slice(0, 40) }], // the choices are listed by the harness
+    choices: Object.fromEntries(Object.entries(r.choices).map(([letter, text]) => [letter, text.slice(0, 12)])),
+  }));
+  const records = [...short, all[5]!];
+  const path = join(dir, 'gpqa.json');
+  await writeFile(path, JSON.stringify(records));
+  return { path, records };
+}
+
+/** The result line without its wall-clock figures. */
+const figures = (out: Record<string, unknown>) => ({ ...out, seconds: null, timing: null });
+
+type Bench = { name: string; reward: string; questions: number; meanAtN: number; passAtK: Record<string, number>; greedyAccuracy: number | null;
+  skipped: { recordIndex: number }[]; perQuestion: { correct: number }[]; firstCorrect: { groundTruth: string } | null; firstWrong: { groundTruth: string } | null };
+
+test('orz eval on GPQA-Diamond records: a gpqa benchmark scored as multiple choice, the overlong record listed', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'orz-eval-gpqa-'));
+  try {
+    const { path, records } = await smallGpqa(dir);
+    const r = orz(['--model', MODEL, '--data', path, '--max-new-tokens', '8']);
+    assert.equal(r.status, 0, r.stderr);
+    const out = resultLine(r.stdout);
+    const [b] = out.benchmarks as Bench[];
+    assert.deepEqual([b!.name, b!.reward], ['gpqa', 'gpqa']);
+    assert.deepEqual([out.records, out.evaluated, out.skipped], [5, 4, 1]);
+    assert.deepEqual(b!.skipped.map((s) => s.recordIndex), [4]);
+    assert.match(r.stderr, /skipping 1 of 5 records: with template mini/);
+    assert.match(r.stderr, /gpqa\.json record 4: \d+ prompt tokens, limit 127/);
+    const shown = (b!.firstWrong ?? b!.firstCorrect)!;
+    assert.ok(records.slice(0, 4).some((rec) => rec.final_answer === shown.groundTruth) && /^[A-D]$/.test(shown.groundTruth), 'the truth is the letter');
+    assert.equal(out.accuracy, b!.meanAtN);
+    assert.match(r.stderr, /benchmark\s+level\s+questions\s+mean@1\s+pass@1[\s\S]*\ngpqa\s+all\s+4 /);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+/** 1 - C(n-c, k) / C(n, k) with the binomials formed (small n). */
+function passAtKByBinomials(n: number, c: number, k: number): number {
+  const choose = (a: number, b: number): number => (b < 0 || b > a ? 0 : b === 0 ? 1 : (choose(a - 1, b - 1) * a) / b);
+  return 1 - choose(n - c, k) / choose(n, k);
+}
+
+test('orz eval --n 4 --temperature 1 --seed 1: mean@4 and pass@1/2/4 from the per-question counts; the same seed gives the same line', () => {
+  const args = ['--model', MODEL, '--data', MINI_EVAL, '--limit', '6', '--max-new-tokens', '24', '--n', '4', '--temperature', '1', '--seed', '1'];
+  const r = orz(args);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, /n=4 at temperature 1, max 24 new tokens, seed 1/);
+  assert.match(r.stderr, /mean@4\s+pass@1\s+pass@2\s+pass@4/);
+  assert.match(r.stderr, /24\/24 samples/);
+  const out = resultLine(r.stdout);
+  const [b] = out.benchmarks as Bench[];
+  const counts = b!.perQuestion.map((q) => q.correct);
+  assert.equal(counts.length, 6);
+  assert.ok(counts.every((c) => Number.isInteger(c) && c >= 0 && c <= 4));
+  const mean = (f: (c: number) => number) => counts.reduce((a, c) => a + f(c), 0) / counts.length;
+  assert.ok(Math.abs(b!.meanAtN - mean((c) => c / 4)) < 1e-12);
+  assert.deepEqual(Object.keys(b!.passAtK), ['1', '2', '4']);
+  for (const k of [1, 2, 4]) assert.ok(Math.abs(b!.passAtK[k]! - mean((c) => passAtKByBinomials(4, c, k))) < 1e-12, `pass@${k}`);
+  assert.equal(b!.greedyAccuracy, null);
+  assert.equal(out.accuracy, b!.meanAtN);
+  assert.deepEqual(out.sampling, { n: 4, temperature: 1, topP: 1, maxNewTokens: 24, seed: 1 });
+
+  const again = orz(args);
+  assert.equal(again.status, 0, again.stderr);
+  assert.deepEqual(figures(resultLine(again.stdout)), figures(out));
+  const reseeded = orz(args.map((a, i) => (args[i - 1] === '--seed' ? '2' : a)));
+  assert.notDeepEqual(figures(resultLine(reseeded.stdout)), figures(out), 'another seed draws other samples');
+
+  const refused = orz(['--model', MODEL, '--data', MINI_EVAL, '--n', '4']);
+  assert.equal(refused.status, 2);
+  assert.match(refused.stderr, /--n 4 at --temperature 0 gives 4 identical samples per question/);
+  for (const [flag, value, message] of [['--n', '0', /--n must be a positive integer/], ['--temperature=-1', null, /--temperature must be a number >= 0/], ['--seed', 'x', /--seed must be an integer >= 0/]] as const) {
+    const bad = orz(['--model', MODEL, '--data', MINI_EVAL, flag, ...(value === null ? [] : [value])]);
+    assert.equal(bad.status, 2, bad.stderr);
+    assert.match(bad.stderr, message);
+  }
+});
+
+test('orz eval with two files reports two benchmarks, each with its file, and accuracy by benchmark', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'orz-eval-two-'));
+  try {
+    const { path } = await smallGpqa(dir);
+    const r = orz(['--model', MODEL, '--data', `${MINI_EVAL},${path}`, '--limit', '5', '--max-new-tokens', '8']);
+    assert.equal(r.status, 0, r.stderr);
+    const out = resultLine(r.stdout);
+    const bs = out.benchmarks as (Bench & { file: string; records: number })[];
+    assert.deepEqual(bs.map((b) => [b.name, b.reward, b.file, b.records, b.questions]), [['eval', 'math', MINI_EVAL, 5, 5], ['gpqa', 'gpqa', path, 5, 4]]);
+    assert.deepEqual(out.accuracy, { eval: bs[0]!.meanAtN, gpqa: bs[1]!.meanAtN });
+    assert.deepEqual([out.records, out.evaluated, out.skipped], [10, 9, 1]);
+    assert.match(r.stderr, new RegExp(`orz eval: ${path.replace(/[.]/g, '\\.')}: skipping 1 of 5 records`));
+    assert.match(r.stderr, /Evaluation: 2 benchmark\(s\)[\s\S]*\neval\s+all\s+5 [\s\S]*\ngpqa\s+all\s+4 /);
+    // a file none of whose records fits is not evaluated, the others are; when no file has one that fits, exit 1
+    const partly = orz(['--model', MODEL, '--data', `${MINI_EVAL},${MATH500}`, '--limit', '1', '--max-new-tokens', '4']);
+    assert.equal(partly.status, 0, partly.stderr);
+    const p = resultLine(partly.stdout);
+    assert.deepEqual((p.benchmarks as Bench[]).map((b) => b.name), ['eval']);
+    assert.deepEqual((p.unevaluated as { name: string; file: string; skipped: unknown[] }[]).map((u) => [u.name, u.file, u.skipped.length]), [['math500', MATH500, 1]]);
+    assert.deepEqual(p.accuracy, { eval: (p.benchmarks as Bench[])[0]!.meanAtN, math500: null });
+    assert.match(partly.stderr, /not evaluated: math500 \(1 records do not fit/);
+    const none = orz(['--model', MODEL, '--data', `${MATH500},${path}`, '--limit', '1', '--template', 'orz']);
+    assert.equal(none.status, 1, none.stderr);
+    assert.match(none.stderr, new RegExp(`nothing to evaluate: none of the records of \\.\\./shared/data/orz-eval/math500\\.json \\(1\\), ${path.replace(/[.]/g, '\\.')} \\(1\\) fits the model's context`));
+    const same = orz(['--model', MODEL, '--data', `${MINI_EVAL},${join(dir, 'x')},${MINI_EVAL}`]);
+    assert.equal(same.status, 2);
+    assert.match(same.stderr, /--data: data\/mini\/eval\.jsonl and data\/mini\/eval\.jsonl would both be benchmark "eval"/);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -88,6 +88,13 @@ test('per-row sampling streams: a batch generated in slices (firstPromptIndex) o
     assert.deepEqual([...a.samples(), ...b.samples()], whole.samples());
     assert.deepEqual(b.samples().map((s) => s.promptIndex), [2, 2, 2, 3, 3, 3, 4, 4, 4]);
     await assert.rejects(engine.generate(prompts, params, { firstPromptIndex: -1 }), /firstPromptIndex must be an integer >= 0/);
+    // any subset in any grouping (the eval harness's records grouped by response budget), by promptIndices
+    const odd = await engine.generate([prompts[3]!, prompts[1]!], params, { promptIndices: [3, 1] });
+    const byIndex = (i: number) => whole.samples().filter((s) => s.promptIndex === i);
+    assert.deepEqual(odd.samples(), [...byIndex(3), ...byIndex(1)]);
+    await assert.rejects(engine.generate(prompts.slice(0, 2), params, { promptIndices: [1, 1] }), /promptIndices has an index twice/);
+    await assert.rejects(engine.generate(prompts.slice(0, 2), params, { promptIndices: [0] }), /one index per prompt \(2\), got 1/);
+    await assert.rejects(engine.generate(prompts.slice(0, 1), params, { promptIndices: [0], firstPromptIndex: 0 }), /not both/);
   } finally {
     model.dispose();
   }
@@ -122,6 +129,9 @@ test('the worker protocol: load, versioned weights, refusal of stale weights, N 
       (e: Error & { code?: string }) => e.code === 'stale_weights' && /holds weights version 1 of p, the session asks for version 2/.test(e.message));
     const batch = (await pool.call(0, 'worker.generate', { ...gen, version: 1 })) as RolloutBatch;
     assert.deepEqual(batch.samples().map((s) => [s.promptIndex, s.sampleIndex, s['level']]), [[4, 0, 1], [4, 1, 1]]);
+    const indexed = (await pool.call(0, 'worker.generate', { ...gen, version: 1, promptIndices: [9] })) as RolloutBatch;
+    const local = await new RolloutEngine(model, tok).generate(gen.prompts, gen.params, { promptIndices: [9] });
+    assert.deepEqual(indexed.samples().map((s) => [s.promptIndex, s.responseIds]), local.samples().map((s) => [s.promptIndex, s.responseIds]), 'promptIndices reach the worker');
     const d = (await pool.call(0, 'worker.digest', { policy: 'p' })) as { digest: string; version: number };
     assert.deepEqual(d, { policy: 'p', version: 1, digest: weightsDigest(model.weights) });
 
@@ -141,6 +151,8 @@ test('the worker protocol: load, versioned weights, refusal of stale weights, N 
     const viaWorker = await engine.generate(prompts, params);
     assert.equal(engine.version, 1);
     assert.deepEqual(viaWorker.samples(), (await new RolloutEngine(model, tok).generate(prompts, params)).samples());
+    const subset = await engine.generate([prompts[2]!, prompts[0]!], params, { promptIndices: [2, 0] });
+    assert.deepEqual(subset.samples(), (await new RolloutEngine(model, tok).generate([prompts[2]!, prompts[0]!], params, { promptIndices: [2, 0] })).samples());
   } finally {
     model.dispose();
   }

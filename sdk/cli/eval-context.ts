@@ -3,10 +3,13 @@
 // cannot run and one long record does not stop the evaluation of the others.
 
 import { applyTemplate, MINI_TEMPLATE, type ProblemRecord, type PromptTemplate } from '../data/index.ts';
+import { recordPrompt } from '../eval/benchmark.ts';
 import type { Tokenizer } from '../tokenizer/index.ts';
 
 export interface TooLong {
   record: ProblemRecord;
+  /** The question as the model sees it (with the choices listed for a multiple-choice record). */
+  question: string;
   promptTokens: number;
 }
 
@@ -18,16 +21,22 @@ export interface ContextSplit {
   maxPromptTokens: number;
 }
 
+/** The prompts are built as the eval harness builds them (recordPrompt), so both count the same tokens. */
 export function splitByContext(records: ProblemRecord[], template: PromptTemplate, tokenizer: Tokenizer, maxPositions: number): ContextSplit {
   const maxPromptTokens = maxPositions - 1;
   const split: ContextSplit = { fits: [], tooLong: [], maxPromptTokens };
-  for (const record of records) {
-    const prompt = applyTemplate(template, record.prompt);
-    const promptTokens = tokenizer.encode(prompt).length;
-    if (promptTokens <= maxPromptTokens) split.fits.push({ record, prompt, promptTokens });
-    else split.tooLong.push({ record, promptTokens });
-  }
+  records.forEach((record, i) => {
+    const input = recordPrompt(record, template, i);
+    const promptTokens = tokenizer.encode(input.prompt).length;
+    if (promptTokens <= maxPromptTokens) split.fits.push({ record, prompt: input.prompt, promptTokens });
+    else split.tooLong.push({ record, question: String(input['question']), promptTokens });
+  });
   return split;
+}
+
+/** The records that fit but get fewer than maxNewTokens response tokens: the room their prompt leaves. */
+export function shortenedCount(split: ContextSplit, maxNewTokens: number, maxPositions: number): number {
+  return split.fits.filter((f) => f.promptTokens + maxNewTokens > maxPositions).length;
 }
 
 const LISTED = 10;
@@ -53,20 +62,23 @@ function fixes(tooLong: TooLong[], template: PromptTemplate, tokenizer: Tokenize
   const longest = Math.max(...tooLong.map((t) => t.promptTokens));
   const out = [`a model with a longer context (max_position_embeddings >= ${longest + 1} fits all of them)`];
   if (template.name !== MINI_TEMPLATE.name) {
-    const fitWithMini = tooLong.filter((t) => tokenizer.encode(applyTemplate(MINI_TEMPLATE, t.record.prompt)).length <= maxPromptTokens).length;
+    const fitWithMini = tooLong.filter((t) => tokenizer.encode(applyTemplate(MINI_TEMPLATE, t.question)).length <= maxPromptTokens).length;
     const howMany = fitWithMini === tooLong.length ? `all ${fitWithMini}` : `${fitWithMini}`;
     if (fitWithMini > 0) out.push(`--template mini, a shorter template, fits ${howMany} of them`);
   }
-  const questionTooLong = tooLong.filter((t) => tokenizer.encode(t.record.prompt).length > maxPromptTokens).length;
+  const questionTooLong = tooLong.filter((t) => tokenizer.encode(t.question).length > maxPromptTokens).length;
   if (questionTooLong > 0) out.push(`no template helps the ${questionTooLong} whose question alone is longer than ${maxPromptTokens} tokens`);
   return out;
 }
 
-/** The stderr report: count, the first records by file and index with their token counts, the rest as index ranges, the fixes. */
-export function skipReport(split: ContextSplit, total: number, template: PromptTemplate, tokenizer: Tokenizer, maxPositions: number): string {
+/**
+ * The stderr report: count, the first records by file and index with their token counts, the rest as index ranges, the fixes.
+ * `file` heads the count when several files are evaluated.
+ */
+export function skipReport(split: ContextSplit, total: number, template: PromptTemplate, tokenizer: Tokenizer, maxPositions: number, file?: string): string {
   const { tooLong, maxPromptTokens } = split;
   const lines = [
-    `orz eval: skipping ${tooLong.length} of ${total} records: with template ${template.name} their prompt leaves no room for a response ` +
+    `orz eval: ${file === undefined ? '' : `${file}: `}skipping ${tooLong.length} of ${total} records: with template ${template.name} their prompt leaves no room for a response ` +
       `under the model's context (max_position_embeddings=${maxPositions}, so at most ${maxPromptTokens} prompt tokens):`,
   ];
   for (const t of tooLong.slice(0, LISTED)) lines.push(`  ${t.record.source.file} record ${t.record.source.index}: ${t.promptTokens} prompt tokens, limit ${maxPromptTokens}`);
@@ -74,19 +86,4 @@ export function skipReport(split: ContextSplit, total: number, template: PromptT
   if (rest.length > 0) lines.push(`  and ${rest.length} more: records ${indexRanges(rest.map((t) => t.record.source.index))}`);
   lines.push(`  to evaluate them: ${fixes(tooLong, template, tokenizer, maxPromptTokens).join('; ')}`);
   return `${lines.join('\n')}\n`;
-}
-
-/**
- * The records in groups that share a response budget, min(maxNewTokens, context - prompt tokens).
- * The engine gives a whole batch the room its longest prompt leaves, so a prompt near the context
- * limit is generated apart from short ones instead of cutting their responses short. Records with
- * the full budget form one group; groups are in ascending budget, records keep their order.
- */
-export function budgetGroups(fits: ContextSplit['fits'], maxNewTokens: number, maxPositions: number): { budget: number; members: number[] }[] {
-  const groups = new Map<number, number[]>();
-  fits.forEach((f, i) => {
-    const budget = Math.min(maxNewTokens, maxPositions - f.promptTokens);
-    groups.set(budget, [...(groups.get(budget) ?? []), i]);
-  });
-  return [...groups].sort(([a], [b]) => a - b).map(([budget, members]) => ({ budget, members }));
 }

@@ -13,3 +13,4 @@ export { closeRewardPools, defaultRewardWorkers } from './pool/shared.ts';
 export { extractAnswerOrz } from './extract.ts';
 export { orzAnswerEqual } from './orz-equal.ts';
 export { mathRewardFixed, mathRewardWith, type RewardQuirks } from './math-reward.ts';
+export { choiceReward, chosenLetters, normalizeChoiceText, type Choices } from './choice-reward.ts';

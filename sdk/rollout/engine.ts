@@ -46,6 +46,12 @@ export interface GenerateOptions {
    * rollout workers that each generate a slice produce, together, the batch one engine would.
    */
   firstPromptIndex?: number;
+  /**
+   * The promptIndex of each prompt, in place of firstPromptIndex + i: rows draw from the streams of
+   * those indices, so a caller that generates any subset of a batch (records grouped by response
+   * budget) gets the samples the whole batch would give them. Distinct integers >= 0.
+   */
+  promptIndices?: number[];
 }
 
 /**
@@ -86,15 +92,14 @@ export class RolloutEngine {
   async generate(prompts: (string | PromptInput)[], params: Partial<GenerateParams> = {}, opts: GenerateOptions = {}): Promise<RolloutBatch> {
     const p: GenerateParams = { ...DEFAULT_GENERATE, ...params };
     validateParams(p);
-    const first = opts.firstPromptIndex ?? 0;
-    if (!(Number.isInteger(first) && first >= 0)) throw new RangeError(`generate: firstPromptIndex must be an integer >= 0, got ${first}`);
+    const indices = promptIndicesOf(prompts.length, opts);
     const inputs = prompts.map((x) => (typeof x === 'string' ? { prompt: x } : x));
     // encoded and checked before any generation, so a prompt that cannot fit fails the call at once
     const promptIds = inputs.map((x) => this.tokenizer.encode(x.prompt));
-    checkPromptsFit(promptIds, this.model.config.max_position_embeddings, first);
+    checkPromptsFit(promptIds, this.model.config.max_position_embeddings, indices);
     const rows: { input: PromptInput; ids: number[]; promptIndex: number; sampleIndex: number }[] = [];
     inputs.forEach((input, i) => {
-      for (let s = 0; s < p.n; s++) rows.push({ input, ids: promptIds[i]!, promptIndex: first + i, sampleIndex: s });
+      for (let s = 0; s < p.n; s++) rows.push({ input, ids: promptIds[i]!, promptIndex: indices[i]!, sampleIndex: s });
     });
     const start = performance.now();
     const samples: RolloutSample[] = [];
@@ -254,14 +259,32 @@ export class RolloutEngine {
  * Every prompt must leave room for at least one new token under the model's context; the error names
  * the prompt (its index in the whole batch) so a caller can find the record.
  */
-function checkPromptsFit(promptIds: number[][], maxPositions: number, firstPromptIndex: number): void {
+function checkPromptsFit(promptIds: number[][], maxPositions: number, promptIndices: number[]): void {
   promptIds.forEach((ids, i) => {
-    const at = `RolloutEngine: prompt ${firstPromptIndex + i}`;
+    const at = `RolloutEngine: prompt ${promptIndices[i]}`;
     if (ids.length === 0) throw new Error(`${at} encodes to zero tokens`);
     if (ids.length >= maxPositions) {
       throw new Error(`${at} has ${ids.length} tokens: no room for a new token under max_position_embeddings=${maxPositions} (at most ${maxPositions - 1} prompt tokens)`);
     }
   });
+}
+
+/** The promptIndex of each of `count` prompts: opts.promptIndices, or firstPromptIndex + i. */
+export function promptIndicesOf(count: number, opts: Pick<GenerateOptions, 'firstPromptIndex' | 'promptIndices'>): number[] {
+  const given = opts.promptIndices;
+  if (given === undefined) {
+    const first = opts.firstPromptIndex ?? 0;
+    if (!(Number.isInteger(first) && first >= 0)) throw new RangeError(`generate: firstPromptIndex must be an integer >= 0, got ${first}`);
+    return Array.from({ length: count }, (_, i) => first + i);
+  }
+  if (opts.firstPromptIndex !== undefined) throw new RangeError('generate: give promptIndices or firstPromptIndex, not both');
+  if (!Array.isArray(given) || given.length !== count) {
+    throw new RangeError(`generate: promptIndices must have one index per prompt (${count}), got ${Array.isArray(given) ? given.length : typeof given}`);
+  }
+  const bad = given.findIndex((x) => !(Number.isInteger(x) && x >= 0));
+  if (bad >= 0) throw new RangeError(`generate: promptIndices[${bad}] must be an integer >= 0, got ${given[bad]}`);
+  if (new Set(given).size !== count) throw new RangeError('generate: promptIndices has an index twice (two prompts would draw the same samples)');
+  return given;
 }
 
 /** Marks a cache row whose sequence has finished but which is still in the cache. */

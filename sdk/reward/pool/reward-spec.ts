@@ -5,6 +5,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { choiceReward } from '../choice-reward.ts';
 import { mathReward, mathRewardFixed } from '../math-reward.ts';
 import type { BatchRewardFn, RewardFn, RewardModule, Sample } from '../types.ts';
 import { moduleExports } from './module-exports.ts';
@@ -19,6 +20,7 @@ const MATH_REWARD_URL = new URL('../math-reward.ts', import.meta.url).href;
 const BUILT_IN_REWARDS = new Map<RewardFn, RewardModule>([
   [mathReward, { module: MATH_REWARD_URL, export: 'mathReward', name: 'mathReward' }],
   [mathRewardFixed, { module: MATH_REWARD_URL, export: 'mathRewardFixed', name: 'mathRewardFixed' }],
+  [choiceReward, { module: new URL('../choice-reward.ts', import.meta.url).href, export: 'choiceReward', name: 'choiceReward' }],
 ]);
 
 /**

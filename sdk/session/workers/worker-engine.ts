@@ -9,7 +9,7 @@
 
 import type { TransformerLM } from '../../model/index.ts';
 import type { Tokenizer } from '../../tokenizer/index.ts';
-import { DEFAULT_GENERATE, RolloutEngine, type GenerateOptions, type GenerateParams, type GenerateProgress, type PromptInput } from '../../rollout/engine.ts';
+import { DEFAULT_GENERATE, promptIndicesOf, RolloutEngine, type GenerateOptions, type GenerateParams, type GenerateProgress, type PromptInput } from '../../rollout/engine.ts';
 import { RolloutBatch } from '../../rollout/rollout-batch.ts';
 import { HostTensor } from '../codec.ts';
 import { WORKER_ERRORS } from './protocol.ts';
@@ -109,7 +109,7 @@ export class WorkerEngine extends RolloutEngine {
     const full: GenerateParams = { ...DEFAULT_GENERATE, ...params };
     const sent = Object.fromEntries(GENERATE_KEYS.map((k) => [k, full[k]]));
     const inputs = prompts.map((x) => (typeof x === 'string' ? { prompt: x } : x));
-    const first = opts.firstPromptIndex ?? 0;
+    const indices = promptIndicesOf(inputs.length, opts);
     if (opts.signal?.aborted) throw opts.signal.reason ?? new Error('generation aborted');
     if (inputs.length === 0) return RolloutBatch.fromSamples([]);
     await this.#catchUp();
@@ -124,7 +124,8 @@ export class WorkerEngine extends RolloutEngine {
     let cause: unknown = null;
     try {
       const results = await Promise.allSettled(slices.map(([a, b], i) => this.pool.call(workers[i]!, 'worker.generate', {
-        policy: this.policyId, version: this.#version, prompts: inputs.slice(a, b), params: sent, firstPromptIndex: first + a,
+        policy: this.policyId, version: this.#version, prompts: inputs.slice(a, b), params: sent,
+        firstPromptIndex: indices[a] ?? 0, promptIndices: indices.slice(a, b),
       }, {
         signal: cancel.signal,
         onProgress: (kind, data) => {

@@ -53,6 +53,8 @@ const SPECS = {
   'worker.generate': {
     policy: policy(), version: int({ min: 1 }), prompts: arrayOf(workerPrompt(), { max: MAX_ITEMS }),
     params: generateParams(), firstPromptIndex: int({ min: 0 }),
+    // each prompt's index when the prompts are not a contiguous slice (engine.ts GenerateOptions.promptIndices)
+    promptIndices: optional(arrayOf(int({ min: 0 }), { max: MAX_ITEMS })),
   },
   'worker.digest': { policy: policy() },
   'worker.release': { policy: policy() },
@@ -85,7 +87,8 @@ export class WorkerState {
           throw coded(`rollout worker ${this.worker} holds weights version ${r.version} of ${a.policy}, the session asks for version ${a.version}: it does not generate with stale weights`, WORKER_ERRORS.stale);
         }
         return r.engine.generate(a.prompts, a.params as Partial<GenerateParams>, {
-          signal: call.signal, firstPromptIndex: a.firstPromptIndex, onProgress: (p) => call.progress('generate', p),
+          signal: call.signal, onProgress: (p) => call.progress('generate', p),
+          ...(a.promptIndices === undefined ? { firstPromptIndex: a.firstPromptIndex } : { promptIndices: a.promptIndices }),
         });
       }
       case 'worker.digest': {

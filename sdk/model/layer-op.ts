@@ -27,6 +27,9 @@ interface FusedLayerContext {
   headDim: number;
   act: 'silu' | 'gelu';
   eps: number;
+  norm: 'rms' | 'layer';
+  parallel: boolean;
+  rotaryDims: number;
   cos: tf.Tensor2D;  // [B*T, d], rope at each row's position (unscaled)
   sin: tf.Tensor2D;
   mask: tf.Tensor3D; // [B, T, S] additive; [B, T, C + T] when decoding over a cache (cacheAttentionMask)
@@ -38,8 +41,9 @@ interface FusedLayerContext {
 function weightInputs(l: LayerWeights): [string, tf.Tensor][] {
   const a = l.attn;
   const list: [string, tf.Tensor | undefined][] = [
-    ['inputNorm', l.inputNorm], ['wq', a.q], ['bq', a.qBias], ['wk', a.k], ['bk', a.kBias], ['wv', a.v], ['bv', a.vBias],
-    ['wo', a.o], ['bo', a.oBias], ['postNorm', l.postNorm], ['wg', l.gate], ['wu', l.up], ['wd', l.down],
+    ['inputNorm', l.inputNorm], ['inputNormBias', l.inputNormBias], ['wq', a.q], ['bq', a.qBias], ['wk', a.k], ['bk', a.kBias], ['wv', a.v], ['bv', a.vBias],
+    ['wo', a.o], ['bo', a.oBias], ['postNorm', l.postNorm], ['postNormBias', l.postNormBias], ['wg', l.gate],
+    ['wu', l.up], ['bu', l.upBias], ['wd', l.down], ['bd', l.downBias],
   ];
   return list.filter((e): e is [string, tf.Tensor] => e[1] !== undefined);
 }
@@ -50,7 +54,10 @@ function isTapeOn(): boolean {
 
 /** One layer's output [B*T, H] for its input x [B*T, H], as one fused kernel call. */
 function fusedLayer(x: tf.Tensor2D, l: LayerWeights, ctx: FusedLayerContext): tf.Tensor2D {
-  const attrs = { heads: ctx.heads, kvHeads: ctx.kvHeads, headDim: ctx.headDim, act: ctx.act, eps: ctx.eps };
+  const attrs = {
+    heads: ctx.heads, kvHeads: ctx.kvHeads, headDim: ctx.headDim, act: ctx.act, eps: ctx.eps,
+    norm: ctx.norm, parallel: ctx.parallel, rotaryDims: ctx.rotaryDims,
+  };
   const weights = weightInputs(l);
   const named = (pairs: [string, tf.Tensor][]): tf.NamedTensorMap => Object.fromEntries(pairs);
   const common: [string, tf.Tensor][] = [['x', x], ['cos', ctx.cos], ['sin', ctx.sin], ['mask', ctx.mask]];
@@ -158,20 +165,15 @@ function mlp(a: Architecture, x: tf.Tensor2D, l: LayerWeights): tf.Tensor2D {
   return withBias(linear(h as tf.Tensor2D, l.down), l.downBias);
 }
 
-/** Whether the fused layer kernels express this architecture (else the composite runs). */
-export function fusedLayerSupports(c: ResolvedModelConfig, a: Architecture): boolean {
-  return a.norm === 'rms' && !a.parallelResidual && a.rotaryDims === c.head_dim && !a.biased.has('up') && !a.biased.has('down');
-}
-
 /** Every layer as one fused kernel call; a cache is read in place. */
 function fusedLayers(stack: LayerStack, x: tf.Tensor2D, at: LayerInputs): tf.Tensor2D {
-  if (!fusedLayerSupports(stack.config, stack.arch)) return compositeLayers(stack, x, at);
   const { config: c, rope } = stack;
   const { positions, keyMask, B, T, past, cache } = at;
   const d = c.head_dim;
   const { cos, sin } = rope.tables(positions);
   const ctx: FusedLayerContext = {
     heads: c.num_attention_heads, kvHeads: c.num_key_value_heads, headDim: d, act: stack.arch.act, eps: stack.arch.eps,
+    norm: stack.arch.norm, parallel: stack.arch.parallelResidual, rotaryDims: stack.arch.rotaryDims,
     cos: tf.tensor2d(cos, [B * T, d]), sin: tf.tensor2d(sin, [B * T, d]),
     mask: cache && past > 0 ? cacheAttentionMask(keyMask, B, T, past, cache.capacity) : attentionMask(keyMask, B, T, past),
     layer: 0,

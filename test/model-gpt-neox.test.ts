@@ -3,13 +3,15 @@
 // output rows are [heads, 3, head_dim], rotary on the first floor(head_dim * rotary_pct) dims of each
 // head with rotate_half pairs (i, i + r/2) and theta^(-2i/r), exact-erf gelu MLP with biases,
 // parallel (x + attn(ln1 x) + mlp(ln2 x)) or sequential residual, untied embed_out. On the cpu and
-// onnxruntime backends; cached greedy decoding against recompute; an HF-layout checkpoint on disk.
+// onnxruntime backends; cached greedy decoding against recompute; an HF-layout checkpoint on disk;
+// and the fixtures test/reference/gpt_neox_reference.py wrote with its own PyTorch implementation.
 
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { tf } from '../sdk/engine/tf.ts';
 import { Rng } from '../sdk/engine/rng.ts';
 import { registerOnnxBackend } from '../sdk/engine/onnx/index.ts';
@@ -221,6 +223,32 @@ for (const backend of ['cpu', 'onnxruntime'] as const) {
     assert.ok(new Set(cached.flat()).size > 1, 'decoding produced a single repeated token: not a meaningful check');
     model.dispose();
   });
+}
+
+const FIXTURES = fileURLToPath(new URL('./fixtures/gpt-neox/', import.meta.url));
+for (const backend of ['cpu', 'onnxruntime'] as const) {
+  for (const fixture of ['parallel-rotary-0.25', 'sequential-rotary-1.0']) {
+    test(`${backend}: the PyTorch reference's checkpoint ${fixture} loads and its logits match to 1e-4 relative`, async () => {
+      await useBackend(backend);
+      const dir = join(FIXTURES, fixture);
+      const ref = JSON.parse(await readFile(join(dir, 'reference.json'), 'utf8')) as { ids: number[][]; positions: number[][]; key_mask: number[][]; logits: number[][][] };
+      const model = await loadModel(dir);
+      const got = tf.tidy(() => model.logits(model.hidden(tf.tensor2d(ref.ids, undefined, 'int32'), {
+        positions: tf.tensor2d(ref.positions, undefined, 'int32'), keyMask: tf.tensor2d(ref.key_mask),
+      })).arraySync() as number[][][]);
+      let scale = 0, err = 0;
+      ref.ids.forEach((row, b) => row.forEach((_, t) => {
+        if (!ref.key_mask[b]![t]) return;
+        ref.logits[b]![t]!.forEach((want, v) => {
+          scale = Math.max(scale, Math.abs(want));
+          err = Math.max(err, Math.abs(want - got[b]![t]![v]!));
+        });
+      }));
+      assert.ok(scale > 0.5, `reference logits too small (${scale})`);
+      assert.ok(err / scale < 1e-4, `max |orz - torch| / max |torch| = ${err / scale}`);
+      model.dispose();
+    });
+  }
 }
 
 test('a tiny gpt_neox checkpoint in exact HF layout (pythia config.json, F32 safetensors, interleaved qkv, mask buffers) loads', async () => {

@@ -162,7 +162,7 @@ class HfTokenizer implements Tokenizer {
       if (!Number.isInteger(id) || id < 0) throw new Error(`decode: id ${id} at position ${i} is not a token id`);
       if (opts.skipSpecial && this.specialIds.has(id)) return;
       // An id with no token decodes to nothing, as in HF tokenizers: models pad their embedding past
-      // the tokenizer (pythia: 50304 rows, 50277 tokens), and sampling can pick those rows.
+      // the tokenizer (pythia's has more rows than its tokenizer has tokens), and sampling can pick them.
       const text = this.idToToken(id);
       if (text !== undefined) tokens.push(text);
     });

@@ -225,6 +225,25 @@ for (const backend of ['cpu', 'onnxruntime'] as const) {
   });
 }
 
+test('the q/k/v split kept between gradient-free forwards follows an update of query_key_value', async () => {
+  await tf.setBackend('cpu');
+  const config = CASES[0]![1];
+  const W = randomHfWeights(config, 5);
+  const model = modelOf(config, W);
+  const logitsOf = (m: TransformerLM) => tf.tidy(() => Array.from(m.logits(m.hidden(tf.tensor2d(IDS, undefined, 'int32'))).dataSync()));
+  const before = logitsOf(model);
+  assert.deepEqual(logitsOf(model), before); // second forward: from the kept split
+  const name = 'gpt_neox.layers.1.attention.query_key_value.weight';
+  const changed = Float64Array.from(W.get(name)!, (v, i) => (i % 7 === 0 ? -v : v));
+  model.weights.get(name)!.assign(tf.tensor(Float32Array.from(changed), model.weights.get(name)!.shape));
+  const fresh = modelOf(config, new Map([...W, [name, changed]]));
+  const after = logitsOf(model);
+  assert.notDeepEqual(after, before);
+  assert.deepEqual(after, logitsOf(fresh));
+  model.dispose();
+  fresh.dispose();
+});
+
 const FIXTURES = fileURLToPath(new URL('./fixtures/gpt-neox/', import.meta.url));
 for (const backend of ['cpu', 'onnxruntime'] as const) {
   for (const fixture of ['parallel-rotary-0.25', 'sequential-rotary-1.0']) {

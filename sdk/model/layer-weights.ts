@@ -1,7 +1,10 @@
 // The decoder layers' weights as the forward reads them (LayerWeights), taken from the model's
 // variables under their Hugging Face names by the family table (family.ts). GPT-NeoX's fused
 // query_key_value [heads * 3 * d, H] is split into q, k, v here, inside the forward, so the
-// gradient flows back into the one stored variable and checkpoints keep HF's layout.
+// gradient flows back into the one stored variable and checkpoints keep HF's layout. Without a
+// gradient tape (sampling, evaluation) the split is kept between forwards until the variable is
+// assigned new values (tfjs gives it a new dataId then): the split costs about 4 ms per layer on
+// onnxruntime, more than a whole decode step of pythia-14m's layer.
 
 import { tf } from '../engine/tf.ts';
 import type { AttentionWeights } from './attention.ts';
@@ -32,8 +35,34 @@ function splitInterleaved(t: tf.Tensor, heads: number, d: number): [tf.Tensor, t
   return parts.map((p) => p.reshape(shape)) as [tf.Tensor, tf.Tensor, tf.Tensor];
 }
 
+function isTapeOn(): boolean {
+  return (tf.engine() as unknown as { isTapeOn(): boolean }).isTapeOn();
+}
+
+/** Splits of interleaved weights kept across gradient-free forwards, keyed by variable name. */
+export class SplitCache {
+  private readonly entries = new Map<string, { dataId: object; parts: tf.Tensor[] }>();
+
+  /** `split(v)`, reused while v holds the same data and no gradient is being recorded. */
+  get(name: string, v: tf.Variable, split: (t: tf.Tensor) => tf.Tensor[]): tf.Tensor[] {
+    if (isTapeOn()) return split(v);
+    const dataId = (v as unknown as { dataId: object }).dataId;
+    const hit = this.entries.get(name);
+    if (hit && hit.dataId === dataId) return hit.parts;
+    if (hit) tf.dispose(hit.parts);
+    const parts = split(v).map((p) => tf.keep(p));
+    this.entries.set(name, { dataId, parts });
+    return parts;
+  }
+
+  dispose(): void {
+    for (const e of this.entries.values()) tf.dispose(e.parts);
+    this.entries.clear();
+  }
+}
+
 /** Every layer's weights for one forward pass (call inside the forward's tidy). */
-export function layerWeights(c: ResolvedModelConfig, a: Architecture, weights: Map<string, tf.Variable>): LayerWeights[] {
+export function layerWeights(c: ResolvedModelConfig, a: Architecture, weights: Map<string, tf.Variable>, splits: SplitCache): LayerWeights[] {
   return Array.from({ length: c.num_hidden_layers }, (_, i) => {
     const get = (slot: LayerSlot, part: 'weight' | 'bias'): tf.Tensor | undefined =>
       (hasLayerTensor(a, slot, part) ? weights.get(layerWeightName(a.family, i, slot, part)) : undefined);
@@ -42,10 +71,13 @@ export function layerWeights(c: ResolvedModelConfig, a: Architecture, weights: M
 
     let attn: AttentionWeights;
     if (a.family.qkv === 'per-head-interleaved') {
-      const [q, k, v] = splitInterleaved(w2('qkv'), c.num_attention_heads, c.head_dim) as tf.Tensor2D[];
+      const thirds = (part: 'weight' | 'bias') => {
+        const name = layerWeightName(a.family, i, 'qkv', part);
+        return splits.get(name, weights.get(name)!, (t) => splitInterleaved(t, c.num_attention_heads, c.head_dim));
+      };
+      const [q, k, v] = thirds('weight') as tf.Tensor2D[];
       attn = { q: q!, k: k!, v: v!, o: w2('o') };
-      const bias = b1('qkv');
-      if (bias) [attn.qBias, attn.kBias, attn.vBias] = splitInterleaved(bias, c.num_attention_heads, c.head_dim) as tf.Tensor1D[];
+      if (hasLayerTensor(a, 'qkv', 'bias')) [attn.qBias, attn.kBias, attn.vBias] = thirds('bias') as tf.Tensor1D[];
     } else {
       attn = { q: w2('q'), k: w2('k'), v: w2('v'), o: w2('o') };
       const [qb, kb, vb] = [b1('q'), b1('k'), b1('v')];

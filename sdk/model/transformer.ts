@@ -12,7 +12,7 @@ import { tf } from '../engine/tf.ts';
 import { parseModelConfig, type ModelConfig, type ResolvedModelConfig } from './config.ts';
 import { architectureOf, type Architecture } from './family.ts';
 import { decoderLayers } from './layer-op.ts';
-import { layerWeights } from './layer-weights.ts';
+import { layerWeights, SplitCache } from './layer-weights.ts';
 import { KVCache } from './kv-cache.ts';
 import { embeddingLookup, layerNorm, linear, rmsNorm } from './ops.ts';
 import { Rope } from './rope.ts';
@@ -29,6 +29,7 @@ export interface HiddenOptions {
 
 export class TransformerLM {
   private readonly rope: Rope;
+  private readonly splits = new SplitCache();
   /** The family's resolved facts: norm kind, residual form, rotary dims, biases. */
   readonly architecture: Architecture;
 
@@ -119,7 +120,7 @@ export class TransformerLM {
       const flatIds = tf.cast(ids.reshape([-1]), 'int32') as tf.Tensor1D;
       const a = this.architecture;
       let x = embeddingLookup(this.weights.get(this.embeddingName) as tf.Tensor2D, flatIds); // [B*T, H]
-      const stack = { config: c, arch: a, layers: layerWeights(c, a, this.weights), rope: this.rope };
+      const stack = { config: c, arch: a, layers: layerWeights(c, a, this.weights, this.splits), rope: this.rope };
       x = decoderLayers(stack, x, { positions, keyMask, B, T, past, ...(cache ? { cache } : {}) });
       const normW = this.weights.get(`${a.family.finalNorm}.weight`) as tf.Tensor1D;
       const normed = a.norm === 'rms' ? rmsNorm(x, normW, a.eps) : layerNorm(x, normW, this.weights.get(`${a.family.finalNorm}.bias`) as tf.Tensor1D, a.eps);
@@ -158,6 +159,7 @@ export class TransformerLM {
 
   dispose(): void {
     for (const v of this.weights.values()) v.dispose();
+    this.splits.dispose();
     this.rope.dispose();
   }
 }

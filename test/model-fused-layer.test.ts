@@ -1,6 +1,7 @@
 // The fused layer kernels (OrzLayerForward / OrzLayerBackward on the onnxruntime backend) against
 // the composite path (the same model op by op, fused kernels off): hidden states and the loss
-// gradient of every parameter, over MHA and GQA, biases on and off, silu and gelu, left padding
+// gradient of every parameter, over MHA and GQA, biases on and off, silu and gelu, RMSNorm and
+// LayerNorm, sequential and parallel residual, full and partial rotary, left padding
 // with explicit positions; KV-cache decoding on the fused path against a full recompute.
 
 import { test, before, after } from 'node:test';
@@ -33,6 +34,12 @@ const VARIANTS: [string, ModelConfig][] = [
   ['ungated gelu (orz)', { ...BASE, hidden_act: 'gelu' }],
   ['gated gelu (llama), one KV head', { ...BASE, model_type: 'llama', hidden_act: 'gelu', num_key_value_heads: 1 }],
   ['head_dim 12 (heads * head_dim != hidden_size)', { ...BASE, head_dim: 12, num_key_value_heads: 2 }],
+  ['gpt_neox: LayerNorm, parallel residual, rotary_pct 0.5, biases everywhere', {
+    ...BASE, model_type: 'gpt_neox', hidden_act: 'gelu', tie_word_embeddings: false, use_parallel_residual: true, rotary_pct: 0.5,
+  }],
+  ['gpt_neox: sequential residual, full rotary, no attention biases', {
+    ...BASE, model_type: 'gpt_neox', hidden_act: 'gelu', tie_word_embeddings: false, use_parallel_residual: false, rotary_pct: 1, attention_bias: false,
+  }],
 ];
 
 /** Left-padded rows: ids, keyMask (0 on pads) and positions = cumsum(mask) - 1 (pads at 0). */

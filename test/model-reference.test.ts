@@ -65,7 +65,7 @@ function referenceLogits(c: Cfg, W: Weights, ids: number[][], pos: number[][], m
     let x = row.map((id) => Array.from(w('model.embed_tokens.weight').subarray(id * H, (id + 1) * H)));
     for (let l = 0; l < c.num_hidden_layers; l++) {
       const p = `model.layers.${l}`;
-      const h = x.map((v) => rmsnorm(v, w(`${p}.input_layernorm.weight`), c.rms_norm_eps));
+      const h = x.map((v) => rmsnorm(v, w(`${p}.input_layernorm.weight`), c.rms_norm_eps!));
       const q = h.map((v) => matvec(w(`${p}.self_attn.q_proj.weight`), v, nh * d, W.get(`${p}.self_attn.q_proj.bias`)));
       const k = h.map((v) => matvec(w(`${p}.self_attn.k_proj.weight`), v, nkv * d, W.get(`${p}.self_attn.k_proj.bias`)));
       const v = h.map((v) => matvec(w(`${p}.self_attn.v_proj.weight`), v, nkv * d, W.get(`${p}.self_attn.v_proj.bias`)));
@@ -89,7 +89,7 @@ function referenceLogits(c: Cfg, W: Weights, ids: number[][], pos: number[][], m
         return matvec(w(`${p}.self_attn.o_proj.weight`), out, H, W.get(`${p}.self_attn.o_proj.bias`));
       });
       x = x.map((xi, t) => xi.map((val, i) => val + attnOut[t]![i]!));
-      const h2 = x.map((xi) => rmsnorm(xi, w(`${p}.post_attention_layernorm.weight`), c.rms_norm_eps));
+      const h2 = x.map((xi) => rmsnorm(xi, w(`${p}.post_attention_layernorm.weight`), c.rms_norm_eps!));
       const act = c.hidden_act === 'silu' ? (z: number) => z / (1 + Math.exp(-z)) : (z: number) => 0.5 * z * (1 + erf(z / Math.SQRT2));
       const gate = W.get(`${p}.mlp.gate_proj.weight`);
       const mlp = h2.map((hv) => {
@@ -100,7 +100,7 @@ function referenceLogits(c: Cfg, W: Weights, ids: number[][], pos: number[][], m
       x = x.map((xi, t) => xi.map((val, i) => val + mlp[t]![i]!));
     }
     const head = c.tie_word_embeddings ? w('model.embed_tokens.weight') : w('lm_head.weight');
-    return x.map((xi) => matvec(head, rmsnorm(xi, w('model.norm.weight'), c.rms_norm_eps), c.vocab_size));
+    return x.map((xi) => matvec(head, rmsnorm(xi, w('model.norm.weight'), c.rms_norm_eps!), c.vocab_size));
   });
 }
 

@@ -3,7 +3,7 @@
 // the record came from, and any other fields of the record (e.g. "choices" in GPQA).
 
 import { readFile } from 'node:fs/promises';
-import { extname } from 'node:path';
+import { basename, extname } from 'node:path';
 import { lineColumn, scanJson } from './json-scan.ts';
 
 export interface ProblemRecord {
@@ -156,8 +156,26 @@ function fromAnyShape(value: unknown, file: string, index: number): ProblemRecor
   return makeRecord(question, truth, extraFields(value, [promptKey, answerKey]), file, index);
 }
 
+/** Where Open-Reasoner-Zero publishes the data files its configs name (configs/orz-*.json). */
+const ORZ_REPO = 'https://github.com/Open-Reasoner-Zero/Open-Reasoner-Zero';
+const ORZ_FILES: Record<string, string> = {
+  'orz_math_57k_collected.json': 'data/orz_math_57k_collected.json',
+  'orz_math_13k_collection_hard.json': 'data/orz_math_13k_collection_hard.json',
+  'orz_math_72k_collection_extended.json': 'data/orz_math_72k_collection_extended.json',
+  'math500.json': 'data/eval_data/math500.json',
+  'aime2024.json': 'data/eval_data/aime2024.json',
+  'gpqa_diamond.json': 'data/eval_data/gpqa_diamond.json',
+};
+
+/** " (ORZ publishes it: <url>)" for a missing file that is one of ORZ's, else "". */
+function whereOrzPublishes(path: string): string {
+  const inRepo = ORZ_FILES[basename(path)];
+  return inRepo ? `; Open-Reasoner-Zero publishes it as ${inRepo} in ${ORZ_REPO} (${ORZ_REPO}/raw/main/${inRepo})` : '';
+}
+
 async function readText(path: string): Promise<string> {
-  const text = await readFile(path, 'utf8').catch((err: Error) => {
+  const text = await readFile(path, 'utf8').catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') throw new DataError(path, `cannot read: no such file${whereOrzPublishes(path)}`);
     throw new DataError(path, `cannot read: ${err.message}`);
   });
   return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text; // a byte-order mark is not JSON

@@ -8,7 +8,9 @@ import { tf } from '../engine/tf.ts';
 import { resolveModelPath } from '../hub/resolve.ts';
 import { writeFileAtomic } from '../util/atomic-write.ts';
 import { readSafetensors, writeSafetensors, type SafeTensor, type TensorToWrite } from './safetensors.ts';
+import { parseModelConfig } from './config.ts';
 import { TransformerLM } from './transformer.ts';
+import { isIgnorableWeight } from './weights.ts';
 
 const CONFIG = 'config.json';
 const WEIGHTS = 'model.safetensors';
@@ -39,8 +41,18 @@ export async function loadModel(dirOrId: string): Promise<TransformerLM> {
   }
   const raw = existsSync(join(dir, INDEX)) ? await readSharded(dir) : (await readSafetensors(join(dir, WEIGHTS))).tensors;
   const weights = new Map<string, tf.Tensor>();
+  // buffers the model recomputes (e.g. GPT-NeoX's BOOL causal mask) are dropped before the float check
+  let resolved: ReturnType<typeof parseModelConfig> | null = null;
   try {
-    for (const [name, t] of raw) weights.set(name, toFloatTensor(t, `${dir}: ${name}`));
+    resolved = parseModelConfig(config, configPath);
+  } catch {
+    // fromWeights reports the bad config below
+  }
+  try {
+    for (const [name, t] of raw) {
+      if (resolved && isIgnorableWeight(name, resolved)) continue;
+      weights.set(name, toFloatTensor(t, `${dir}: ${name}`));
+    }
     return TransformerLM.fromWeights(config as Parameters<typeof TransformerLM.fromWeights>[0], weights, dir);
   } finally {
     tf.dispose([...weights.values()]);

@@ -4,7 +4,7 @@
 export type HiddenAct = 'silu' | 'gelu';
 
 export interface ModelConfig {
-  model_type: string; // "llama" | "qwen2" | "orz" (ours; llama-compatible)
+  model_type: string; // "llama" | "qwen2" | "gpt_neox" | "orz" (ours; llama-compatible)
   architectures?: string[];
   vocab_size: number;
   hidden_size: number;
@@ -23,18 +23,25 @@ export interface ModelConfig {
   eos_token_id?: number | number[];
   pad_token_id?: number;
   torch_dtype?: string;
+  // GPT-NeoX (pythia) names
+  layer_norm_eps?: number;
+  rotary_pct?: number;
+  rotary_emb_base?: number;
+  use_parallel_residual?: boolean;
 }
 
 /** A validated config: every field the forward pass reads is present. */
 export type ResolvedModelConfig = ModelConfig & Required<Pick<ModelConfig,
-  'num_key_value_heads' | 'head_dim' | 'rope_theta' | 'rms_norm_eps' | 'tie_word_embeddings' | 'hidden_act' | 'attention_bias'>>;
+  'num_key_value_heads' | 'head_dim' | 'rope_theta' | 'tie_word_embeddings' | 'hidden_act' | 'attention_bias'>>;
 
-export const MODEL_TYPES = ['llama', 'qwen2', 'orz'] as const;
+export const MODEL_TYPES = ['llama', 'qwen2', 'gpt_neox', 'orz'] as const;
 
 /**
- * Validates a config.json object and fills defaults (as transformers does for llama/qwen2):
+ * Validates a config.json object and fills defaults as transformers does. llama/qwen2/orz:
  * kv heads = attention heads, head_dim = hidden/heads, rope_theta 1e4, rms_norm_eps 1e-6,
- * untied head, silu, and q/k/v biases only for qwen2. Errors name `source` and the field.
+ * untied head, silu, and q/k/v biases only for qwen2. gpt_neox: layer_norm_eps 1e-5, rotary_pct
+ * 0.25, rotary_emb_base 1e4 (also written as rope_theta), parallel residual, gelu, biases on,
+ * untied head, no grouped KV heads. Errors name `source` and the field.
  */
 export function parseModelConfig(json: unknown, source = 'model config'): ResolvedModelConfig {
   if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new Error(`${source}: expected a JSON object`);
@@ -68,6 +75,10 @@ export function parseModelConfig(json: unknown, source = 'model config'): Resolv
   if (c['rope_scaling'] != null) fail('rope_scaling', 'is not supported (only plain RoPE)');
   if (c['mlp_bias'] === true) fail('mlp_bias', 'is not supported');
   if (c['use_sliding_window'] === true) fail('use_sliding_window', 'is not supported');
+  const neox = model_type === 'gpt_neox';
+  if (neox && c['num_key_value_heads'] != null && c['num_key_value_heads'] !== c['num_attention_heads']) {
+    fail('num_key_value_heads', 'must equal num_attention_heads for gpt_neox (its fused query_key_value has one K and V per head)');
+  }
 
   const hidden_size = int('hidden_size', 1);
   const num_attention_heads = int('num_attention_heads', 1);
@@ -79,7 +90,7 @@ export function parseModelConfig(json: unknown, source = 'model config'): Resolv
   const head_dim = int('head_dim', 2, defaultHeadDim);
   if (head_dim % 2 !== 0) fail('head_dim', 'must be even (RoPE rotates pairs)');
 
-  const hidden_act = c['hidden_act'] ?? 'silu';
+  const hidden_act = c['hidden_act'] ?? (neox ? 'gelu' : 'silu');
   if (hidden_act !== 'silu' && hidden_act !== 'gelu') fail('hidden_act', 'must be "silu" or "gelu"');
 
   const eos = c['eos_token_id'];
@@ -103,12 +114,24 @@ export function parseModelConfig(json: unknown, source = 'model config'): Resolv
     num_key_value_heads,
     head_dim,
     max_position_embeddings: int('max_position_embeddings', 1),
-    rope_theta: num('rope_theta', 10000),
-    rms_norm_eps: num('rms_norm_eps', 1e-6),
+    rope_theta: neox ? num('rotary_emb_base', num('rope_theta', 10000)) : num('rope_theta', 10000),
     tie_word_embeddings: bool('tie_word_embeddings', false),
     hidden_act: hidden_act as HiddenAct,
-    attention_bias: bool('attention_bias', model_type === 'qwen2'),
+    attention_bias: bool('attention_bias', model_type === 'qwen2' || neox),
   };
+  if (neox) {
+    out.layer_norm_eps = num('layer_norm_eps', 1e-5);
+    out.rotary_emb_base = out.rope_theta;
+    // newer transformers also write the fraction as partial_rotary_factor
+    const pct = num('rotary_pct', num('partial_rotary_factor', 0.25));
+    if (pct > 1) fail('rotary_pct', 'must be in (0, 1]');
+    const rotaryDims = Math.floor(head_dim * pct);
+    if (rotaryDims < 2 || rotaryDims % 2 !== 0) fail('rotary_pct', `must give an even number >= 2 of rotary dims (head_dim ${head_dim} x rotary_pct = ${rotaryDims})`);
+    out.rotary_pct = pct;
+    out.use_parallel_residual = bool('use_parallel_residual', true);
+  } else {
+    out.rms_norm_eps = num('rms_norm_eps', 1e-6);
+  }
   if (architectures != null) out.architectures = [...(architectures as string[])];
   const bos = optionalInt('bos_token_id');
   if (bos !== undefined) out.bos_token_id = bos;
@@ -119,16 +142,3 @@ export function parseModelConfig(json: unknown, source = 'model config'): Resolv
   return out;
 }
 
-/**
- * Whether the MLP is gated, down(act(gate(x)) * up(x)): always for llama/qwen2 (transformers gates
- * with whatever hidden_act is), and for our "orz" type with silu (SwiGLU). An "orz" model with
- * gelu has the plain MLP down(gelu(up(x))) and no gate_proj.
- */
-export function hasGate(c: ResolvedModelConfig): boolean {
-  return c.model_type !== 'orz' || c.hidden_act === 'silu';
-}
-
-/** Whether o_proj has a bias: Llama ties it to attention_bias, Qwen2 never has one. */
-export function hasOutputBias(c: ResolvedModelConfig): boolean {
-  return c.attention_bias && c.model_type !== 'qwen2';
-}

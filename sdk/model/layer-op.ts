@@ -1,6 +1,7 @@
 // The decoder stack as an op (sdk/engine/fused.ts): every layer
-//   x_l' = x_l + Attn(RMSNorm(x_l)),   x_{l+1} = x_l' + MLP(RMSNorm(x_l'))
-// over x [B*T, H]. The composite runs each layer op by op (attention.ts, ops.ts) on any backend; the
+//   sequential:  x_l' = x_l + Attn(Norm1(x_l)),   x_{l+1} = x_l' + MLP(Norm2(x_l'))
+//   parallel:    x_{l+1} = x_l + Attn(Norm1(x_l)) + MLP(Norm2(x_l))      (GPT-NeoX's use_parallel_residual)
+// over x [B*T, H], Norm being RMSNorm or LayerNorm as the family table says (family.ts). The composite runs each layer op by op (attention.ts, ops.ts) on any backend; the
 // fused path runs each layer as one OrzLayerForward call, and its gradient as one OrzLayerBackward.
 //
 // Which fused forward mode runs:
@@ -13,18 +14,11 @@ import { tf } from '../engine/tf.ts';
 import { FUSED, fusedOp, runFused } from '../engine/fused.ts';
 import { attentionMask, cacheAttentionMask, selfAttention, type AttentionWeights } from './attention.ts';
 import type { ResolvedModelConfig } from './config.ts';
+import type { Architecture } from './family.ts';
 import type { KVCache } from './kv-cache.ts';
-import { gelu, linear, rmsNorm, silu } from './ops.ts';
+import type { LayerWeights } from './layer-weights.ts';
+import { gelu, layerNorm, linear, rmsNorm, silu } from './ops.ts';
 import type { Rope } from './rope.ts';
-
-export interface LayerWeights {
-  inputNorm: tf.Tensor1D;
-  attn: AttentionWeights;
-  postNorm: tf.Tensor1D;
-  gate?: tf.Tensor2D;
-  up: tf.Tensor2D;
-  down: tf.Tensor2D;
-}
 
 /** What every fused layer of one forward pass shares. */
 interface FusedLayerContext {
@@ -33,6 +27,9 @@ interface FusedLayerContext {
   headDim: number;
   act: 'silu' | 'gelu';
   eps: number;
+  norm: 'rms' | 'layer';
+  parallel: boolean;
+  rotaryDims: number;
   cos: tf.Tensor2D;  // [B*T, d], rope at each row's position (unscaled)
   sin: tf.Tensor2D;
   mask: tf.Tensor3D; // [B, T, S] additive; [B, T, C + T] when decoding over a cache (cacheAttentionMask)
@@ -44,8 +41,9 @@ interface FusedLayerContext {
 function weightInputs(l: LayerWeights): [string, tf.Tensor][] {
   const a = l.attn;
   const list: [string, tf.Tensor | undefined][] = [
-    ['inputNorm', l.inputNorm], ['wq', a.q], ['bq', a.qBias], ['wk', a.k], ['bk', a.kBias], ['wv', a.v], ['bv', a.vBias],
-    ['wo', a.o], ['bo', a.oBias], ['postNorm', l.postNorm], ['wg', l.gate], ['wu', l.up], ['wd', l.down],
+    ['inputNorm', l.inputNorm], ['inputNormBias', l.inputNormBias], ['wq', a.q], ['bq', a.qBias], ['wk', a.k], ['bk', a.kBias], ['wv', a.v], ['bv', a.vBias],
+    ['wo', a.o], ['bo', a.oBias], ['postNorm', l.postNorm], ['postNormBias', l.postNormBias], ['wg', l.gate],
+    ['wu', l.up], ['bu', l.upBias], ['wd', l.down], ['bd', l.downBias],
   ];
   return list.filter((e): e is [string, tf.Tensor] => e[1] !== undefined);
 }
@@ -56,7 +54,10 @@ function isTapeOn(): boolean {
 
 /** One layer's output [B*T, H] for its input x [B*T, H], as one fused kernel call. */
 function fusedLayer(x: tf.Tensor2D, l: LayerWeights, ctx: FusedLayerContext): tf.Tensor2D {
-  const attrs = { heads: ctx.heads, kvHeads: ctx.kvHeads, headDim: ctx.headDim, act: ctx.act, eps: ctx.eps };
+  const attrs = {
+    heads: ctx.heads, kvHeads: ctx.kvHeads, headDim: ctx.headDim, act: ctx.act, eps: ctx.eps,
+    norm: ctx.norm, parallel: ctx.parallel, rotaryDims: ctx.rotaryDims,
+  };
   const weights = weightInputs(l);
   const named = (pairs: [string, tf.Tensor][]): tf.NamedTensorMap => Object.fromEntries(pairs);
   const common: [string, tf.Tensor][] = [['x', x], ['cos', ctx.cos], ['sin', ctx.sin], ['mask', ctx.mask]];
@@ -108,7 +109,7 @@ function fusedLayer(x: tf.Tensor2D, l: LayerWeights, ctx: FusedLayerContext): tf
 }
 
 /** The model's layers and what they share. */
-export interface LayerStack { config: ResolvedModelConfig; layers: LayerWeights[]; rope: Rope }
+export interface LayerStack { config: ResolvedModelConfig; arch: Architecture; layers: LayerWeights[]; rope: Rope }
 
 /** Where the rows of one forward pass sit: B rows of T new tokens after `past` cached ones. */
 export interface LayerInputs {
@@ -139,19 +140,29 @@ function compositeLayers(stack: LayerStack, x: tf.Tensor2D, at: LayerInputs): tf
     mask: attentionMask(keyMask, B, T, past), layer: 0,
     ...(cache ? { cache } : {}),
   };
+  const a = stack.arch;
+  const norm = (x: tf.Tensor2D, w: tf.Tensor1D, b: tf.Tensor1D | undefined) =>
+    (a.norm === 'rms' ? rmsNorm(x, w, a.eps) : layerNorm(x, w, b!, a.eps));
   stack.layers.forEach((l, i) => {
     ctx.layer = i;
-    x = tf.add(x, selfAttention(rmsNorm(x, l.inputNorm, c.rms_norm_eps), l.attn, ctx));
-    x = tf.add(x, mlp(c, rmsNorm(x, l.postNorm, c.rms_norm_eps), l));
+    const attnOut = selfAttention(norm(x, l.inputNorm, l.inputNormBias), l.attn, ctx);
+    if (a.parallelResidual) {
+      x = tf.addN([x, attnOut, mlp(a, norm(x, l.postNorm, l.postNormBias), l)]) as tf.Tensor2D;
+    } else {
+      x = tf.add(x, attnOut);
+      x = tf.add(x, mlp(a, norm(x, l.postNorm, l.postNormBias), l));
+    }
   });
   return x;
 }
 
-/** down(act(gate(x)) * up(x)), or down(act(up(x))) without a gate. */
-function mlp(c: ResolvedModelConfig, x: tf.Tensor2D, l: LayerWeights): tf.Tensor2D {
-  const act = c.hidden_act === 'silu' ? silu : gelu;
-  const h = l.gate ? tf.mul(act(linear(x, l.gate)), linear(x, l.up)) : act(linear(x, l.up));
-  return linear(h as tf.Tensor2D, l.down);
+/** down(act(gate(x)) * up(x)), or down(act(up(x) + b_up)) + b_down without a gate. */
+function mlp(a: Architecture, x: tf.Tensor2D, l: LayerWeights): tf.Tensor2D {
+  const act = a.act === 'silu' ? silu : gelu;
+  const withBias = (y: tf.Tensor2D, b: tf.Tensor1D | undefined) => (b ? (tf.add(y, b) as tf.Tensor2D) : y);
+  const up = withBias(linear(x, l.up), l.upBias);
+  const h = l.gate ? tf.mul(act(linear(x, l.gate)), up) : act(up);
+  return withBias(linear(h as tf.Tensor2D, l.down), l.downBias);
 }
 
 /** Every layer as one fused kernel call; a cache is read in place. */
@@ -161,7 +172,8 @@ function fusedLayers(stack: LayerStack, x: tf.Tensor2D, at: LayerInputs): tf.Ten
   const d = c.head_dim;
   const { cos, sin } = rope.tables(positions);
   const ctx: FusedLayerContext = {
-    heads: c.num_attention_heads, kvHeads: c.num_key_value_heads, headDim: d, act: c.hidden_act, eps: c.rms_norm_eps,
+    heads: c.num_attention_heads, kvHeads: c.num_key_value_heads, headDim: d, act: stack.arch.act, eps: stack.arch.eps,
+    norm: stack.arch.norm, parallel: stack.arch.parallelResidual, rotaryDims: stack.arch.rotaryDims,
     cos: tf.tensor2d(cos, [B * T, d]), sin: tf.tensor2d(sin, [B * T, d]),
     mask: cache && past > 0 ? cacheAttentionMask(keyMask, B, T, past, cache.capacity) : attentionMask(keyMask, B, T, past),
     layer: 0,

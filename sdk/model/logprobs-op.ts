@@ -31,7 +31,7 @@ export const tokenLogprobs = fusedOp({
 
 /** The LM head's weight [V, H] (the embedding table when tied). */
 function headWeight(model: TransformerLM): tf.Tensor2D {
-  const name = model.config.tie_word_embeddings ? 'model.embed_tokens.weight' : 'lm_head.weight';
+  const name = model.headName;
   const w = model.weights.get(name);
   if (!w) throw new Error(`tokenLogprobs: the model has no ${name}`);
   return w as tf.Tensor2D;

@@ -44,6 +44,39 @@ export function rmsNorm(x: tf.Tensor2D, w: tf.Tensor1D, eps: number): tf.Tensor2
 }
 
 /**
+ * LayerNorm over the last axis of x [N, H]:  y = (x - mu) r * w + b,  r = (var(x) + eps)^(-1/2)
+ * (biased variance, as torch). Gradient, with xh = (x - mu) r and g = dy * w:
+ *   dx = r (g - mean(g) - xh mean(g xh)),   dw = sum_n dy_n xh_n,   db = sum_n dy_n.
+ */
+export function layerNorm(x: tf.Tensor2D, w: tf.Tensor1D, b: tf.Tensor1D, eps: number): tf.Tensor2D {
+  const [N, H] = x.shape;
+  const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [xx, w, b, save] = args as [tf.Tensor2D, tf.Tensor1D, tf.Tensor1D, tf.GradSaveFunc];
+    const mu = tf.mul(tf.sum(xx, -1), 1 / H) as tf.Tensor1D;
+    const xc = tf.sub(xx, spreadRows(mu, H));
+    const r = tf.rsqrt(tf.add(tf.mul(tf.sum(tf.square(xc), -1), 1 / H), eps)) as tf.Tensor1D;
+    const xh = tf.mul(xc, spreadRows(r, H)) as tf.Tensor2D;
+    save([xh, w, r]);
+    return {
+      value: tf.add(tf.mul(xh, w), b) as tf.Tensor2D,
+      gradFunc: (dy: tf.Tensor2D, saved: tf.Tensor[]) => {
+        const [xh, w, r] = saved as [tf.Tensor2D, tf.Tensor1D, tf.Tensor1D];
+        const g = tf.mul(dy, w);
+        const gMean = tf.mul(tf.sum(g, -1), 1 / H) as tf.Tensor1D;
+        const gxMean = tf.mul(tf.sum(tf.mul(g, xh), -1), 1 / H) as tf.Tensor1D;
+        const inner = tf.sub(tf.sub(g, spreadRows(gMean, H)), tf.mul(xh, spreadRows(gxMean, H)));
+        const dx = tf.mul(inner, spreadRows(r, H));
+        const ones = tf.ones([1, N]) as tf.Tensor2D;
+        const dw = tf.matMul(ones, tf.mul(dy, xh) as tf.Tensor2D).reshape([H]);
+        const db = tf.matMul(ones, dy).reshape([H]);
+        return [dx, dw, db];
+      },
+    };
+  });
+  return f(x, w, b) as tf.Tensor2D;
+}
+
+/**
  * Rows of the embedding table E [V, H] for int32 ids [N]; the gradient scatter-adds dy into E:
  * dE[v] = sum over n with ids[n] = v of dy[n] (tf.scatterND; the onnxruntime backend runs it as one
  * pass over the rows, sdk/engine/onnx/scatter-add.ts).

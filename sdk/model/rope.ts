@@ -1,6 +1,8 @@
-// Rotary position embedding, Hugging Face Llama convention:
-//   inv_freq_i = theta^(-2i/d),  angle(p, j) = p * inv_freq_(j mod d/2)   (the d/2 frequencies repeated twice)
-//   rope(x) = x * cos(angle) + rotate_half(x) * sin(angle),  rotate_half([x1, x2]) = [-x2, x1]
+// Rotary position embedding, Hugging Face Llama / GPT-NeoX convention, over the first r dims of a
+// head (r = d for llama; r = floor(d * rotary_pct) for gpt_neox, the other d - r dims pass through):
+//   inv_freq_i = theta^(-2i/r),  angle(p, j) = p * inv_freq_(j mod r/2)   (the r/2 frequencies repeated twice)
+//   rope(x) = x * cos(angle) + rotate_half(x) * sin(angle),  rotate_half([x1, x2]) = [-x2, x1] over dims < r
+// so dim i pairs with dim i + r/2. Past r the tables hold cos = 1, sin = 0 (identity).
 // rotate_half is a fixed signed permutation, done as x @ R so no slicing along the last axis is
 // needed (slow on the cpu backend). The tables are built once per model.
 
@@ -14,15 +16,16 @@ export class Rope {
   private readonly sinTable: Float32Array;
   private readonly rotateHalf: tf.Tensor2D; // R [d, d] with x @ R = rotate_half(x)
 
-  constructor(readonly headDim: number, readonly maxPositions: number, theta: number) {
-    const d = headDim;
-    const half = d / 2;
+  constructor(readonly headDim: number, readonly maxPositions: number, theta: number, readonly rotaryDims = headDim) {
+    const d = headDim, rd = rotaryDims;
+    const half = rd / 2;
     this.cosTable = new Float32Array(maxPositions * d);
     this.sinTable = new Float32Array(maxPositions * d);
     // float32 rounding at each step as transformers does, so long positions match its angles
-    const invFreq = Array.from({ length: half }, (_, i) => Math.fround(1 / Math.fround(theta ** Math.fround((2 * i) / d))));
+    const invFreq = Array.from({ length: half }, (_, i) => Math.fround(1 / Math.fround(theta ** Math.fround((2 * i) / rd))));
+    this.cosTable.fill(1);
     for (let p = 0; p < maxPositions; p++) {
-      for (let j = 0; j < d; j++) {
+      for (let j = 0; j < rd; j++) {
         const angle = Math.fround(p * invFreq[j % half]!);
         this.cosTable[p * d + j] = Math.cos(angle);
         this.sinTable[p * d + j] = Math.sin(angle);
@@ -30,8 +33,8 @@ export class Rope {
     }
     const r = new Float32Array(d * d);
     for (let j = 0; j < half; j++) {
-      r[(j + half) * d + j] = -1; // out[j] = -x[j + d/2]
-      r[j * d + j + half] = 1;    // out[j + d/2] = x[j]
+      r[(j + half) * d + j] = -1; // out[j] = -x[j + r/2]
+      r[j * d + j + half] = 1;    // out[j + r/2] = x[j]
     }
     this.rotateHalf = tf.tensor2d(r, [d, d]);
   }

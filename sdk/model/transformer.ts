@@ -1,18 +1,20 @@
-// A Llama/Qwen2-style decoder-only transformer:
+// A decoder-only transformer (Llama, Qwen2, GPT-NeoX and our "orz"; families are data, family.ts):
 //   x_0 = E[ids]
-//   x_l' = x_l + Attn(RMSNorm(x_l)),   x_{l+1} = x_l' + MLP(RMSNorm(x_l'))
-//   h = RMSNorm(x_L),   logits = h W_head^T   (W_head = E when tied)
-// MLP = down(act(gate(x)) * up(x)) (SwiGLU with silu), or down(gelu(up(x))) for an ungated "orz" model.
+//   x_l' = x_l + Attn(Norm(x_l)),   x_{l+1} = x_l' + MLP(Norm(x_l'))      (or the parallel form, layer-op.ts)
+//   h = Norm(x_L),   logits = h W_head^T   (W_head = E when tied)
+// Norm is RMSNorm (llama) or LayerNorm with a bias (gpt_neox). MLP = down(act(gate(x)) * up(x))
+// (SwiGLU with silu), or down(gelu(up(x))) ungated (orz with gelu, gpt_neox with its biases).
 // Weights are tf.Variables under their Hugging Face names, so checkpoints load as they are.
 // The layers run as one op (layer-op.ts): fused kernels on a backend that has them (onnxruntime),
 // op by op elsewhere (attention.ts, ops.ts). Both compute the same function.
 
 import { tf } from '../engine/tf.ts';
 import { parseModelConfig, type ModelConfig, type ResolvedModelConfig } from './config.ts';
-import type { AttentionWeights } from './attention.ts';
-import { decoderLayers, type LayerStack, type LayerWeights } from './layer-op.ts';
+import { architectureOf, type Architecture } from './family.ts';
+import { decoderLayers } from './layer-op.ts';
+import { layerWeights, SplitCache } from './layer-weights.ts';
 import { KVCache } from './kv-cache.ts';
-import { embeddingLookup, linear, rmsNorm } from './ops.ts';
+import { embeddingLookup, layerNorm, linear, rmsNorm } from './ops.ts';
 import { Rope } from './rope.ts';
 import { initialValues, isIgnorableWeight, weightSpecs } from './weights.ts';
 
@@ -26,37 +28,23 @@ export interface HiddenOptions {
 }
 
 export class TransformerLM {
-  private readonly stack: LayerStack;
   private readonly rope: Rope;
+  private readonly splits = new SplitCache();
+  /** The family's resolved facts: norm kind, residual form, rotary dims, biases. */
+  readonly architecture: Architecture;
 
   private constructor(readonly config: ResolvedModelConfig, readonly weights: Map<string, tf.Variable>) {
-    const w = (name: string) => weights.get(name)!;
-    const opt = (name: string) => weights.get(name) as tf.Tensor1D | undefined;
-    const layers = Array.from({ length: config.num_hidden_layers }, (_, i) => {
-      const p = `model.layers.${i}`;
-      const attn: AttentionWeights = {
-        q: w(`${p}.self_attn.q_proj.weight`) as tf.Tensor2D, k: w(`${p}.self_attn.k_proj.weight`) as tf.Tensor2D,
-        v: w(`${p}.self_attn.v_proj.weight`) as tf.Tensor2D, o: w(`${p}.self_attn.o_proj.weight`) as tf.Tensor2D,
-      };
-      const qBias = opt(`${p}.self_attn.q_proj.bias`), kBias = opt(`${p}.self_attn.k_proj.bias`);
-      const vBias = opt(`${p}.self_attn.v_proj.bias`), oBias = opt(`${p}.self_attn.o_proj.bias`);
-      if (qBias) attn.qBias = qBias;
-      if (kBias) attn.kBias = kBias;
-      if (vBias) attn.vBias = vBias;
-      if (oBias) attn.oBias = oBias;
-      const layer: LayerWeights = {
-        inputNorm: w(`${p}.input_layernorm.weight`) as tf.Tensor1D,
-        attn,
-        postNorm: w(`${p}.post_attention_layernorm.weight`) as tf.Tensor1D,
-        up: w(`${p}.mlp.up_proj.weight`) as tf.Tensor2D,
-        down: w(`${p}.mlp.down_proj.weight`) as tf.Tensor2D,
-      };
-      const gate = weights.get(`${p}.mlp.gate_proj.weight`);
-      if (gate) layer.gate = gate as tf.Tensor2D;
-      return layer;
-    });
-    this.rope = new Rope(config.head_dim, config.max_position_embeddings, config.rope_theta);
-    this.stack = { config, layers, rope: this.rope };
+    this.architecture = architectureOf(config);
+    this.rope = new Rope(config.head_dim, config.max_position_embeddings, config.rope_theta, this.architecture.rotaryDims);
+  }
+
+  /** Name of the token embedding and of the LM head's weight (the embedding when tied). */
+  get embeddingName(): string {
+    return this.architecture.family.embed;
+  }
+
+  get headName(): string {
+    return this.config.tie_word_embeddings ? this.architecture.family.embed : this.architecture.family.head;
   }
 
   /** Fresh weights: N(0, 0.02), residual out-projections N(0, 0.02/sqrt(2L)), norms 1, biases 0. */
@@ -130,9 +118,13 @@ export class TransformerLM {
     cache?.reserve(T);
     const out = tf.tidy(() => {
       const flatIds = tf.cast(ids.reshape([-1]), 'int32') as tf.Tensor1D;
-      let x = embeddingLookup(this.weights.get('model.embed_tokens.weight') as tf.Tensor2D, flatIds); // [B*T, H]
-      x = decoderLayers(this.stack, x, { positions, keyMask, B, T, past, ...(cache ? { cache } : {}) });
-      return rmsNorm(x, this.weights.get('model.norm.weight') as tf.Tensor1D, c.rms_norm_eps).reshape([B, T, c.hidden_size]) as tf.Tensor3D;
+      const a = this.architecture;
+      let x = embeddingLookup(this.weights.get(this.embeddingName) as tf.Tensor2D, flatIds); // [B*T, H]
+      const stack = { config: c, arch: a, layers: layerWeights(c, a, this.weights, this.splits), rope: this.rope };
+      x = decoderLayers(stack, x, { positions, keyMask, B, T, past, ...(cache ? { cache } : {}) });
+      const normW = this.weights.get(`${a.family.finalNorm}.weight`) as tf.Tensor1D;
+      const normed = a.norm === 'rms' ? rmsNorm(x, normW, a.eps) : layerNorm(x, normW, this.weights.get(`${a.family.finalNorm}.bias`) as tf.Tensor1D, a.eps);
+      return normed.reshape([B, T, c.hidden_size]) as tf.Tensor3D;
     });
     cache?.advance(T);
     return out;
@@ -140,9 +132,9 @@ export class TransformerLM {
 
   /** Logits [..., V] of hidden states [..., H] through the LM head (the embedding when tied). */
   logits(hidden: tf.Tensor3D | tf.Tensor2D): tf.Tensor {
-    const { hidden_size: H, vocab_size: V, tie_word_embeddings: tied } = this.config;
+    const { hidden_size: H, vocab_size: V } = this.config;
     if (hidden.shape[hidden.rank - 1] !== H) throw new Error(`TransformerLM.logits: last axis is ${hidden.shape[hidden.rank - 1]}, expected hidden_size=${H}`);
-    const head = this.weights.get(tied ? 'model.embed_tokens.weight' : 'lm_head.weight') as tf.Tensor2D;
+    const head = this.weights.get(this.headName) as tf.Tensor2D;
     return tf.tidy(() => linear(hidden.reshape([-1, H]), head).reshape([...hidden.shape.slice(0, -1), V]));
   }
 
@@ -167,6 +159,7 @@ export class TransformerLM {
 
   dispose(): void {
     for (const v of this.weights.values()) v.dispose();
+    this.splits.dispose();
     this.rope.dispose();
   }
 }

@@ -1,44 +1,52 @@
-// The Hugging Face weight names and shapes of a Llama/Qwen2 decoder, and the random initialisation.
-// Linear weights are [out, in] as in torch.nn.Linear.
+// The Hugging Face weight names and shapes of a decoder (from its family table, family.ts), and
+// the random initialisation. Linear weights are [out, in] as in torch.nn.Linear.
 
 import { Rng } from '../engine/rng.ts';
-import { hasGate, hasOutputBias, type ResolvedModelConfig } from './config.ts';
+import type { ResolvedModelConfig } from './config.ts';
+import { architectureOf, hasLayerTensor, layerWeightName, type LayerSlot } from './family.ts';
 
 export interface WeightSpec { name: string; shape: number[]; init: 'normal' | 'residual' | 'ones' | 'zeros' }
 
+/** [out, in] of each linear slot and its init; norms are [H]. */
+function slotShape(c: ResolvedModelConfig, slot: LayerSlot): { shape: number[]; init: WeightSpec['init'] } {
+  const H = c.hidden_size, F = c.intermediate_size;
+  const qDim = c.num_attention_heads * c.head_dim, kvDim = c.num_key_value_heads * c.head_dim;
+  switch (slot) {
+    case 'inputNorm': case 'postNorm': return { shape: [H], init: 'ones' };
+    case 'q': return { shape: [qDim, H], init: 'normal' };
+    case 'k': case 'v': return { shape: [kvDim, H], init: 'normal' };
+    case 'qkv': return { shape: [qDim + 2 * kvDim, H], init: 'normal' };
+    case 'o': return { shape: [H, qDim], init: 'residual' }; // writes into the residual stream
+    case 'gate': case 'up': return { shape: [F, H], init: 'normal' };
+    case 'down': return { shape: [H, F], init: 'residual' };
+  }
+}
+
 /** Every weight the model has, in checkpoint order. */
 export function weightSpecs(c: ResolvedModelConfig): WeightSpec[] {
-  const H = c.hidden_size;
-  const qDim = c.num_attention_heads * c.head_dim;
-  const kvDim = c.num_key_value_heads * c.head_dim;
-  const F = c.intermediate_size;
-  const specs: WeightSpec[] = [{ name: 'model.embed_tokens.weight', shape: [c.vocab_size, H], init: 'normal' }];
+  const a = architectureOf(c), f = a.family, H = c.hidden_size;
+  const specs: WeightSpec[] = [{ name: f.embed, shape: [c.vocab_size, H], init: 'normal' }];
   for (let i = 0; i < c.num_hidden_layers; i++) {
-    const p = `model.layers.${i}`;
-    specs.push({ name: `${p}.input_layernorm.weight`, shape: [H], init: 'ones' });
-    specs.push({ name: `${p}.self_attn.q_proj.weight`, shape: [qDim, H], init: 'normal' });
-    specs.push({ name: `${p}.self_attn.k_proj.weight`, shape: [kvDim, H], init: 'normal' });
-    specs.push({ name: `${p}.self_attn.v_proj.weight`, shape: [kvDim, H], init: 'normal' });
-    if (c.attention_bias) {
-      specs.push({ name: `${p}.self_attn.q_proj.bias`, shape: [qDim], init: 'zeros' });
-      specs.push({ name: `${p}.self_attn.k_proj.bias`, shape: [kvDim], init: 'zeros' });
-      specs.push({ name: `${p}.self_attn.v_proj.bias`, shape: [kvDim], init: 'zeros' });
+    for (const [slot, part] of f.order) {
+      if (!hasLayerTensor(a, slot, part)) continue;
+      const { shape, init } = slotShape(c, slot);
+      const name = layerWeightName(f, i, slot, part);
+      specs.push(part === 'weight' ? { name, shape, init } : { name, shape: [shape[0]!], init: 'zeros' });
     }
-    specs.push({ name: `${p}.self_attn.o_proj.weight`, shape: [H, qDim], init: 'residual' });
-    if (hasOutputBias(c)) specs.push({ name: `${p}.self_attn.o_proj.bias`, shape: [H], init: 'zeros' });
-    specs.push({ name: `${p}.post_attention_layernorm.weight`, shape: [H], init: 'ones' });
-    if (hasGate(c)) specs.push({ name: `${p}.mlp.gate_proj.weight`, shape: [F, H], init: 'normal' });
-    specs.push({ name: `${p}.mlp.up_proj.weight`, shape: [F, H], init: 'normal' });
-    specs.push({ name: `${p}.mlp.down_proj.weight`, shape: [H, F], init: 'residual' });
   }
-  specs.push({ name: 'model.norm.weight', shape: [H], init: 'ones' });
-  if (!c.tie_word_embeddings) specs.push({ name: 'lm_head.weight', shape: [c.vocab_size, H], init: 'normal' });
+  specs.push({ name: `${f.finalNorm}.weight`, shape: [H], init: 'ones' });
+  if (a.norm === 'layer') specs.push({ name: `${f.finalNorm}.bias`, shape: [H], init: 'zeros' });
+  if (!c.tie_word_embeddings) specs.push({ name: f.head, shape: [c.vocab_size, H], init: 'normal' });
   return specs;
 }
 
-/** Names a checkpoint may carry that the model does not need (recomputed or tied). */
+/** Names a checkpoint may carry that the model does not need (recomputed buffers, a tied head). */
 export function isIgnorableWeight(name: string, c: ResolvedModelConfig): boolean {
-  return name.endsWith('.rotary_emb.inv_freq') || (c.tie_word_embeddings && name === 'lm_head.weight');
+  const f = architectureOf(c).family;
+  if (name.endsWith('.rotary_emb.inv_freq')) return true;
+  // GPT-NeoX checkpoints written by older transformers carry the causal-mask buffers
+  if (/\.attention\.(bias|masked_bias)$/.test(name) && name.startsWith(f.layerPrefix)) return true;
+  return c.tie_word_embeddings && name === f.head;
 }
 
 const INIT_STD = 0.02;

@@ -14,7 +14,8 @@
 //     every kernel the iteration ran is resident at the end: summed, not maxed;
 //   - the onnxruntime backend's buffer pool keeps freed tensor buffers for reuse, up to ORZ_POOL_MB (512).
 
-import { parseModelConfig, hasGate, type ModelConfig, type ResolvedModelConfig } from '../model/config.ts';
+import { parseModelConfig, type ModelConfig, type ResolvedModelConfig } from '../model/config.ts';
+import { architectureOf } from '../model/family.ts';
 import { weightSpecs } from '../model/weights.ts';
 import type { TrainerConfig } from '../ppo/config.ts';
 
@@ -108,7 +109,7 @@ export function kvPeakSlots(P: number, steps: number): number {
 interface Dims { L: number; H: number; I: number; V: number; heads: number; kv: number; d: number; gate: boolean }
 
 function dims(c: ResolvedModelConfig): Dims {
-  return { L: c.num_hidden_layers, H: c.hidden_size, I: c.intermediate_size, V: c.vocab_size, heads: c.num_attention_heads, kv: c.num_key_value_heads, d: c.head_dim, gate: hasGate(c) };
+  return { L: c.num_hidden_layers, H: c.hidden_size, I: c.intermediate_size, V: c.vocab_size, heads: c.num_attention_heads, kv: c.num_key_value_heads, d: c.head_dim, gate: architectureOf(c).gated };
 }
 
 /** Floats one layer's training forward saves for its backward per row-token: x, q, k, v, o, x1, gate and up. */

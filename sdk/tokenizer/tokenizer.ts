@@ -159,10 +159,12 @@ class HfTokenizer implements Tokenizer {
   decode(ids: number[], opts: { skipSpecial?: boolean } = {}): string {
     const tokens: string[] = [];
     ids.forEach((id, i) => {
+      if (!Number.isInteger(id) || id < 0) throw new Error(`decode: id ${id} at position ${i} is not a token id`);
       if (opts.skipSpecial && this.specialIds.has(id)) return;
+      // An id with no token decodes to nothing, as in HF tokenizers: models pad their embedding past
+      // the tokenizer (pythia's has more rows than its tokenizer has tokens), and sampling can pick them.
       const text = this.idToToken(id);
-      if (text === undefined) throw new Error(`decode: id ${id} at position ${i} is not in the vocabulary (size ${this.vocabSize})`);
-      tokens.push(text);
+      if (text !== undefined) tokens.push(text);
     });
     return this.decodeTokens(tokens);
   }

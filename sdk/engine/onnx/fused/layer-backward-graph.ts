@@ -6,22 +6,27 @@
 // MLP, with h = act(a) * u (gated) or h = act(u):
 //   dh = dy Wd,  dWd = dy^T h,  du = dh act(a),  da = dh u act'(a)
 //   silu'(z) = s (1 + z (1 - s)), s = sigmoid(z);  gelu'(z) = Phi(z) + z phi(z)
-//   dxm = da Wg + du Wu,  dWg = da^T xm,  dWu = du^T xm,  dx1 = dy + RMSNorm'(dxm)
+//   dxm = da Wg + du Wu,  dWg = da^T xm,  dWu = du^T xm,  dbu = sum du,  dbd = sum dy
+//   dx1 = dy + Norm2'(dxm) (sequential); with the parallel residual Norm2 reads x, so
+//   dx1 = dy and Norm2'(dxm) joins dx at the end
 // Attention, per (B, kv head, group) with P = softmax(q k^T + M):
 //   do = dx1 Wo,  dWo = dx1^T o,  dbo = sum dx1
 //   dv = sum_g P^T do,  dP = do v^T,  dS = P (dP - rowsum(dP P)),  dq = dS k,  dk = sum_g dS^T q
 //   dq', dk' through rope^T (and the 1/sqrt(d) scale for q), then the three projections:
-//   dxn = dq' Wq + dk' Wk + dv' Wv,  dW = d(.)^T xn,  db = sum d(.),  dx = dx1 + RMSNorm'(dxn)
+//   dxn = dq' Wq + dk' Wk + dv' Wv,  dW = d(.)^T xn,  db = sum d(.),  dx = dx1 + Norm1'(dxn)
 
 import { ELEM, type OnnxGraph, type OnnxValue } from '../proto.ts';
-import { activationValues, mlpHidden, weightInputNames, weightValues } from './layer-forward-graph.ts';
-import { GraphBuilder, groupQueries, mergeHeads, rmsNormGradNodes, rmsNormNodes, ropeGradNodes, type LayerSpec } from './layer-graph-builder.ts';
+import { activationValues, isVectorInput, mlpHidden, weightInputNames, weightValues } from './layer-forward-graph.ts';
+import { GraphBuilder, groupQueries, mergeHeads, normGradNodes, normNodes, ropeGradNodes, type LayerSpec } from './layer-graph-builder.ts';
 
 const F = ELEM.float;
 
-/** Weight inputs the backward reads (biases do not enter any gradient). */
+/**
+ * Weight inputs the backward reads: the linears' biases enter no gradient (the saved activations
+ * include them); LayerNorm's biases do, through the recomputed normed inputs.
+ */
 export function backwardWeightNames(spec: LayerSpec): string[] {
-  return weightInputNames(spec).filter((n) => !/^b[qkvo]$/.test(n));
+  return weightInputNames(spec).filter((n) => !/^b[qkvoud]$/.test(n));
 }
 
 /** Saved activations the backward reads, in order (the forward's train outputs after y). */
@@ -64,11 +69,14 @@ export function layerBackwardGraph(spec: LayerSpec): OnnxGraph {
   const biasGrad = (dOut: string) => g.reduceSum(dOut, [0, 1], false);
 
   // MLP block
-  const { xn: xm, r: r2 } = rmsNormNodes(g, 'x1', 'postNorm', spec.eps);
+  const norm2In = spec.parallel ? 'x' : 'x1';
+  const n2 = normNodes(g, spec, norm2In, 'postNorm', 'postNormBias');
+  const xm = n2.xn;
   const a = spec.gate ? 'a' : null;
   const h = mlpHidden(g, spec, a, 'u');
   const dh = g.matmul('dy', 'wd');
   grads.set('wd', weightGrad('dy', h));
+  if (spec.bias.d) grads.set('bd', biasGrad('dy'));
   let dxm: string;
   if (a) {
     const du = g.mul(dh, actValue(g, spec, a));
@@ -79,11 +87,13 @@ export function layerBackwardGraph(spec: LayerSpec): OnnxGraph {
   } else {
     const du = g.mul(dh, actGrad(g, spec, 'u'));
     grads.set('wu', weightGrad(du, xm));
+    if (spec.bias.u) grads.set('bu', biasGrad(du));
     dxm = g.matmul(du, 'wu');
   }
-  const norm2 = rmsNormGradNodes(g, dxm, 'x1', r2, 'postNorm');
+  const norm2 = normGradNodes(g, spec, dxm, norm2In, n2, 'postNorm');
   grads.set('postNorm', norm2.dw);
-  const dx1 = g.add('dy', norm2.dx);
+  if (norm2.db) grads.set('postNormBias', norm2.db);
+  const dx1 = spec.parallel ? 'dy' : g.add('dy', norm2.dx);
 
   // attention block
   grads.set('wo', weightGrad(dx1, 'o'));
@@ -101,24 +111,28 @@ export function layerBackwardGraph(spec: LayerSpec): OnnxGraph {
   const dk = g.reduceSum(g.matmul(dS, qg, true, false), [2], false);     // [B, kvHeads, S, d]
   // back through the head split, rope (R^T = -R) and, for q, the 1/sqrt(d) scale
   const timeMajor = (t: string) => g.transpose(t, [0, 2, 1, 3]);         // [B, n, T, d] -> [B, T, n, d]
-  const dqr = g.mul(ropeGradNodes(g, timeMajor(g.reshape(dqg, [0, heads, -1, d])), 'cos', 'sin', d), g.scalar(1 / Math.sqrt(d)));
+  const rd = spec.rotaryDims;
+  const dqr = g.mul(ropeGradNodes(g, timeMajor(g.reshape(dqg, [0, heads, -1, d])), 'cos', 'sin', d, rd), g.scalar(1 / Math.sqrt(d)));
   const dqp = g.reshape(dqr, [0, 0, -1]);
-  const dkp = g.reshape(ropeGradNodes(g, timeMajor(dk), 'cos', 'sin', d), [0, 0, -1]);
+  const dkp = g.reshape(ropeGradNodes(g, timeMajor(dk), 'cos', 'sin', d, rd), [0, 0, -1]);
   const dvp = mergeHeads(g, dv);
-  const { xn, r: r1 } = rmsNormNodes(g, 'x', 'inputNorm', spec.eps);
+  const n1 = normNodes(g, spec, 'x', 'inputNorm', 'inputNormBias');
+  const xn = n1.xn;
   for (const [w, b, dp] of [['wq', 'bq', dqp], ['wk', 'bk', dkp], ['wv', 'bv', dvp]] as const) {
     grads.set(w, weightGrad(dp, xn));
     if (spec.bias[b[1] as 'q' | 'k' | 'v']) grads.set(b, biasGrad(dp));
   }
   const dxn = g.add(g.add(g.matmul(dqp, 'wq'), g.matmul(dkp, 'wk')), g.matmul(dvp, 'wv'));
-  const norm1 = rmsNormGradNodes(g, dxn, 'x', r1, 'inputNorm');
+  const norm1 = normGradNodes(g, spec, dxn, 'x', n1, 'inputNorm');
   grads.set('inputNorm', norm1.dw);
-  g.output(g.add(dx1, norm1.dx), 'dx');
+  if (norm1.db) grads.set('inputNormBias', norm1.db);
+  const dx = g.add(dx1, norm1.dx);
+  g.output(spec.parallel ? g.add(dx, norm2.dx) : dx, 'dx');
 
   const outputs: OnnxValue[] = [{ name: 'dx', elem: F, dims: ['B', 'T', 'H'] }];
   for (const n of weightInputNames(spec)) {
     g.output(grads.get(n)!, `d_${n}`);
-    outputs.push({ name: `d_${n}`, elem: F, dims: n === 'inputNorm' || n === 'postNorm' || n.startsWith('b') ? [`${n}0`] : [`${n}0`, `${n}1`] });
+    outputs.push({ name: `d_${n}`, elem: F, dims: isVectorInput(n) ? [`${n}0`] : [`${n}0`, `${n}1`] });
   }
   const saved: OnnxValue[] = [
     { name: 'q', elem: F, dims: ['B', 'heads', 'T', 'd'] },

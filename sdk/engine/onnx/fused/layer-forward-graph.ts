@@ -1,8 +1,10 @@
-// The ONNX graph of one Llama/Qwen2 decoder layer's forward pass (sdk/model computes the same
-// function op by op):
-//   xn = RMSNorm(x; w1),  q = rope(xn Wq^T + bq) / sqrt(d),  k = rope(xn Wk^T + bk),  v = xn Wv^T + bv
+// The ONNX graph of one decoder layer's forward pass, Llama/Qwen2/GPT-NeoX (sdk/model computes the
+// same function op by op; Norm is RMSNorm, or LayerNorm with a bias):
+//   xn = Norm1(x),  q = rope(xn Wq^T + bq) / sqrt(d),  k = rope(xn Wk^T + bk),  v = xn Wv^T + bv
 //   o = softmax(q k^T + M) v   (query head h reads KV head floor(h / g)),   x1 = x + o Wo^T + bo
-//   xm = RMSNorm(x1; w2),  y = x1 + down(act(xm Wg^T) * (xm Wu^T))   (or down(gelu(xm Wu^T)) ungated)
+//   xm = Norm2(x1), or Norm2(x) with the parallel residual (then y = x + attn + mlp)
+//   y = x1 + down(act(xm Wg^T) * (xm Wu^T))   (or down(act(xm Wu^T + bu)) + bd ungated)
+// rope turns the first rotaryDims dims of each head (all of them for llama).
 // Layout for ORT: rows stay [B, T, .] so every projection is one GEMM over all B*T rows; heads are
 // split by Reshape/Transpose inside the graph. Every dim is symbolic (B, T, S, cache capacity C).
 //
@@ -15,7 +17,7 @@
 //            shapes stay fixed while the cache fills and the cache is never copied.
 
 import { ELEM, type OnnxGraph, type OnnxValue } from '../proto.ts';
-import { GraphBuilder, groupQueries, mergeHeads, rmsNormNodes, ropeNodes, splitHeads, type LayerSpec } from './layer-graph-builder.ts';
+import { GraphBuilder, groupQueries, mergeHeads, normNodes, ropeNodes, splitHeads, type LayerSpec } from './layer-graph-builder.ts';
 
 export type LayerMode = 'train' | 'infer' | 'prefill' | 'decode';
 
@@ -30,7 +32,9 @@ export function forwardInputNames(spec: LayerSpec, mode: LayerMode): string[] {
 
 /** The layer's weights as kernel inputs (tfjs names), in order; biases and gate only when present. */
 export function weightInputNames(spec: LayerSpec): string[] {
-  const names = ['inputNorm', 'wq'];
+  const names = ['inputNorm'];
+  if (spec.norm === 'layer') names.push('inputNormBias');
+  names.push('wq');
   if (spec.bias.q) names.push('bq');
   names.push('wk');
   if (spec.bias.k) names.push('bk');
@@ -39,9 +43,18 @@ export function weightInputNames(spec: LayerSpec): string[] {
   names.push('wo');
   if (spec.bias.o) names.push('bo');
   names.push('postNorm');
+  if (spec.norm === 'layer') names.push('postNormBias');
   if (spec.gate) names.push('wg');
-  names.push('wu', 'wd');
+  names.push('wu');
+  if (spec.bias.u) names.push('bu');
+  names.push('wd');
+  if (spec.bias.d) names.push('bd');
   return names;
+}
+
+/** Whether a weight input is a vector (norm weights and biases) rather than a matrix. */
+export function isVectorInput(name: string): boolean {
+  return name === 'inputNorm' || name === 'postNorm' || name.endsWith('Bias') || /^b[qkvoud]$/.test(name);
 }
 
 /** Outputs of the forward kernel, in order. */
@@ -55,7 +68,7 @@ export function forwardOutputNames(spec: LayerSpec, mode: LayerMode): string[] {
 export function weightValues(spec: LayerSpec): OnnxValue[] {
   return weightInputNames(spec).map((n) => ({
     name: n, elem: F,
-    dims: n === 'inputNorm' || n === 'postNorm' || n.startsWith('b') ? [`${n}0`] : [`${n}0`, `${n}1`],
+    dims: isVectorInput(n) ? [`${n}0`] : [`${n}0`, `${n}1`],
   }));
 }
 
@@ -96,13 +109,13 @@ export function layerForwardGraph(spec: LayerSpec, mode: LayerMode): OnnxGraph {
   const bias = (on: boolean, name: string) => (on ? name : null);
 
   // attention block
-  const { xn } = rmsNormNodes(g, 'x', 'inputNorm', spec.eps);
+  const { xn } = normNodes(g, spec, 'x', 'inputNorm', 'inputNormBias');
   const qh = g.reshape(projection(g, xn, 'wq', bias(spec.bias.q, 'bq')), [0, 0, heads, d]);
   const kh = g.reshape(projection(g, xn, 'wk', bias(spec.bias.k, 'bk')), [0, 0, kvHeads, d]);
   const vp = projection(g, xn, 'wv', bias(spec.bias.v, 'bv'));
-  const qr = g.mul(ropeNodes(g, qh, 'cos', 'sin', d), g.scalar(1 / Math.sqrt(d)));
+  const qr = g.mul(ropeNodes(g, qh, 'cos', 'sin', d, spec.rotaryDims), g.scalar(1 / Math.sqrt(d)));
   const q = g.transpose(qr, [0, 2, 1, 3]);                      // [B, heads, T, d]
-  const k = g.transpose(ropeNodes(g, kh, 'cos', 'sin', d), [0, 2, 1, 3]); // [B, kvHeads, T, d]
+  const k = g.transpose(ropeNodes(g, kh, 'cos', 'sin', d, spec.rotaryDims), [0, 2, 1, 3]); // [B, kvHeads, T, d]
   const v = splitHeads(g, vp, kvHeads, d);
   const qg = groupQueries(g, q, spec);                         // [B, kvHeads, g, T, d]
   const kg = g.op('Unsqueeze', [k, g.ints([2])]);              // [B, kvHeads, 1, T, d]
@@ -126,10 +139,10 @@ export function layerForwardGraph(spec: LayerSpec, mode: LayerMode): OnnxGraph {
   const x1 = g.add('x', projection(g, o, 'wo', bias(spec.bias.o, 'bo')));
 
   // MLP block
-  const { xn: xm } = rmsNormNodes(g, x1, 'postNorm', spec.eps);
+  const { xn: xm } = normNodes(g, spec, spec.parallel ? 'x' : x1, 'postNorm', 'postNormBias');
   const a = spec.gate ? g.matmul(xm, 'wg', false, true) : null;
-  const u = g.matmul(xm, 'wu', false, true);
-  g.output(g.add(x1, g.matmul(mlpHidden(g, spec, a, u), 'wd', false, true)), 'y');
+  const u = projection(g, xm, 'wu', spec.bias.u ? 'bu' : null);
+  g.output(g.add(x1, projection(g, mlpHidden(g, spec, a, u), 'wd', spec.bias.d ? 'bd' : null)), 'y');
 
   const outputs: OnnxValue[] = [{ name: 'y', elem: F, dims: ['B', 'T', 'H'] }];
   const kvOut = () => {

@@ -1,6 +1,6 @@
 // A small helper for writing multi-node ONNX graphs by hand: each call appends one node and
 // returns the name of its output, so a graph reads like the formula it computes. Also the pieces
-// both layer graphs (forward and backward) share: RMSNorm, rotate_half, head reshapes.
+// both layer graphs (forward and backward) share: RMSNorm / LayerNorm, rotate_half, head reshapes.
 
 import type { AttrValue, OnnxNode } from '../proto.ts';
 
@@ -11,13 +11,17 @@ export interface LayerSpec {
   headDim: number;
   act: 'silu' | 'gelu';
   gate: boolean;                    // SwiGLU (gate_proj present) vs ungated
-  bias: { q: boolean; k: boolean; v: boolean; o: boolean };
+  /** Biases of q, k, v, o and of the MLP's up (u) and down (d) projections. */
+  bias: { q: boolean; k: boolean; v: boolean; o: boolean; u: boolean; d: boolean };
   eps: number;
+  norm: 'rms' | 'layer';            // LayerNorm has a bias (inputs inputNormBias, postNormBias)
+  parallel: boolean;                // y = x + attn(norm1 x) + mlp(norm2 x) (GPT-NeoX), else sequential
+  rotaryDims: number;               // leading dims of each head that rotary turns (headDim when full)
 }
 
 export function specKey(s: LayerSpec): string {
-  const b = `${+s.bias.q}${+s.bias.k}${+s.bias.v}${+s.bias.o}`;
-  return `h${s.heads}:kv${s.kvHeads}:d${s.headDim}:${s.act}:${s.gate ? 'gate' : 'nogate'}:b${b}:eps${s.eps}`;
+  const b = `${+s.bias.q}${+s.bias.k}${+s.bias.v}${+s.bias.o}${+s.bias.u}${+s.bias.d}`;
+  return `h${s.heads}:kv${s.kvHeads}:d${s.headDim}:r${s.rotaryDims}:${s.act}:${s.gate ? 'gate' : 'nogate'}:b${b}:eps${s.eps}:${s.norm}:${s.parallel ? 'par' : 'seq'}`;
 }
 
 export class GraphBuilder {
@@ -116,23 +120,59 @@ export function rmsNormGradNodes(g: GraphBuilder, dxn: string, x: string, r: str
   return { dx, dw };
 }
 
-/** rotate_half(t) = [-t2, t1] over the last axis (halves of d). */
-export function rotateHalfNodes(g: GraphBuilder, t: string, d: number): string {
-  const [t1, t2] = g.opMulti('Split', [t, g.ints([d / 2, d / 2])], 2, { axis: -1 });
-  return g.op('Concat', [g.op('Neg', [t2!]), t1!], { axis: -1 });
+/**
+ * LayerNorm over the last axis of x [B, T, H]: xn = xh * w + b with xh = (x - mean) r,
+ * r = (var + eps)^(-1/2). Returns xn, r [B, T, 1] and xh.
+ */
+export function layerNormNodes(g: GraphBuilder, x: string, w: string, b: string, eps: number): { xn: string; r: string; xh: string } {
+  const xc = g.sub(x, g.reduceMean(x, [-1], true));
+  const r = g.op('Reciprocal', [g.op('Sqrt', [g.add(g.reduceMean(g.mul(xc, xc), [-1], true), g.scalar(eps))])]);
+  const xh = g.mul(xc, r);
+  return { xn: g.add(g.mul(xh, w), b), r, xh };
 }
 
-/** rope(t) = t cos + rotate_half(t) sin for t [B, T, n, d], cos/sin [B, T, 1, d]. */
-export function ropeNodes(g: GraphBuilder, t: string, cos: string, sin: string, d: number): string {
-  return g.add(g.mul(t, cos), g.mul(rotateHalfNodes(g, t, d), sin));
+/** Gradient of LayerNorm, with g = dxn * w: dx = r (g - mean(g) - xh mean(g xh)), dw = sum dxn xh, db = sum dxn. */
+export function layerNormGradNodes(g: GraphBuilder, dxn: string, xh: string, r: string, w: string): { dx: string; dw: string; db: string } {
+  const gw = g.mul(dxn, w);
+  const inner = g.sub(g.sub(gw, g.reduceMean(gw, [-1], true)), g.mul(xh, g.reduceMean(g.mul(gw, xh), [-1], true)));
+  return { dx: g.mul(inner, r), dw: g.reduceSum(g.mul(dxn, xh), [0, 1], false), db: g.reduceSum(dxn, [0, 1], false) };
+}
+
+/** The layer's norm (RMSNorm or LayerNorm as the spec says) of x with weight w (and bias b). */
+export interface NormOut { xn: string; r: string; xh?: string }
+export function normNodes(g: GraphBuilder, spec: LayerSpec, x: string, w: string, b: string): NormOut {
+  return spec.norm === 'layer' ? layerNormNodes(g, x, w, b, spec.eps) : rmsNormNodes(g, x, w, spec.eps);
+}
+
+/** Gradient of normNodes: dx, dw and (LayerNorm) db. */
+export function normGradNodes(g: GraphBuilder, spec: LayerSpec, dxn: string, x: string, n: NormOut, w: string): { dx: string; dw: string; db?: string } {
+  return spec.norm === 'layer' ? layerNormGradNodes(g, dxn, n.xh!, n.r, w) : rmsNormGradNodes(g, dxn, x, n.r, w);
 }
 
 /**
- * Gradient of rope: rotate_half is a signed permutation R with R^T = -R, so
- * d t = dy cos + R^T (dy sin) = dy cos - rotate_half(dy sin).
+ * rotate_half over the first r dims of the last axis: [-t2, t1] for halves t1, t2 of those dims;
+ * dims >= r pass through unchanged (rope's sin is 0 there, so they never contribute).
  */
-export function ropeGradNodes(g: GraphBuilder, dy: string, cos: string, sin: string, d: number): string {
-  return g.sub(g.mul(dy, cos), rotateHalfNodes(g, g.mul(dy, sin), d));
+export function rotateHalfNodes(g: GraphBuilder, t: string, d: number, r = d): string {
+  if (r === d) {
+    const [t1, t2] = g.opMulti('Split', [t, g.ints([d / 2, d / 2])], 2, { axis: -1 });
+    return g.op('Concat', [g.op('Neg', [t2!]), t1!], { axis: -1 });
+  }
+  const [t1, t2, rest] = g.opMulti('Split', [t, g.ints([r / 2, r / 2, d - r])], 3, { axis: -1 });
+  return g.op('Concat', [g.op('Neg', [t2!]), t1!, rest!], { axis: -1 });
+}
+
+/** rope(t) = t cos + rotate_half(t) sin for t [B, T, n, d], cos/sin [B, T, 1, d] (cos 1, sin 0 past r). */
+export function ropeNodes(g: GraphBuilder, t: string, cos: string, sin: string, d: number, r = d): string {
+  return g.add(g.mul(t, cos), g.mul(rotateHalfNodes(g, t, d, r), sin));
+}
+
+/**
+ * Gradient of rope: on the rotary dims rotate_half is a signed permutation R with R^T = -R, so
+ * d t = dy cos + R^T (dy sin) = dy cos - rotate_half(dy sin); past r, dy sin is 0 either way.
+ */
+export function ropeGradNodes(g: GraphBuilder, dy: string, cos: string, sin: string, d: number, r = d): string {
+  return g.sub(g.mul(dy, cos), rotateHalfNodes(g, g.mul(dy, sin), d, r));
 }
 
 /** [B, T, n*d] -> [B, n, T, d] (heads split off and moved before time). */

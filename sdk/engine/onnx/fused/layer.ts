@@ -19,14 +19,19 @@ export interface LayerAttrs {
   headDim: number;
   act: 'silu' | 'gelu';
   eps: number;
+  norm: 'rms' | 'layer';
+  parallel: boolean;
+  rotaryDims: number;
   mode?: LayerMode;
 }
 
 function specOf(inputs: KernelArgs['inputs'], attrs: LayerAttrs): LayerSpec {
+  const has = (n: string) => inputs[n] !== undefined;
   return {
     heads: attrs.heads, kvHeads: attrs.kvHeads, headDim: attrs.headDim, act: attrs.act, eps: attrs.eps,
-    gate: inputs['wg'] !== undefined,
-    bias: { q: inputs['bq'] !== undefined, k: inputs['bk'] !== undefined, v: inputs['bv'] !== undefined, o: inputs['bo'] !== undefined },
+    norm: attrs.norm, parallel: attrs.parallel, rotaryDims: attrs.rotaryDims,
+    gate: has('wg'),
+    bias: { q: has('bq'), k: has('bk'), v: has('bv'), o: has('bo'), u: has('bu'), d: has('bd') },
   };
 }
 

@@ -24,19 +24,21 @@ export { RolloutBatch, type RolloutSample } from './rollout/rollout-batch.ts';
 export { mathReward, mathRewardFixed, mathRewardWith, orzAnswerEqual, extractAnswerOrz, type RewardQuirks, mathAnswerEqual, extractAnswer, lastBoxed, normalizeAnswer, scoreSamples, RewardError, type RewardFn, type Sample, type FinishReason } from './reward/index.ts';
 export { rewardModule, inProcessReward, RewardPool, closeRewardPools, type RewardModule, type BatchRewardFn, type ScoreOptions } from './reward/index.ts';
 // ppo
-export { Trainer, type TrainerInit, type Experience, type EvalResult } from './ppo/trainer.ts';
+export { Trainer, type TrainerInit, type TrainerState, type Experience, type EvalResult } from './ppo/trainer.ts';
 export { resolveTrainerConfig, ORZ_DEFAULTS, type TrainerConfig, type TrainerConfigInput } from './ppo/config.ts';
 export { Critic } from './ppo/critic.ts';
 export { advantagesGAE, advantagesGRPO, normalizeAdvantages, tokenRewards } from './ppo/advantages.ts';
 export { policyLoss, valueLoss, klPerToken, maskedMean } from './ppo/losses.ts';
 export { Adam, type AdamConfig } from './ppo/optimizer.ts';
 export { MetricsLog, type MetricsRow } from './ppo/metrics-log.ts';
-export { runTrainer, resumeFrom, latestCheckpoint, type RunOptions } from './ppo/run.ts';
-export { readRunConfig, trainerFromRunConfig, type RunConfig } from './ppo/run-config.ts';
+// run: the loop, run directories, checkpoints, run configs, the report and the live chart
+export { runTrainer, resumeFrom, latestCheckpoint, type RunOptions } from './run/loop.ts';
+export { readRunConfig, trainerFromRunConfig, type RunConfig } from './run/run-config.ts';
+export { trainingChart, renderReport } from './run/index.ts';
 // viz
 export {
   lineFigure, plotlyBundle, isPlotlyFigure, tableBundle, textTable, recordsBundle, tensorBundle, progressLine, ProgressBar,
-  LiveDisplay, trainingChart, renderReport, type MimeBundle, type PlotlyFigure,
+  LiveDisplay, type MimeBundle, type PlotlyFigure,
 } from './viz/index.ts';
 // notebook hosts (a Jupyter kernel sets this so trainer.run() sees the cell's interrupt and shows live charts)
 export { setAmbientHost, ambientHost, type AmbientHost } from './util/ambient.ts';

@@ -3,7 +3,7 @@
 
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { commandHelp, parseFlags, UsageError, defineCommand } from './flags.ts';
+import { commandHelp, parseFlags, UsageError, defineCommand } from '../util/flags.ts';
 import type { PromptTemplate } from '../data/index.ts';
 import type { RolloutEngine } from '../rollout/engine.ts';
 import type { RolloutSample } from '../rollout/rollout-batch.ts';

@@ -9,7 +9,7 @@ import { spawnDaemon } from './spawn.ts';
 import { Signer, PROTOCOL } from './wire.ts';
 import type { SessionStatus } from './service.ts';
 import type { HandleInfo } from './registry.ts';
-import { defineCommand, groupHelp, parseFlags, UsageError } from '../cli/flags.ts';
+import { defineCommand, groupHelp, parseFlags, UsageError } from '../util/flags.ts';
 
 const BACKEND_HELP = 'tensor backend: auto, tensorflow, onnxruntime, wasm, cpu (default: auto; a resumed session keeps its own)';
 
@@ -184,7 +184,7 @@ async function status(argv: string[]): Promise<number> {
   const c = await readConnectionFile(files.connection);
   if (!processAlive(c.pid)) {
     const saved = await readJson<{ handles?: HandleInfo[] }>(files.handles);
-    const { completeCheckpoints } = await import('../ppo/checkpoint.ts');
+    const { completeCheckpoints } = await import('../run/checkpoint.ts');
     const handles: HandleInfo[] = [];
     for (const h of saved?.handles ?? []) {
       const cps = h.kind === 'trainer' ? await completeCheckpoints(`${files.checkpoints}/${h.id}`) : [];

@@ -176,7 +176,11 @@ export class SessionService implements OpService {
         return current.score(id, RolloutBatch.fromSamples(samples as never));
       },
     });
-    const { object, queueKey } = await buildFromRecipe(recipe, id, this.registry, controller);
+    // with rollout workers, a trainer generates on them; its weights version is its policy optimizer's step
+    const engine = recipe.kind === 'trainer' && this.workers
+      ? await this.workers.engineMaker(id, recipe, this.registry, () => (holder.entry!.object as Trainer).policyOptimizer.step)
+      : undefined;
+    const { object, queueKey } = await buildFromRecipe(recipe, id, this.registry, controller, engine);
     const entry: Entry = { id, kind, name, recipe, created, object, queueKey };
     if (recipe.kind === 'trainer') {
       entry.trainer = {
@@ -185,7 +189,7 @@ export class SessionService implements OpService {
       };
     }
     holder.entry = entry;
-    if (entry.trainer && this.workers) await this.workers.install(entry, this.registry);
+    if (entry.trainer && this.workers) this.workers.adopt(entry);
     this.registry.add(entry);
     return entry;
   }

@@ -5,25 +5,18 @@
 
 import type { MetricsRow } from '../ppo/metrics-log.ts';
 import type { Trainer } from '../ppo/trainer.ts';
-import { metricsLine } from '../ppo/run.ts';
+import { metricsLine } from '../run/loop.ts';
 import type { CallContext } from './call-context.ts';
 import type { Entry } from './registry.ts';
 import type { OpService } from './service-types.ts';
-import { evalRow } from '../ppo/run.ts';
+import { evalRow } from '../run/loop.ts';
 
 /**
- * One iteration. A failed iteration (e.g. a RewardError from the controller's reward) gives its prompts back,
- * so it is not consumed: retrying it draws the same prompts with the same seeds.
+ * One iteration. A failed iteration (e.g. a RewardError from the controller's reward) gives its prompts back
+ * (Trainer.step restores the data cursor), so retrying it draws the same prompts with the same seeds.
  */
-export async function stepOnce(trainer: Trainer, signal: AbortSignal): Promise<MetricsRow & { iteration: number }> {
-  const iteration = trainer.iteration;
-  const cursor = trainer.dataCursor;
-  try {
-    return await trainer.step({ signal });
-  } catch (e) {
-    if (trainer.iteration === iteration) trainer.dataCursor = cursor;
-    throw e;
-  }
+export function stepOnce(trainer: Trainer, signal: AbortSignal): Promise<MetricsRow & { iteration: number }> {
+  return trainer.step({ signal });
 }
 
 export async function sessionStep(service: OpService, entry: Entry, ctx: CallContext): Promise<MetricsRow & { iteration: number }> {

@@ -13,7 +13,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../util/atomic-write.ts';
 import { MetricsLog } from '../ppo/metrics-log.ts';
-import { completeCheckpoints, loadCheckpoint, saveCheckpoint } from '../ppo/checkpoint.ts';
+import { completeCheckpoints, loadCheckpoint, saveCheckpoint } from '../run/checkpoint.ts';
 import type { Trainer } from '../ppo/trainer.ts';
 
 /** Complete checkpoints kept per trainer (older ones are pruned: a checkpoint is several model copies). */
@@ -35,9 +35,7 @@ export async function restoreTrainer(trainer: Trainer, runDir: string): Promise<
   const newest = (await completeCheckpoints(runDir)).at(-1);
   if (!newest) return null;
   const log = await MetricsLog.open(runDir);
-  trainer.metrics.truncateAfter(-1);
-  for (const row of log.rows) trainer.metrics.append(row);
-  await loadCheckpoint(trainer, newest.dir); // also drops metrics rows after the checkpoint's iteration
+  await loadCheckpoint(trainer, newest.dir, log.rows); // the rows up to the checkpoint's iteration
   await trainer.metrics.save(runDir); // the file on disk may hold rows of iterations that are now redone
   return newest.iteration;
 }

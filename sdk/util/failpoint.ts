@@ -13,7 +13,7 @@
 //                       per chunk: with one chunk that is when generation ends, before scoring)
 //   update              Trainer.update, after the critic steps and before the policy steps
 //   checkpoint-write    saveCheckpoint, after the policy is written into the temporary directory
-//   checkpoint-latest   RunRecorder (sdk/ppo/run-recorder.ts), after the checkpoint directory is renamed into place and
+//   checkpoint-latest   RunRecorder (sdk/run/recorder.ts), after the checkpoint directory is renamed into place and
 //                       before `latest` is updated
 
 interface Armed { name: string; iteration: number | null }

@@ -5,9 +5,9 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { MetricsRow } from '../ppo/metrics-log.ts';
 import type { RolloutSample } from '../rollout/rollout-batch.ts';
-import { escapeHtml, inlineScriptSource, jsonForScript } from './html.ts';
-import { lineFigure, type LineSeries, type PlotlyFigure } from './plotly.ts';
-import { formatValue, tableBundle } from './table.ts';
+import { escapeHtml, inlineScriptSource, jsonForScript } from '../viz/html.ts';
+import { lineFigure, type LineSeries, type PlotlyFigure } from '../viz/plotly.ts';
+import { formatValue, tableBundle } from '../viz/table.ts';
 
 export interface ReportOptions {
   title: string;

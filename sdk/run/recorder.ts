@@ -10,9 +10,9 @@ import { completeCheckpoints, saveCheckpoint } from './checkpoint.ts';
 import { CheckpointPolicy, pruneCheckpoints, safetyCheckpointsOn } from './checkpoint-policy.ts';
 import { writeFileAtomic } from '../util/atomic-write.ts';
 import { failpoint } from '../util/failpoint.ts';
-import { renderReport } from '../viz/index.ts';
+import { renderReport } from './report.ts';
 import type { RolloutSample } from '../rollout/rollout-batch.ts';
-import type { Trainer } from './trainer.ts';
+import type { Trainer } from '../ppo/trainer.ts';
 
 const REPORT_ITERATIONS = 5; // iterations whose sample rollouts the report shows (the newest)
 const REPORT_SAMPLES = 4;

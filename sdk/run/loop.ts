@@ -3,7 +3,7 @@
 // An abort during an iteration's evaluation keeps the finished iteration (without its eval columns).
 // Inside a notebook kernel that provides an ambient host (sdk/util/ambient.ts), the cell's interrupt is the
 // default abort signal, and a progress bar and a live training chart replace the stderr progress lines.
-// What is written when, and what a failure leaves behind: run-recorder.ts; when checkpoints are written
+// What is written when, and what a failure leaves behind: recorder.ts; when checkpoints are written
 // and which are kept: checkpoint-policy.ts; continuing a run: resume.ts.
 //
 //   runs/<name>/config.json          what was run
@@ -13,38 +13,17 @@
 //                                    for complete iter-N directories instead, see resumeFrom)
 //   runs/<name>/report.html
 
-import type { MetricsRow } from './metrics-log.ts';
-import type { Trainer } from './trainer.ts';
-import { progressLine, RunDisplay } from '../viz/index.ts';
+import type { MetricsRow } from '../ppo/metrics-log.ts';
+import type { RunOptions } from '../ppo/run-options.ts';
+import type { Trainer } from '../ppo/trainer.ts';
+import { progressLine } from '../viz/index.ts';
+import { RunDisplay } from './run-display.ts';
 import { ambientHost } from '../util/ambient.ts';
-import { RunRecorder } from './run-recorder.ts';
+import { RunRecorder } from './recorder.ts';
 import { claimRunDir, describeRunDir, holdsRun, inspectRunDir, ownsRunDir, removeRunFiles } from './run-dir.ts';
 
 export { latestCheckpoint, resumeFrom } from './resume.ts';
-
-export interface RunOptions {
-  /** Total iterations to reach (a resumed run continues up to this number). */
-  iterations: number;
-  /** Where to write metrics, rollouts, checkpoints and the report; nothing is written without it. */
-  runDir?: string;
-  /** Stops the run at the next iteration boundary (default: the notebook cell's interrupt, when in a kernel). */
-  signal?: AbortSignal;
-  /** Called with each iteration's metrics row. */
-  onIteration?: (row: MetricsRow) => void;
-  /**
-   * Where progress lines go (default: stderr, or in a notebook kernel with display support a progress bar
-   * and a live chart redrawn at most once a second; pass null for silence).
-   */
-  log?: ((line: string) => void) | null;
-  /** Extra run-level config written to config.json and the report (absolute paths shown relative to runDir). */
-  runConfig?: object;
-  /**
-   * Replace what `runDir` holds. Without it, a runDir that holds another run (metrics rows, checkpoints or
-   * rollouts not written by this trainer, nor resumed with resumeFrom) makes run() throw before writing
-   * anything. With it, that run's files (metrics, rollouts, checkpoints, report, config) are removed first.
-   */
-  overwrite?: boolean;
-}
+export type { RunOptions } from '../ppo/run-options.ts';
 
 /** The eval columns of a metrics row (the same names in `orz train` runs and sessions, so reports and charts read both). */
 export async function evalRow(trainer: Trainer, signal?: AbortSignal): Promise<MetricsRow> {

@@ -1,7 +1,7 @@
 // The live chart of a training run (Trainer.run in a notebook): mean train reward and eval accuracy on the
 // left axis, mean response length in tokens on the right, over iterations. The two curves ORZ watches grow.
 import type { MetricsRow } from '../ppo/metrics-log.ts';
-import { lineFigure, type PlotlyFigure } from './plotly.ts';
+import { lineFigure, type PlotlyFigure } from '../viz/plotly.ts';
 
 const finite = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 

@@ -19,11 +19,18 @@ import type { Trainer } from '../ppo/trainer.ts';
 import { progressLine } from '../viz/index.ts';
 import { RunDisplay } from './run-display.ts';
 import { ambientHost } from '../util/ambient.ts';
-import { RunRecorder } from './recorder.ts';
+import { interruptPoint } from '../util/failpoint.ts';
+import { RunRecorder, type RunHooks } from './recorder.ts';
 import { claimRunDir, describeRunDir, holdsRun, inspectRunDir, ownsRunDir, removeRunFiles } from './run-dir.ts';
 
 export { latestCheckpoint, resumeFrom } from './resume.ts';
 export type { RunOptions } from '../ppo/run-options.ts';
+export type { RunHooks } from './recorder.ts';
+
+/** RunOptions plus what an entry point adds to the loop (a session: its checkpoint period, persistence and events). */
+export interface LoopOptions extends RunOptions {
+  hooks?: RunHooks;
+}
 
 /** The eval columns of a metrics row (the same names in `orz train` runs and sessions, so reports and charts read both). */
 export async function evalRow(trainer: Trainer, signal?: AbortSignal): Promise<MetricsRow> {
@@ -60,7 +67,8 @@ export function metricsLine(row: MetricsRow): string {
   return parts.join(' | ');
 }
 
-export async function runTrainer(trainer: Trainer, opts: RunOptions): Promise<MetricsRow[]> {
+/** The loop of trainer.run(), `orz train` and a session's trainer.run (see RunOptions). */
+export async function runTrainer(trainer: Trainer, opts: LoopOptions): Promise<MetricsRow[]> {
   const host = ambientHost(); // read once: a later cell may install another host while this run goes on
   const signal = opts.signal ?? host?.signal;
   const stderrLine = (l: string) => process.stderr.write(`${l}\n`);
@@ -76,7 +84,7 @@ export async function runTrainer(trainer: Trainer, opts: RunOptions): Promise<Me
   const log = opts.log === null ? () => {} : live ? (l: string) => live.update(undefined, l) : (opts.log ?? stderrLine);
   try {
     const recorder = opts.runDir ? await openRunDir(trainer, opts, log) : null;
-    return await runLoop(trainer, opts, { signal, log, live, recorder });
+    return await runLoop(trainer, opts, { signal, log, live, recorder, hooks: opts.hooks ?? {} });
   } catch (err) {
     live?.update(undefined, `stopped by an error: ${(err as Error)?.message ?? String(err)}`);
     throw err;
@@ -86,7 +94,7 @@ export async function runTrainer(trainer: Trainer, opts: RunOptions): Promise<Me
 }
 
 /** Checks that runDir is this trainer's to write (see RunOptions.overwrite), then lays it out. */
-async function openRunDir(trainer: Trainer, opts: RunOptions, log: (line: string) => void): Promise<RunRecorder> {
+async function openRunDir(trainer: Trainer, opts: LoopOptions, log: (line: string) => void): Promise<RunRecorder> {
   const runDir = opts.runDir!;
   if (!ownsRunDir(trainer, runDir)) {
     const found = await inspectRunDir(runDir);
@@ -100,9 +108,33 @@ async function openRunDir(trainer: Trainer, opts: RunOptions, log: (line: string
     }
     claimRunDir(trainer, runDir);
   }
-  const recorder = new RunRecorder(trainer, runDir, { runConfig: opts.runConfig ?? {}, name: (opts.runConfig as { name?: string } | undefined)?.name, log });
+  const recorder = new RunRecorder(trainer, runDir, {
+    runConfig: opts.runConfig ?? {}, name: (opts.runConfig as { name?: string } | undefined)?.name, log, hooks: opts.hooks ?? {},
+  });
   await recorder.start();
   return recorder;
+}
+
+/**
+ * One iteration as trainer.step() runs it (no evaluation), recorded in `opts.runDir` like an iteration of
+ * run(): metrics and rollouts, a checkpoint when due, then hooks.afterIteration. A session's trainer.step.
+ */
+export async function stepTrainer(trainer: Trainer, opts: Omit<LoopOptions, 'iterations' | 'onIteration'> & { runDir: string }): Promise<MetricsRow & { iteration: number }> {
+  const log = opts.log === null ? () => {} : (opts.log ?? ((l: string) => process.stderr.write(`${l}\n`)));
+  const recorder = await openRunDir(trainer, { ...opts, iterations: trainer.iteration + 1 }, log);
+  try {
+    await recorder.checkpointStart();
+    const t = performance.now();
+    const row = await trainer.step({ signal: opts.signal });
+    await recorder.recordIteration();
+    warnSkippedSteps(trainer, row, log);
+    const checkpointed = await recorder.afterIteration((performance.now() - t) / 1000);
+    await opts.hooks?.afterIteration?.(row, { checkpointed });
+    return row;
+  } catch (e) {
+    await recorder.afterFailure();
+    throw e;
+  }
 }
 
 interface LoopContext {
@@ -110,9 +142,10 @@ interface LoopContext {
   log: (line: string) => void;
   live: RunDisplay | null;
   recorder: RunRecorder | null;
+  hooks: RunHooks;
 }
 
-async function runLoop(trainer: Trainer, opts: RunOptions, ctx: LoopContext): Promise<MetricsRow[]> {
+async function runLoop(trainer: Trainer, opts: LoopOptions, ctx: LoopContext): Promise<MetricsRow[]> {
   const { recorder } = ctx;
   const rows: MetricsRow[] = [];
   ctx.live?.show();
@@ -151,7 +184,12 @@ async function baseEvaluation(trainer: Trainer, { signal, log, recorder }: LoopC
   return true;
 }
 
-async function iterations(trainer: Trainer, opts: RunOptions, { signal, log, live, recorder }: LoopContext, rows: MetricsRow[]): Promise<void> {
+function warnSkippedSteps(trainer: Trainer, row: MetricsRow, log: (line: string) => void): void {
+  const skipped = ['policy', 'critic'].map((who) => [who, row[`${who}/skipped_steps`]] as const).filter(([, n]) => typeof n === 'number' && n > 0);
+  for (const [who, n] of skipped) log(`warning: iteration ${trainer.iteration}: skipped ${n} ${who} optimizer step(s) with a NaN or Inf loss or gradient (weights and optimizer state unchanged)`);
+}
+
+async function iterations(trainer: Trainer, opts: LoopOptions, { signal, log, live, recorder, hooks }: LoopContext, rows: MetricsRow[]): Promise<void> {
   const c = trainer.config;
   const start = performance.now();
   const first = Math.min(trainer.iteration, opts.iterations);
@@ -166,7 +204,7 @@ async function iterations(trainer: Trainer, opts: RunOptions, { signal, log, liv
       }));
     }
     const iterationStart = performance.now();
-    let row: MetricsRow;
+    let row: MetricsRow & { iteration: number };
     try {
       row = await trainer.step({ signal });
     } catch (e) {
@@ -174,11 +212,11 @@ async function iterations(trainer: Trainer, opts: RunOptions, { signal, log, liv
       throw e;
     }
     await recorder?.recordIteration(); // the finished iteration is on disk before its evaluation can fail
-    const skipped = ['policy', 'critic'].map((who) => [who, row[`${who}/skipped_steps`]] as const).filter(([, n]) => typeof n === 'number' && n > 0);
-    for (const [who, n] of skipped) log(`warning: iteration ${trainer.iteration}: skipped ${n} ${who} optimizer step(s) with a NaN or Inf loss or gradient (weights and optimizer state unchanged)`);
+    warnSkippedSteps(trainer, row, log);
     let evalAborted = false;
     if (hasEval(trainer) && (trainer.iteration % c.evalEvery === 0 || trainer.iteration === opts.iterations)) {
       try {
+        await interruptPoint('evaluate', trainer.iteration);
         const ev = await evalRow(trainer, signal);
         Object.assign(row, ev);
         trainer.metrics.amendLast(ev);
@@ -192,7 +230,10 @@ async function iterations(trainer: Trainer, opts: RunOptions, { signal, log, liv
     if (live) live.update(trainer.iteration, metricsLine(row));
     else log(metricsLine(row));
     opts.onIteration?.(row);
+    // an abort during the evaluation ends the run: the finished iteration is checkpointed now, whatever the policy
+    const iterationSec = (performance.now() - iterationStart) / 1000;
+    const checkpointed = recorder ? await (evalAborted ? recorder.checkpointNow() : recorder.afterIteration(iterationSec)) : false;
+    await hooks.afterIteration?.(row, { checkpointed });
     if (evalAborted) { log(`stopping at iteration ${trainer.iteration} (aborted during its evaluation; the iteration is kept without eval)`); break; }
-    await recorder?.afterIteration((performance.now() - iterationStart) / 1000);
   }
 }

@@ -10,7 +10,7 @@
 // leaves either the old set of checkpoints or the new one, never half of one (plus, after a kill, an
 // iter-N.tmp-<pid> directory that resume removes). Every file is fsync'd before the rename (atomic-write).
 
-import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { tf } from '../engine/tf.ts';
@@ -19,6 +19,7 @@ import { saveTokenizer } from '../tokenizer/index.ts';
 import { Critic } from '../ppo/critic.ts';
 import { writeFileAtomic } from '../util/atomic-write.ts';
 import { failpoint } from '../util/failpoint.ts';
+import { readJsonObject } from '../util/json-file.ts';
 import type { AdamState } from '../ppo/optimizer.ts';
 import { rowsThrough, type MetricsRow } from '../ppo/metrics-log.ts';
 import type { Trainer } from '../ppo/trainer.ts';
@@ -115,12 +116,7 @@ export async function removeStaleCheckpointTemporaries(runDir: string): Promise<
 
 export async function readCheckpointMeta(dir: string): Promise<CheckpointMeta> {
   const file = join(dir, 'orz.json');
-  let meta: CheckpointMeta;
-  try {
-    meta = JSON.parse(await readFile(file, 'utf8')) as CheckpointMeta;
-  } catch (e) {
-    throw new Error(`${file}: cannot read checkpoint metadata: ${(e as Error).message}`);
-  }
+  const meta = await readJsonObject(file, 'checkpoint metadata') as unknown as CheckpointMeta;
   if (meta.format !== CHECKPOINT_FORMAT) throw new Error(`${file}: unknown checkpoint format ${JSON.stringify(meta.format)}`);
   return meta;
 }

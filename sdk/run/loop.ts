@@ -14,6 +14,7 @@
 //   runs/<name>/report.html
 
 import type { MetricsRow } from '../ppo/metrics-log.ts';
+import { METRIC } from '../ppo/metric-names.ts';
 import type { RunOptions } from '../ppo/run-options.ts';
 import type { Trainer } from '../ppo/trainer.ts';
 import { progressLine } from '../viz/index.ts';
@@ -37,12 +38,12 @@ export async function evalRow(trainer: Trainer, signal?: AbortSignal): Promise<M
   const t = performance.now();
   const ev = await trainer.evaluate({ signal });
   const row: MetricsRow = {
-    'eval/accuracy': ev.accuracy,
-    'eval/response_length': ev.responseLength,
-    'eval/truncated_fraction': ev.truncatedFraction,
-    'time/eval': (performance.now() - t) / 1000,
+    [METRIC.evalAccuracy]: ev.accuracy,
+    [METRIC.evalResponseLength]: ev.responseLength,
+    [METRIC.evalTruncatedFraction]: ev.truncatedFraction,
+    [METRIC.evalTime]: (performance.now() - t) / 1000,
   };
-  for (const [level, acc] of Object.entries(ev.byLevel)) row[`eval/accuracy/level${level}`] = acc;
+  for (const [level, acc] of Object.entries(ev.byLevel)) row[`${METRIC.evalAccuracyLevelPrefix}${level}`] = acc;
   return row;
 }
 
@@ -53,17 +54,17 @@ function fmt(x: unknown, digits = 3): string {
 /** The compact per-iteration line printed under the progress bar. */
 export function metricsLine(row: MetricsRow): string {
   const parts = [
-    `iter ${row['iteration']}`,
-    `reward ${fmt(row['reward/mean'])}`,
-    `len ${fmt(row['response_length/mean'], 1)}`,
-    `pass@n ${fmt(row['pass@n'], 2)}`,
+    `iter ${row[METRIC.iteration]}`,
+    `reward ${fmt(row[METRIC.rewardMean])}`,
+    `len ${fmt(row[METRIC.responseLengthMean], 1)}`,
+    `pass@n ${fmt(row[METRIC.passAtN], 2)}`,
   ];
-  if (row['eval/accuracy'] !== undefined) parts.push(`eval ${fmt(row['eval/accuracy'])}`);
-  if (row['policy/clip_fraction'] !== undefined) parts.push(`clip ${fmt(row['policy/clip_fraction'])}`);
-  if (row['policy/entropy'] !== undefined) parts.push(`ent ${fmt(row['policy/entropy'])}`);
-  if (row['critic/loss'] !== undefined) parts.push(`vloss ${fmt(row['critic/loss'], 4)}`);
-  if (row['throughput/gen_tokens_per_s'] !== undefined) parts.push(`gen ${fmt(row['throughput/gen_tokens_per_s'], 0)} tok/s`);
-  if (row['time/iteration'] !== undefined) parts.push(`${fmt(row['time/iteration'], 1)} s`);
+  if (row[METRIC.evalAccuracy] !== undefined) parts.push(`eval ${fmt(row[METRIC.evalAccuracy])}`);
+  if (row[METRIC.policyClipFraction] !== undefined) parts.push(`clip ${fmt(row[METRIC.policyClipFraction])}`);
+  if (row[METRIC.policyEntropy] !== undefined) parts.push(`ent ${fmt(row[METRIC.policyEntropy])}`);
+  if (row[METRIC.criticLoss] !== undefined) parts.push(`vloss ${fmt(row[METRIC.criticLoss], 4)}`);
+  if (row[METRIC.genTokensPerSec] !== undefined) parts.push(`gen ${fmt(row[METRIC.genTokensPerSec], 0)} tok/s`);
+  if (row[METRIC.iterationTime] !== undefined) parts.push(`${fmt(row[METRIC.iterationTime], 1)} s`);
   return parts.join(' | ');
 }
 
@@ -167,7 +168,7 @@ function hasEval(trainer: Trainer): boolean {
 
 /** The iteration-0 eval row of a fresh run; false when an abort stopped it (the run then ends). */
 async function baseEvaluation(trainer: Trainer, { signal, log, recorder }: LoopContext): Promise<boolean> {
-  if (!hasEval(trainer) || trainer.iteration !== 0 || trainer.metrics.rows.some((r) => r['iteration'] === 0)) return true;
+  if (!hasEval(trainer) || trainer.iteration !== 0 || trainer.metrics.rows.some((r) => r[METRIC.iteration] === 0)) return true;
   log('evaluating the base model...');
   let ev: MetricsRow;
   try {
@@ -180,12 +181,12 @@ async function baseEvaluation(trainer: Trainer, { signal, log, recorder }: LoopC
   const row: MetricsRow = { iteration: 0, ...ev };
   trainer.metrics.append(row);
   await recorder?.recordMetrics();
-  log(`iter 0 | eval ${fmt(row['eval/accuracy'])}`);
+  log(`iter 0 | eval ${fmt(row[METRIC.evalAccuracy])}`);
   return true;
 }
 
 function warnSkippedSteps(trainer: Trainer, row: MetricsRow, log: (line: string) => void): void {
-  const skipped = ['policy', 'critic'].map((who) => [who, row[`${who}/skipped_steps`]] as const).filter(([, n]) => typeof n === 'number' && n > 0);
+  const skipped = ([['policy', METRIC.policySkippedSteps], ['critic', METRIC.criticSkippedSteps]] as const).map(([who, name]) => [who, row[name]] as const).filter(([, n]) => typeof n === 'number' && n > 0);
   for (const [who, n] of skipped) log(`warning: iteration ${trainer.iteration}: skipped ${n} ${who} optimizer step(s) with a NaN or Inf loss or gradient (weights and optimizer state unchanged)`);
 }
 
@@ -200,7 +201,7 @@ async function iterations(trainer: Trainer, opts: LoopOptions, { signal, log, li
       // absolute iteration numbers (a resumed run starts at its checkpoint); the pace counts this run's iterations only
       log(progressLine({
         label: 'iter', done: trainer.iteration, total: opts.iterations, start: first,
-        elapsedSec: (performance.now() - start) / 1000, extra: last ? `reward=${fmt(last['reward/mean'])}` : undefined,
+        elapsedSec: (performance.now() - start) / 1000, extra: last ? `reward=${fmt(last[METRIC.rewardMean])}` : undefined,
       }));
     }
     const iterationStart = performance.now();

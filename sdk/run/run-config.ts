@@ -4,7 +4,6 @@
 //   { "name": "mini", "model": "base", "trainData": "train.json", "evalData": "eval.jsonl",
 //     "iterations": 30, "reward": "math", "trainer": { ...TrainerConfig fields } }
 
-import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { modelReference } from '../hub/resolve.ts';
 import { loadModel, type TransformerLM } from '../model/index.ts';
@@ -13,7 +12,8 @@ import type { RolloutEngine } from '../rollout/engine.ts';
 import { readDataset } from '../data/index.ts';
 import { mathReward, type RewardFn } from '../reward/index.ts';
 import { resolveTrainerConfig, TRAINER_CONFIG_SCHEMA, type TrainerConfig, type TrainerConfigInput } from '../ppo/config.ts';
-import { assertValid, deepPartial, isPlainObject, number, object, oneOf, string } from '../util/schema.ts';
+import { assertValid, deepPartial, number, object, oneOf, string } from '../util/schema.ts';
+import { readJsonObject } from '../util/json-file.ts';
 import { Trainer } from '../ppo/trainer.ts';
 
 export interface RunConfig {
@@ -54,13 +54,7 @@ export function checkRunConfig(rc: unknown, source: string): TrainerConfig {
 }
 
 export async function readRunConfig(path: string): Promise<RunConfig> {
-  let json: unknown;
-  try {
-    json = JSON.parse(await readFile(path, 'utf8'));
-  } catch (e) {
-    throw new Error(`${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : `invalid JSON: ${(e as Error).message}`}`);
-  }
-  if (!isPlainObject(json)) throw new Error(`${path}: expected a JSON object`);
+  const json = await readJsonObject(path);
   checkRunConfig(json, path);
   const c = json as unknown as RunConfig;
   const base = dirname(resolve(path));

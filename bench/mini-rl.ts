@@ -9,7 +9,7 @@ import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { selectBackend } from '../sdk/engine/backend.ts';
-import { readRunConfig, trainerFromRunConfig } from '../sdk/ppo/run-config.ts';
+import { readRunConfig, trainerFromRunConfig } from '../sdk/run/run-config.ts';
 import type { MetricsRow } from '../sdk/ppo/metrics-log.ts';
 
 const { values: args } = parseArgs({

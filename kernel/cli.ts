@@ -1,9 +1,9 @@
 // `orz kernel ...`: install / list / remove the Jupyter kernel spec, and run the kernel (what Jupyter calls).
 // sdk/cli/main.ts imports this module dynamically, so the SDK never depends on the kernel.
 
-// The flag table is sdk/cli/flags.ts: a dependency-free module (node:util only), so importing it keeps the
+// The flag table is sdk/util/flags.ts: a dependency-free module (node:util only), so importing it keeps the
 // kernel's start-up free of the SDK and tfjs.
-import { commandHelp, defineCommand, groupHelp, parseFlags, UsageError, type CommandSpec, type FlagSpec } from '../sdk/cli/flags.ts';
+import { commandHelp, defineCommand, groupHelp, parseFlags, UsageError, type CommandSpec, type FlagSpec } from '../sdk/util/flags.ts';
 import { DEFAULT_DISPLAY_NAME, DEFAULT_KERNEL_NAME, installKernel, listKernels, removeKernel, type InstallLocation } from './install.ts';
 
 const LOCATION_FLAGS = {

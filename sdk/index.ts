@@ -31,15 +31,17 @@ export {
   type EvalSampleView, type EvalMetricsRow, type RewardName,
 } from './eval/index.ts';
 // ppo
-export { Trainer, type TrainerInit, type Experience, type EvalResult } from './ppo/trainer.ts';
+export { Trainer, type TrainerInit, type TrainerState, type Experience, type EvalResult } from './ppo/trainer.ts';
 export { resolveTrainerConfig, ORZ_DEFAULTS, type TrainerConfig, type TrainerConfigInput } from './ppo/config.ts';
 export { Critic } from './ppo/critic.ts';
 export { advantagesGAE, advantagesGRPO, normalizeAdvantages, tokenRewards } from './ppo/advantages.ts';
 export { policyLoss, valueLoss, klPerToken, maskedMean } from './ppo/losses.ts';
 export { Adam, type AdamConfig } from './ppo/optimizer.ts';
 export { MetricsLog, type MetricsRow } from './ppo/metrics-log.ts';
-export { runTrainer, resumeFrom, latestCheckpoint, type RunOptions } from './ppo/run.ts';
-export { readRunConfig, trainerFromRunConfig, type RunConfig } from './ppo/run-config.ts';
+// run: the loop, run directories, checkpoints, run configs, the report and the live chart
+export { runTrainer, resumeFrom, latestCheckpoint, type RunOptions } from './run/loop.ts';
+export { readRunConfig, trainerFromRunConfig, type RunConfig } from './run/run-config.ts';
+export { trainingChart, renderReport } from './run/index.ts';
 // memory pre-flight: will a run fit? (sdk/run)
 export { memoryPlan, type MemoryPlan, type MemoryPlanInput, type MemoryTerm } from './run/memory-plan.ts';
 export { preflight, type PreflightResult, type PreflightOptions, type Suggestion } from './run/preflight.ts';
@@ -47,7 +49,7 @@ export { preflightRun } from './run/preflight-run.ts';
 // viz
 export {
   lineFigure, plotlyBundle, isPlotlyFigure, tableBundle, textTable, recordsBundle, tensorBundle, progressLine, ProgressBar,
-  LiveDisplay, trainingChart, renderReport, type MimeBundle, type PlotlyFigure,
+  LiveDisplay, type MimeBundle, type PlotlyFigure,
 } from './viz/index.ts';
 // notebook hosts (a Jupyter kernel sets this so trainer.run() sees the cell's interrupt and shows live charts)
 export { setAmbientHost, ambientHost, type AmbientHost } from './util/ambient.ts';

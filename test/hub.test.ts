@@ -278,7 +278,7 @@ test('a local directory wins over a hub id of the same name', async () => {
 });
 
 test('a run config names its model by a directory beside it or by a hub id', async () => {
-  const { readRunConfig } = await import('../sdk/ppo/run-config.ts');
+  const { readRunConfig } = await import('../sdk/run/run-config.ts');
   const cfg = join(work, 'run.json');
   const write = (model: string) => writeFile(cfg, JSON.stringify({ name: 'r', model, trainData: 't.json', iterations: 1 }));
   await write(REPO);

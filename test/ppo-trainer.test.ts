@@ -117,7 +117,7 @@ for (const backend of ['cpu', 'onnxruntime'] as const) {
         assert.equal((await readFile(join(dir, 'checkpoints', 'latest'), 'utf8')).trim(), 'iter-2');
 
         const second = makeTrainer({ checkpointEvery: 2 });
-        const { resumeFrom } = await import('../sdk/ppo/run.ts');
+        const { resumeFrom } = await import('../sdk/run/loop.ts');
         assert.equal(await resumeFrom(second, dir), true);
         assert.equal(second.iteration, 2);
         const rest = await second.run({ iterations: 4, runDir: dir, log: null });

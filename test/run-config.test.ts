@@ -7,7 +7,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { readRunConfig, trainerFromRunConfig, type RunConfig } from '../sdk/ppo/run-config.ts';
+import { readRunConfig, trainerFromRunConfig, type RunConfig } from '../sdk/run/run-config.ts';
 import { resolveTrainerConfig } from '../sdk/ppo/config.ts';
 
 const ORZ = fileURLToPath(new URL('../bin/orz.js', import.meta.url));

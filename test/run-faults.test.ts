@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readSafetensors } from '../sdk/model/index.ts';
-import { completeCheckpoints } from '../sdk/ppo/checkpoint.ts';
+import { completeCheckpoints } from '../sdk/run/checkpoint.ts';
 
 const ORZ = fileURLToPath(new URL('../bin/orz.js', import.meta.url));
 const MINI = fileURLToPath(new URL('../data/mini/', import.meta.url));

@@ -2,7 +2,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { JUPYTER_DISPLAY, LiveDisplay, ProgressBar, trainingChart, type MimeBundle } from '../sdk/viz/index.ts';
+import { JUPYTER_DISPLAY, LiveDisplay, ProgressBar, type MimeBundle } from '../sdk/viz/index.ts';
+import { trainingChart } from '../sdk/run/training-chart.ts';
 import type { MetricsRow } from '../sdk/ppo/metrics-log.ts';
 
 test('ProgressBar: an HTML <progress> bar with the progress line, and the same line as text', () => {

@@ -1,7 +1,7 @@
 // `orz bench <name> [options]`: one of the project's benchmarks (the table in bench/benches.ts). The options
 // after the name are the benchmark's own; each benchmark checks them (node's parseArgs, strict).
 
-import { UsageError } from './flags.ts';
+import { UsageError } from '../util/flags.ts';
 
 export async function benchCommand(argv: string[]): Promise<number> {
   const { BENCHES, benchList, runBench } = await import('../../bench/benches.ts'); // bench/ is a tool of the repo, not part of the SDK

@@ -5,7 +5,7 @@
 
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { commandHelp, parseFlags, UsageError, defineCommand, type FlagValues } from './flags.ts';
+import { commandHelp, parseFlags, UsageError, defineCommand, type FlagValues } from '../util/flags.ts';
 import type { ProblemRecord, PromptTemplate } from '../data/index.ts';
 import type { EvalBenchmark, EvalProgress, EvalReport } from '../eval/index.ts';
 import type { Tokenizer } from '../tokenizer/index.ts';

@@ -1,6 +1,6 @@
 // `orz` command line: one command, subcommands in their own files (each with --help).
 
-import { UsageError } from './flags.ts';
+import { UsageError } from '../util/flags.ts';
 
 const USAGE = `orz: Open-Reasoner-Zero in TypeScript
 

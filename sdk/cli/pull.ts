@@ -1,7 +1,7 @@
 // `orz pull <owner/name[@revision]>`: downloads a model's config, weights and tokenizer files into the
 // Hugging Face cache ahead of a run, asking the hub for the revision's current commit; prints the snapshot directory.
 
-import { defineCommand, parseFlags, UsageError } from './flags.ts';
+import { defineCommand, parseFlags, UsageError } from '../util/flags.ts';
 
 export const PULL_COMMAND = defineCommand({
   name: 'orz pull',

@@ -1,7 +1,7 @@
 // `orz train <config.json>`: PPO from a run config into runs/<name>/.
 
 import { join, resolve } from 'node:path';
-import { commandHelp, parseFlags, UsageError, defineCommand } from './flags.ts';
+import { commandHelp, parseFlags, UsageError, defineCommand } from '../util/flags.ts';
 
 export const TRAIN_COMMAND = defineCommand({
   name: 'orz train',
@@ -28,9 +28,9 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parsed;
   // The SDK (and tfjs) loads only for the commands that compute, so `orz kernel ...` and `orz session ...` start fast.
   const { selectBackend } = await import('../engine/backend.ts');
-  const { readRunConfig, trainerFromRunConfig } = await import('../ppo/run-config.ts');
-  const { resumeFrom, runTrainer } = await import('../ppo/run.ts');
-  const { describeRunDir, holdsRun, inspectRunDir } = await import('../ppo/run-dir.ts');
+  const { readRunConfig, trainerFromRunConfig } = await import('../run/run-config.ts');
+  const { resumeFrom, runTrainer } = await import('../run/loop.ts');
+  const { describeRunDir, holdsRun, inspectRunDir } = await import('../run/run-dir.ts');
   if (values.resume && values.overwrite) throw new UsageError('orz train: --resume continues the run and --overwrite replaces it; give one of them', commandHelp(TRAIN_COMMAND));
   const configPath = positionals[0]!;
   const rc = await readRunConfig(configPath);

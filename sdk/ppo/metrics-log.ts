@@ -25,6 +25,11 @@ function cleanRow(row: MetricsRow, where: string): MetricsRow {
   return out;
 }
 
+/** The rows up to `iteration` (rows without a numeric iteration are kept), as truncateAfter keeps them. */
+export function rowsThrough(rows: readonly MetricsRow[], iteration: number): MetricsRow[] {
+  return rows.filter((row) => !(typeof row['iteration'] === 'number' && row['iteration'] > iteration));
+}
+
 async function appendLine(path: string, line: string): Promise<void> {
   try {
     const fh = await open(path, 'a');
@@ -119,9 +124,16 @@ export class MetricsLog {
     await writeFileAtomic(join(abs, METRICS_ARROW), [arrow.tableToIPC(this.toTable(), 'file')]);
   }
 
+  /** Replaces every row (a restored trainer state); the next save rewrites the file whole. */
+  replaceRows(rows: readonly MetricsRow[]): void {
+    const clean = rows.map((row, i) => cleanRow(row, `MetricsLog: row ${i}`));
+    this.rowList.splice(0, this.rowList.length, ...clean);
+    this.synced = null;
+  }
+
   /** Drop rows whose iteration is greater than n (rows without a numeric iteration are kept). */
   truncateAfter(iteration: number): void {
-    const kept = this.rowList.filter((row) => !(typeof row.iteration === 'number' && row.iteration > iteration));
+    const kept = rowsThrough(this.rowList, iteration);
     if (kept.length === this.rowList.length) return;
     this.rowList.splice(0, this.rowList.length, ...kept);
     this.synced = null;

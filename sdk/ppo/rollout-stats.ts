@@ -1,5 +1,7 @@
 // Per-iteration statistics of scored rollouts (ORZ's logged set).
 
+import { METRIC } from './metric-names.ts';
+
 export interface ScoredSample { promptIndex: number; responseIds: ArrayLike<number>; finishReason: string; reward: number }
 
 function meanStd(xs: number[]): { mean: number | null; std: number | null } {
@@ -19,15 +21,15 @@ export function rolloutStats(samples: ScoredSample[]): Record<string, number | n
   for (const s of samples) prompts.set(s.promptIndex, (prompts.get(s.promptIndex) ?? false) || s.reward > 0.5);
   const solved = [...prompts.values()].filter(Boolean).length;
   return {
-    'reward/mean': rewards.mean,
-    'reward/std': rewards.std,
-    'response_length/mean': len.mean,
-    'response_length/std': len.std,
-    'response_length/max': lengths.length ? Math.max(...lengths) : null,
-    'response_length/correct': meanStd(correct).mean,
-    'response_length/incorrect': meanStd(incorrect).mean,
-    'truncated_fraction': samples.length ? samples.filter((s) => s.finishReason === 'length').length / samples.length : null,
-    'pass@n': prompts.size ? solved / prompts.size : null,
+    [METRIC.rewardMean]: rewards.mean,
+    [METRIC.rewardStd]: rewards.std,
+    [METRIC.responseLengthMean]: len.mean,
+    [METRIC.responseLengthStd]: len.std,
+    [METRIC.responseLengthMax]: lengths.length ? Math.max(...lengths) : null,
+    [METRIC.responseLengthCorrect]: meanStd(correct).mean,
+    [METRIC.responseLengthIncorrect]: meanStd(incorrect).mean,
+    [METRIC.truncatedFraction]: samples.length ? samples.filter((s) => s.finishReason === 'length').length / samples.length : null,
+    [METRIC.passAtN]: prompts.size ? solved / prompts.size : null,
   };
 }
 

@@ -25,8 +25,8 @@ import { MetricsLog, type MetricsRow } from './metrics-log.ts';
 import { Adam } from './optimizer.ts';
 import { rolloutStats } from './rollout-stats.ts';
 import { optimizeEpoch, type BatchLoss } from './update.ts';
-import { runTrainer, type RunOptions } from './run.ts';
-import { loadCheckpoint, saveCheckpoint } from './checkpoint.ts';
+import type { RunOptions } from './run-options.ts';
+import type { AdamState } from './optimizer.ts';
 
 export interface TrainerInit {
   policy: TransformerLM;
@@ -38,9 +38,30 @@ export interface TrainerInit {
   config?: TrainerConfigInput;
   /** Critic to train; by default a copy of the policy with a fresh value head (GAE only). */
   critic?: Critic;
+  /**
+   * What generates rollouts (default: a RolloutEngine on `policy` and `tokenizer`). It must sample from the
+   * same weights the trainer updates, e.g. a session's engine that runs on rollout workers.
+   */
+  engine?: RolloutEngine;
+}
+
+/**
+ * Everything a trainer carries from one iteration to the next besides its weights (trainer.state(),
+ * trainer.restore()). There is no RNG state: every random draw is seeded from (seed, purpose, iteration).
+ */
+export interface TrainerState {
+  /** Completed iterations. */
+  iteration: number;
+  /** Prompts consumed so far. */
+  dataCursor: number;
+  metrics: readonly MetricsRow[];
+  policyOptimizer: AdamState;
+  /** Null exactly when the trainer has no critic. */
+  criticOptimizer: AdamState | null;
 }
 
 export type { Experience } from './experience.ts';
+export type { RunOptions } from './run-options.ts';
 
 export interface EvalResult { accuracy: number; responseLength: number; truncatedFraction: number; byLevel: Record<string, number>; batch: RolloutBatch }
 
@@ -63,10 +84,8 @@ export class Trainer {
   readonly dataset: ProblemRecord[];
   readonly evalDataset: ProblemRecord[];
   reward: RewardFn;
-  /** Completed iterations. */
-  iteration = 0;
-  /** Prompts consumed so far; with the seed it fixes the data order (epoch = floor(cursor / N)). */
-  dataCursor = 0;
+  #iteration = 0;
+  #dataCursor = 0;
   readonly policyOptimizer: Adam;
   readonly criticOptimizer: Adam | null;
 
@@ -80,7 +99,7 @@ export class Trainer {
     this.evalDataset = init.evalDataset ?? [];
     this.reward = init.reward ?? mathReward;
     this.template = resolveTemplate(c.template);
-    this.engine = new RolloutEngine(this.policy, this.tokenizer);
+    this.engine = init.engine ?? new RolloutEngine(this.policy, this.tokenizer);
     this.critic = c.advantageEstimator === 'gae' ? (init.critic ?? Critic.fromPolicy(this.policy, deriveSeed(c.seed, 1))) : null;
     this.reference = c.kl.coef > 0 || c.kl.log ? this.policy.clone() : null;
     const adam = (lr: number) => ({ lr, betas: c.adamBetas, eps: 1e-8, weightDecay: c.weightDecay, gradClip: c.gradClip, warmupSteps: c.warmupSteps });
@@ -88,15 +107,59 @@ export class Trainer {
     this.criticOptimizer = this.critic ? new Adam(adam(c.criticLr), this.critic.weights()) : null;
   }
 
+  /** Completed iterations. */
+  get iteration(): number {
+    return this.#iteration;
+  }
+
+  /** Prompts consumed so far; with the seed it fixes the data order (epoch = floor(cursor / N)). */
+  get dataCursor(): number {
+    return this.#dataCursor;
+  }
+
+  /** A copy of the iteration counter, data cursor, metrics rows and optimizer state (see TrainerState). */
+  state(): TrainerState {
+    return {
+      iteration: this.#iteration,
+      dataCursor: this.#dataCursor,
+      metrics: [...this.metrics.rows],
+      policyOptimizer: this.policyOptimizer.state(),
+      criticOptimizer: this.criticOptimizer?.state() ?? null,
+    };
+  }
+
+  /**
+   * Puts the trainer back in a state from state() (or a checkpoint): counters, metrics rows and optimizer
+   * moments; weights are restored separately. Checked before anything changes; `source` names where the
+   * state came from in errors.
+   */
+  restore(s: TrainerState, source = 'trainer state'): void {
+    const count = (v: unknown, what: string) => {
+      if (!(Number.isInteger(v) && (v as number) >= 0)) throw new Error(`${source}: ${what} must be an integer >= 0, got ${JSON.stringify(v)}`);
+    };
+    count(s.iteration, 'iteration');
+    count(s.dataCursor, 'dataCursor');
+    if ((s.criticOptimizer === null) !== (this.criticOptimizer === null)) {
+      throw new Error(`${source}: ${this.criticOptimizer ? 'lacks the critic optimizer state this trainer needs' : 'holds a critic optimizer state, but this trainer has no critic'}`);
+    }
+    const later = s.metrics.find((r) => typeof r['iteration'] === 'number' && r['iteration'] > s.iteration);
+    if (later) throw new Error(`${source}: holds a metrics row for iteration ${later['iteration']}, after its iteration ${s.iteration}`);
+    this.policyOptimizer.load(s.policyOptimizer, source);
+    if (this.criticOptimizer) this.criticOptimizer.load(s.criticOptimizer!, source);
+    this.#iteration = s.iteration;
+    this.#dataCursor = s.dataCursor;
+    this.metrics.replaceRows(s.metrics);
+  }
+
   /** The next `promptsPerIteration` records in the seeded epoch order; advances the data cursor. */
   nextPrompts(): PromptInput[] {
     const N = this.dataset.length;
     const out: PromptInput[] = [];
     for (let k = 0; k < this.config.promptsPerIteration; k++) {
-      const epoch = Math.floor(this.dataCursor / N);
+      const epoch = Math.floor(this.#dataCursor / N);
       const order = this.epochOrder(epoch);
-      out.push(this.toPrompt(this.dataset[order[this.dataCursor % N]!]!));
-      this.dataCursor++;
+      out.push(this.toPrompt(this.dataset[order[this.#dataCursor % N]!]!));
+      this.#dataCursor++;
     }
     return out;
   }
@@ -235,7 +298,7 @@ export class Trainer {
     try {
       return await this.stepOnce(opts);
     } catch (e) {
-      this.dataCursor = cursorBefore;
+      this.#dataCursor = cursorBefore;
       const stepsAfter = this.optimizerSteps();
       if (stepsAfter !== stepsBefore) {
         throw new Error(`Trainer.step: iteration ${this.iteration + 1} failed after ${stepsAfter - stepsBefore} optimizer step(s) were applied; the weights are partly updated (reload a checkpoint before retrying): ${(e as Error)?.message ?? String(e)}`, { cause: e });
@@ -264,7 +327,7 @@ export class Trainer {
     const exp = this.makeExperience(batch);
     const advSec = (performance.now() - tAdv) / 1000;
     const upd = await this.update(exp);
-    this.iteration += 1;
+    this.#iteration += 1;
     this.lastBatch = batch;
     const genTokens = exp.lengths.reduce((a, n) => a + n, 0);
     const row: MetricsRow & { iteration: number } = {
@@ -290,17 +353,21 @@ export class Trainer {
    * `evalEvery`, checkpoints every `checkpointEvery`, and a clean stop at an iteration boundary
    * when `signal` aborts. With `runDir`, writes metrics, rollouts, checkpoints and report.html.
    */
-  run(opts: RunOptions): Promise<MetricsRow[]> {
+  // The run layer (sdk/run) sits above this one: it is loaded when used, so that sdk/ppo does not import it.
+  async run(opts: RunOptions): Promise<MetricsRow[]> {
+    const { runTrainer } = await import('../run/loop.ts');
     return runTrainer(this, opts);
   }
 
-  /** Saves a checkpoint (weights, optimizer state, data cursor) to `dir`. */
-  saveCheckpoint(dir: string): Promise<void> {
-    return saveCheckpoint(this, dir);
+  /** Saves a checkpoint (weights, optimizer state, data cursor) to `dir` (the format: sdk/run/checkpoint.ts). */
+  async saveCheckpoint(dir: string): Promise<void> {
+    const { saveCheckpoint } = await import('../run/checkpoint.ts');
+    await saveCheckpoint(this, dir);
   }
 
   /** Restores a checkpoint written by saveCheckpoint() into this trainer (same model shapes and config). */
   async loadCheckpoint(dir: string): Promise<void> {
+    const { loadCheckpoint } = await import('../run/checkpoint.ts');
     await loadCheckpoint(this, dir);
   }
 

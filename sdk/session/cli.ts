@@ -9,7 +9,7 @@ import { spawnDaemon } from './spawn.ts';
 import { Signer, PROTOCOL } from './wire.ts';
 import type { SessionStatus } from './service.ts';
 import type { HandleInfo } from './registry.ts';
-import { defineCommand, groupHelp, parseFlags, UsageError } from '../cli/flags.ts';
+import { defineCommand, groupHelp, parseFlags, UsageError } from '../util/flags.ts';
 
 const BACKEND_HELP = 'tensor backend: auto, tensorflow, onnxruntime, wasm, cpu (default: auto; a resumed session keeps its own)';
 
@@ -23,7 +23,7 @@ const START = defineCommand({
     listen: { type: 'string', arg: 'ADDR', help: 'request socket, e.g. tcp://127.0.0.1:5555 (default: a free loopback port)' },
     events: { type: 'string', arg: 'ADDR', help: 'event socket (default: a free port on the request socket\'s host)' },
     backend: { type: 'string', arg: 'B', help: BACKEND_HELP },
-    'checkpoint-every': { type: 'int', min: 1, arg: 'K', help: 'checkpoint every trainer each K iterations (default 1)' },
+    'checkpoint-every': { type: 'int', min: 1, arg: 'K', help: "checkpoint every trainer each K iterations (default: each trainer config's checkpoint policy)" },
     'max-message-size': { type: 'int', min: 1, arg: 'BYTES', help: 'largest message accepted; bigger ones are dropped and logged (default 256 MiB)' },
     workers: { type: 'int', min: 0, help: 'rollout worker processes that trainers generate on (default 0: in the session process)' },
     resume: { type: 'string', arg: 'NAME', help: 'restart a stopped or crashed session: same key and ports if free, handles rebuilt, trainers at their latest checkpoint' },
@@ -60,7 +60,7 @@ export const SESSION_USAGE = groupHelp({
   commands: [START, LIST, STATUS, STOP],
 });
 
-interface Settings { checkpointEvery: number; maxMessageSize: number; backend: string; listen: string; events: string; workers: number }
+interface Settings { checkpointEvery: number | null; maxMessageSize: number; backend: string; listen: string; events: string; workers: number }
 
 async function readJson<T>(path: string): Promise<T | null> {
   try {
@@ -96,6 +96,8 @@ async function start(argv: string[]): Promise<number> {
   return runForeground(name, Boolean(v.resume), { listen: v.listen, events: v.events, backend: v.backend, checkpointEvery, maxMessageSize, workers });
 }
 
+const checkpointPeriod = (every: number | null) => (every === null ? "checkpoints by each trainer config's policy" : `checkpoint every ${every} iteration(s)`);
+
 async function runForeground(name: string, resume: boolean, given: Partial<Settings>): Promise<number> {
   const { selectBackend } = await import('../engine/backend.ts');
   const { SessionDaemon, DEFAULT_MAX_MESSAGE_SIZE } = await import('./daemon.ts');
@@ -106,7 +108,7 @@ async function runForeground(name: string, resume: boolean, given: Partial<Setti
   const saved = resume ? await readJson<Partial<Settings>>(files.settings) : null;
   const backend = await selectBackend(given.backend ?? saved?.backend);
   const settings: Settings = {
-    checkpointEvery: given.checkpointEvery ?? saved?.checkpointEvery ?? 1,
+    checkpointEvery: given.checkpointEvery ?? saved?.checkpointEvery ?? null,
     maxMessageSize: given.maxMessageSize ?? saved?.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE,
     backend: backend.name,
     listen: given.listen ?? old?.address ?? 'tcp://127.0.0.1:*',
@@ -128,7 +130,7 @@ async function runForeground(name: string, resume: boolean, given: Partial<Setti
   };
   await writeFileAtomic(files.settings, JSON.stringify({ ...settings, listen: daemon.address, events: daemon.eventsAddress, created }, null, 2) + '\n');
   await writeConnectionFile(dir, connection);
-  daemon.service.log(`session ${name} ready: pid ${process.pid}, address ${daemon.address}, events ${daemon.eventsAddress}, backend ${backend.name}, checkpoint every ${settings.checkpointEvery}${settings.workers ? `, ${settings.workers} rollout worker(s)` : ''}${resume ? ' (resumed)' : ''}`);
+  daemon.service.log(`session ${name} ready: pid ${process.pid}, address ${daemon.address}, events ${daemon.eventsAddress}, backend ${backend.name}, ${checkpointPeriod(settings.checkpointEvery)}${settings.workers ? `, ${settings.workers} rollout worker(s)` : ''}${resume ? ' (resumed)' : ''}`);
   let signals = 0;
   const onSignal = (sig: string) => {
     if (++signals > 1) process.exit(130);
@@ -184,7 +186,7 @@ async function status(argv: string[]): Promise<number> {
   const c = await readConnectionFile(files.connection);
   if (!processAlive(c.pid)) {
     const saved = await readJson<{ handles?: HandleInfo[] }>(files.handles);
-    const { completeCheckpoints } = await import('../ppo/checkpoint.ts');
+    const { completeCheckpoints } = await import('../run/checkpoint.ts');
     const handles: HandleInfo[] = [];
     for (const h of saved?.handles ?? []) {
       const cps = h.kind === 'trainer' ? await completeCheckpoints(`${files.checkpoints}/${h.id}`) : [];
@@ -209,7 +211,7 @@ async function status(argv: string[]): Promise<number> {
     process.stdout.write(JSON.stringify({ running: true, address: c.address, events: c.events, ...st }, null, 2) + '\n');
     return 0;
   }
-  process.stdout.write(`session ${st.name}: running, pid ${st.pid}, backend ${st.backend}, up ${uptime(st.uptimeSec)}, checkpoint every ${st.checkpointEvery} iteration(s)\n`);
+  process.stdout.write(`session ${st.name}: running, pid ${st.pid}, backend ${st.backend}, up ${uptime(st.uptimeSec)}, ${checkpointPeriod(st.checkpointEvery)}\n`);
   process.stdout.write(`  address ${c.address}  events ${c.events}\n  handles:${st.handles.length ? '' : ' none'}\n`);
   for (const h of st.handles) process.stdout.write(handleLine(h) + '\n');
   for (const w of st.workers ?? []) {

@@ -7,12 +7,15 @@ import { loadTokenizer, type Tokenizer } from '../tokenizer/index.ts';
 import { readDataset, type ProblemRecord } from '../data/index.ts';
 import { RolloutEngine } from '../rollout/engine.ts';
 import { Trainer } from '../ppo/trainer.ts';
-import { readRunConfig, trainerFromRunConfig } from '../ppo/run-config.ts';
+import { readRunConfig, trainerFromRunConfig } from '../run/run-config.ts';
 import { mathReward, type RewardFn } from '../reward/index.ts';
 import type { TrainerConfigInput } from '../ppo/config.ts';
 import type { HandleObject, HandleRegistry, Recipe, RewardSpec } from './registry.ts';
 
 export interface Built { object: HandleObject; queueKey: string }
+
+/** Builds the rollout engine a trainer generates with (the session's rollout workers), given its policy and tokenizer. */
+export type EngineMaker = (policy: TransformerLM, tokenizer: Tokenizer) => RolloutEngine;
 
 function absolute(path: string, what: string): string {
   if (!isAbsolute(path)) throw new Error(`${what} must be an absolute path on the session's machine, got ${JSON.stringify(path)}`);
@@ -24,7 +27,8 @@ export function rewardFor(spec: RewardSpec, controller: RewardFn): RewardFn {
   return spec === 'math' ? mathReward : controller;
 }
 
-export async function buildFromRecipe(recipe: Recipe, id: string, registry: HandleRegistry, controllerReward: RewardFn): Promise<Built> {
+/** `engine`, for a trainer recipe: what it generates with instead of its own RolloutEngine. */
+export async function buildFromRecipe(recipe: Recipe, id: string, registry: HandleRegistry, controllerReward: RewardFn, engine?: EngineMaker): Promise<Built> {
   switch (recipe.kind) {
     case 'model':
       return { object: await loadModel(absolute(recipe.path, 'model path')), queueKey: id };
@@ -42,12 +46,14 @@ export async function buildFromRecipe(recipe: Recipe, id: string, registry: Hand
       const reward = rewardFor(recipe.reward, controllerReward);
       if (recipe.from === 'runConfig') {
         const rc = await readRunConfig(absolute(recipe.path, 'run config path'));
-        return { object: await trainerFromRunConfig(rc, { reward }), queueKey: id };
+        return { object: await trainerFromRunConfig(rc, { reward, engine }), queueKey: id };
       }
       const policy = registry.get(recipe.policy, 'model');
+      const tokenizer = registry.get(recipe.tokenizer, 'tokenizer').object as Tokenizer;
       const object = new Trainer({
         policy: policy.object as TransformerLM,
-        tokenizer: registry.get(recipe.tokenizer, 'tokenizer').object as Tokenizer,
+        tokenizer,
+        engine: engine?.(policy.object as TransformerLM, tokenizer),
         dataset: registry.get(recipe.dataset, 'dataset').object as ProblemRecord[],
         evalDataset: recipe.evalDataset ? (registry.get(recipe.evalDataset, 'dataset').object as ProblemRecord[]) : undefined,
         reward,

@@ -2,6 +2,7 @@
 // They live apart from service.ts so the operation table, which service.ts loads, does not import it back.
 
 import type { MetricsRow } from '../ppo/metrics-log.ts';
+import type { CheckpointKind } from '../run/checkpoint-policy.ts';
 import type { CallContext } from './call-context.ts';
 import type { Entry, HandleInfo, HandleKind, HandleRegistry, Recipe } from './registry.ts';
 import type { WorkerInfo } from './workers/protocol.ts';
@@ -11,8 +12,11 @@ export interface ServiceSettings {
   name: string;
   /** The session directory ($ORZ_HOME/sessions/<name>). */
   dir: string;
-  /** Checkpoint every trainer after this many completed iterations (and always at shutdown). */
-  checkpointEvery: number;
+  /**
+   * Checkpoint every trainer after this many completed iterations (and always at shutdown); null: as each
+   * trainer's config says (checkpointEvery, checkpointOverhead, checkpointMinutes), like `orz train`.
+   */
+  checkpointEvery: number | null;
   backend: string;
   /** When the session was first created (kept across resumes). */
   created?: string;
@@ -36,7 +40,7 @@ export interface SessionStatus {
   created: string;
   started: string;
   uptimeSec: number;
-  checkpointEvery: number;
+  checkpointEvery: number | null;
   handles: HandleInfo[];
   calls: CallInfo[];
   workers: WorkerInfo[];
@@ -54,7 +58,11 @@ export interface OpService {
   status(): SessionStatus;
   /** Checkpoints the trainer of `entry`; returns the checkpoint directory. */
   checkpoint(entry: Entry): Promise<string>;
-  /** Bookkeeping after a trainer iteration: persist metrics, checkpoint when due, tell the watchers. */
-  afterIteration(entry: Entry, row: MetricsRow, ctx: CallContext): Promise<void>;
+  /** A checkpoint of `entry` at `iteration` is on disk (written by the run loop). */
+  checkpointed(entry: Entry, iteration: number): void;
+  /** The session's checkpoint period (undefined: the trainer config's policy). */
+  checkpointDue(): ((iteration: number) => CheckpointKind | null) | undefined;
+  /** After a trainer iteration, on disk and checkpointed when due: tell the caller and the watchers. */
+  afterIteration(entry: Entry, row: MetricsRow, ctx: CallContext, checkpointed: boolean): Promise<void>;
   requestShutdown(): void;
 }

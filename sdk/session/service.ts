@@ -16,7 +16,10 @@ import { processAlive } from './connection-file.ts';
 import { sessionFiles } from './paths.ts';
 import { buildFromRecipe } from './recipes.ts';
 import { HandleRegistry, type Entry, type HandleInfo, type HandleKind, type HandleRecord, type Recipe } from './registry.ts';
-import { checkpointTrainer, recordIteration, restoreTrainer } from './trainer-store.ts';
+import { resumeFrom } from '../run/resume.ts';
+import { writeRunCheckpoint } from '../run/recorder.ts';
+import { claimRunDir } from '../run/run-dir.ts';
+import type { CheckpointKind } from '../run/checkpoint-policy.ts';
 import { OPERATIONS } from './operations.ts';
 import { Signer } from './wire.ts';
 import type { CallInfo, EventSink, OpService, ServiceSettings, SessionStatus } from './service-types.ts';
@@ -48,8 +51,9 @@ export class SessionService implements OpService {
    * trainer loads its newest checkpoint; without it, saved handles are an error (nothing is silently dropped).
    */
   static async open(settings: ServiceSettings, emit: EventSink, opts: { resume: boolean }): Promise<SessionService> {
-    if (!(Number.isInteger(settings.checkpointEvery) && settings.checkpointEvery > 0)) {
-      throw new Error(`checkpointEvery must be a positive integer, got ${settings.checkpointEvery}`);
+    const every = settings.checkpointEvery;
+    if (every !== null && !(Number.isInteger(every) && every > 0)) {
+      throw new Error(`checkpointEvery must be a positive integer (or null: each trainer config's policy), got ${every}`);
     }
     await mkdir(settings.dir, { recursive: true, mode: 0o700 });
     await claimDirectory(settings.dir, settings.name);
@@ -83,9 +87,11 @@ export class SessionService implements OpService {
       }
       const entry = this.registry.get(r.id);
       if (entry.trainer) {
-        const it = await restoreTrainer(entry.object as Trainer, entry.trainer.dir);
-        entry.trainer.lastCheckpoint = it ?? -1;
-        this.log(`restored ${r.id}${r.name ? ` ("${r.name}")` : ''}${it === null ? ' (no checkpoint yet)' : ` at iteration ${it}`}`);
+        // the run layer's recovery: the newest complete checkpoint that loads, partial ones removed
+        const t = entry.object as Trainer;
+        const restored = await resumeFrom(t, entry.trainer.dir, { log: (l) => this.log(`${r.id}: ${l}`) });
+        entry.trainer.lastCheckpoint = restored ? t.iteration : -1;
+        this.log(`restored ${r.id}${r.name ? ` ("${r.name}")` : ''}${restored ? ` at iteration ${t.iteration}` : ' (no checkpoint yet)'}`);
       } else {
         this.log(`restored ${r.id}${r.name ? ` ("${r.name}")` : ''}`);
       }
@@ -176,7 +182,11 @@ export class SessionService implements OpService {
         return current.score(id, RolloutBatch.fromSamples(samples as never));
       },
     });
-    const { object, queueKey } = await buildFromRecipe(recipe, id, this.registry, controller);
+    // with rollout workers, a trainer generates on them; its weights version is its policy optimizer's step
+    const engine = recipe.kind === 'trainer' && this.workers
+      ? await this.workers.engineMaker(id, recipe, this.registry, () => (holder.entry!.object as Trainer).policyOptimizer.step)
+      : undefined;
+    const { object, queueKey } = await buildFromRecipe(recipe, id, this.registry, controller, engine);
     const entry: Entry = { id, kind, name, recipe, created, object, queueKey };
     if (recipe.kind === 'trainer') {
       entry.trainer = {
@@ -185,7 +195,8 @@ export class SessionService implements OpService {
       };
     }
     holder.entry = entry;
-    if (entry.trainer && this.workers) await this.workers.install(entry, this.registry);
+    if (entry.trainer) claimRunDir(object as Trainer, entry.trainer.dir); // the session's own run directory for it
+    if (entry.trainer && this.workers) this.workers.adopt(entry);
     this.registry.add(entry);
     return entry;
   }
@@ -239,23 +250,32 @@ export class SessionService implements OpService {
     };
   }
 
+  /** Checkpoints the trainer of `entry` now (its metrics first), as the run layer writes checkpoints. */
   async checkpoint(entry: Entry): Promise<string> {
     const t = entry.object as Trainer;
-    const dir = await checkpointTrainer(t, entry.trainer!.dir);
-    entry.trainer!.lastCheckpoint = t.iteration;
-    entry.trainer!.dirty = false;
-    this.emit('checkpoint', { handle: entry.id, name: entry.name, iteration: t.iteration });
+    await t.metrics.save(entry.trainer!.dir);
+    const dir = await writeRunCheckpoint(t, entry.trainer!.dir);
+    this.checkpointed(entry, t.iteration);
     return dir;
   }
 
-  /** After each completed iteration: persist, checkpoint when due, then tell the caller and the watchers. */
-  async afterIteration(entry: Entry, row: MetricsRow, ctx: CallContext): Promise<void> {
-    const t = entry.object as Trainer;
-    await recordIteration(t, entry.trainer!.dir);
-    const due = t.iteration % this.settings.checkpointEvery === 0;
-    if (due) await this.checkpoint(entry);
+  /** A checkpoint of `entry` at `iteration` is on disk (written here or by the run loop). */
+  checkpointed(entry: Entry, iteration: number): void {
+    entry.trainer!.lastCheckpoint = iteration;
+    entry.trainer!.dirty = false;
+    this.emit('checkpoint', { handle: entry.id, name: entry.name, iteration });
+  }
+
+  /** The session's checkpoint period, when it has one (--checkpoint-every); null: the trainer config's policy. */
+  checkpointDue(): ((iteration: number) => CheckpointKind | null) | undefined {
+    const every = this.settings.checkpointEvery;
+    return every === null ? undefined : (iteration) => (iteration % every === 0 ? 'safety' : null);
+  }
+
+  /** After each completed iteration, on disk and checkpointed when due: tell the caller and the watchers. */
+  async afterIteration(entry: Entry, row: MetricsRow, ctx: CallContext, checkpointed: boolean): Promise<void> {
     ctx.progress('iteration', row);
-    this.emit('iteration', { handle: entry.id, name: entry.name, row, checkpointed: due });
+    this.emit('iteration', { handle: entry.id, name: entry.name, row, checkpointed });
     await this.workers?.weightsChanged(entry.queueKey);
   }
 

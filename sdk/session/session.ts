@@ -33,7 +33,7 @@ export interface LocalSessionOptions {
   inProcess?: boolean;
   /** Tensor backend of a session this call starts. */
   backend?: string;
-  /** Checkpoint every K completed iterations (for a session this call starts; default 1). */
+  /** Checkpoint every K completed iterations (for a session this call starts; default: each trainer config's policy). */
   checkpointEvery?: number;
   /** Largest accepted message in bytes (for a session this call starts; default 256 MB). */
   maxMessageSize?: number;
@@ -115,7 +115,7 @@ export class Session implements HandleHost {
       }
     };
     const service = await SessionService.open(
-      { name, dir, checkpointEvery: opts.checkpointEvery ?? 1, backend, log, workers: opts.workers, maxMessageSize: opts.maxMessageSize },
+      { name, dir, checkpointEvery: opts.checkpointEvery ?? null, backend, log, workers: opts.workers, maxMessageSize: opts.maxMessageSize },
       transport.emit,
       { resume: opts.resume ?? existsSync(sessionFiles(dir).handles) },
     );

@@ -1,79 +1,41 @@
-// Trainer.step and Trainer.run as the session runs them: the same iterations as in-process, plus the session's
-// bookkeeping after each one (persist, checkpoint every K, progress to the caller, an event to the watchers).
-// The session runs its own loop instead of runTrainer() because the iteration event must follow the
-// checkpoint, and the checkpoint period is the session's (--checkpoint-every), not the trainer config's.
+// Trainer.step and Trainer.run as the session runs them: the run layer's loop (sdk/run/loop.ts), the same as
+// `orz train` and trainer.run(), in the trainer's run directory inside the session, with the session's
+// bookkeeping as hooks: its checkpoint period (--checkpoint-every, else the trainer config's policy), its
+// record of the newest checkpoint, and after each iteration (once it is on disk and checkpointed when due)
+// the progress to the caller and the event to the watchers, so an iteration a client has seen survives a kill.
 
 import type { MetricsRow } from '../ppo/metrics-log.ts';
 import type { Trainer } from '../ppo/trainer.ts';
-import { metricsLine } from '../ppo/run.ts';
+import { runTrainer, stepTrainer, type LoopOptions } from '../run/loop.ts';
 import type { CallContext } from './call-context.ts';
 import type { Entry } from './registry.ts';
 import type { OpService } from './service-types.ts';
-import { evalRow } from '../ppo/run.ts';
 
-/**
- * One iteration. A failed iteration (e.g. a RewardError from the controller's reward) gives its prompts back,
- * so it is not consumed: retrying it draws the same prompts with the same seeds.
- */
-export async function stepOnce(trainer: Trainer, signal: AbortSignal): Promise<MetricsRow & { iteration: number }> {
-  const iteration = trainer.iteration;
-  const cursor = trainer.dataCursor;
-  try {
-    return await trainer.step({ signal });
-  } catch (e) {
-    if (trainer.iteration === iteration) trainer.dataCursor = cursor;
-    throw e;
-  }
+function loopOptions(service: OpService, entry: Entry, ctx: CallContext): Omit<LoopOptions, 'iterations'> & { runDir: string } {
+  return {
+    runDir: entry.trainer!.dir,
+    signal: ctx.signal,
+    log: (line) => {
+      ctx.progress('log', line);
+      service.emit('log', { handle: entry.id, name: entry.name, line });
+    },
+    hooks: {
+      checkpointDue: service.checkpointDue(),
+      onCheckpoint: (iteration) => service.checkpointed(entry, iteration),
+      afterIteration: (row, { checkpointed }) => service.afterIteration(entry, row, ctx, checkpointed),
+    },
+  };
 }
 
-export async function sessionStep(service: OpService, entry: Entry, ctx: CallContext): Promise<MetricsRow & { iteration: number }> {
-  const row = await stepOnce(entry.object as Trainer, ctx.signal);
-  await service.afterIteration(entry, row, ctx);
-  return row;
+/**
+ * One iteration. A failed iteration (e.g. a RewardError from the controller's reward) gives its prompts back
+ * (Trainer.step restores the data cursor), so retrying it draws the same prompts with the same seeds.
+ */
+export function sessionStep(service: OpService, entry: Entry, ctx: CallContext): Promise<MetricsRow & { iteration: number }> {
+  return stepTrainer(entry.object as Trainer, loopOptions(service, entry, ctx));
 }
 
 /** Loops up to `iterations` completed iterations; an abort stops it at an iteration boundary, like Trainer.run. */
-export async function sessionRun(service: OpService, entry: Entry, ctx: CallContext, iterations: number): Promise<MetricsRow[]> {
-  const trainer = entry.object as Trainer;
-  const c = trainer.config;
-  const log = (line: string) => {
-    ctx.progress('log', line);
-    service.emit('log', { handle: entry.id, name: entry.name, line });
-  };
-  const hasEval = trainer.evalDataset.length > 0 && c.evalEvery > 0;
-  if (hasEval && trainer.iteration === 0 && !trainer.metrics.rows.some((r) => r['iteration'] === 0)) {
-    log('evaluating the base model...');
-    const row: MetricsRow = { iteration: 0, ...(await evalRow(trainer, ctx.signal)) };
-    trainer.metrics.append(row);
-    await trainer.metrics.save(entry.trainer!.dir);
-    log(metricsLine(row));
-  }
-  const rows: MetricsRow[] = [];
-  while (trainer.iteration < iterations) {
-    if (ctx.signal.aborted) { log(`stopping at iteration ${trainer.iteration} (cancelled)`); break; }
-    let row: MetricsRow;
-    try {
-      row = await stepOnce(trainer, ctx.signal);
-    } catch (e) {
-      if (ctx.signal.aborted) { log(`stopping at iteration ${trainer.iteration} (cancelled mid-iteration; its work is discarded)`); break; }
-      throw e;
-    }
-    let evalCancelled = false;
-    if (hasEval && (trainer.iteration % c.evalEvery === 0 || trainer.iteration === iterations)) {
-      try {
-        const ev = await evalRow(trainer, ctx.signal);
-        Object.assign(row, ev);
-        trainer.metrics.amendLast(ev);
-      } catch (e) {
-        if (!ctx.signal.aborted) throw e;
-        evalCancelled = true; // the iteration itself is complete: keep it, without its eval
-      }
-    }
-    rows.push(row);
-    await service.afterIteration(entry, row, ctx);
-    log(metricsLine(row));
-    if (evalCancelled) { log(`stopping at iteration ${trainer.iteration} (cancelled during evaluation)`); break; }
-  }
-  if (trainer.iteration !== entry.trainer!.lastCheckpoint && trainer.iteration > 0) await service.checkpoint(entry);
-  return rows;
+export function sessionRun(service: OpService, entry: Entry, ctx: CallContext, iterations: number): Promise<MetricsRow[]> {
+  return runTrainer(entry.object as Trainer, { ...loopOptions(service, entry, ctx), iterations });
 }

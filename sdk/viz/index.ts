@@ -9,6 +9,3 @@ export { isTensorLike, numericStats, tensorBundle, tensorValuesText, type Tensor
 export { formatDuration, progressLine, type ProgressOptions } from './progress.ts';
 export { ProgressBar, type ProgressBarOptions } from './progress-bar.ts';
 export { LiveDisplay, type DisplayFn, type LiveDisplayOptions } from './live-display.ts';
-export { trainingChart } from './training-chart.ts';
-export { RunDisplay, type RunDisplayOptions } from './run-display.ts';
-export { renderReport, type ReportOptions } from './report.ts';

@@ -3,8 +3,8 @@
 // it when a policy's weights change (after each iteration, after update()); it then broadcasts them at once.
 
 import type { Trainer } from '../../ppo/trainer.ts';
-import { readRunConfig } from '../../ppo/run-config.ts';
-import type { RolloutEngine } from '../../rollout/engine.ts';
+import { readRunConfig } from '../../run/run-config.ts';
+import type { EngineMaker } from '../recipes.ts';
 import type { Entry, HandleRegistry, Recipe } from '../registry.ts';
 import type { ReplicaInfo, WorkerInfo } from './protocol.ts';
 import { WorkerEngine, type PolicySource } from './worker-engine.ts';
@@ -32,15 +32,20 @@ export class SessionWorkers {
     return new SessionWorkers(await WorkerPool.start(opts), opts.log);
   }
 
-  /** Makes the trainer of `entry` generate on the workers (its policy is loaded on them at the first generate). */
-  async install(entry: Entry, registry: HandleRegistry): Promise<void> {
-    const trainer = entry.object as Trainer;
-    const engine = new WorkerEngine(
-      this.pool, entry.id, await policySource(entry.recipe, registry), trainer.policy, trainer.tokenizer,
-      () => trainer.policyOptimizer.step, { maxBatchRows: trainer.engine.maxBatchRows },
-    );
-    // Trainer takes no engine in its constructor; `engine` is readonly to users, the session may swap it.
-    (trainer as { engine: RolloutEngine }).engine = engine;
+  /**
+   * What the trainer `id` (of `recipe`) is built with so that it generates on the workers (its policy is loaded
+   * on them at the first generate): the engine for its policy and tokenizer, whose weights version is
+   * `weightsMarker()` (the policy optimizer's step).
+   */
+  async engineMaker(id: string, recipe: Recipe, registry: HandleRegistry, weightsMarker: () => number): Promise<EngineMaker> {
+    const source = await policySource(recipe, registry);
+    return (policy, tokenizer) => new WorkerEngine(this.pool, id, source, policy, tokenizer, weightsMarker);
+  }
+
+  /** The trainer of `entry` exists (built with engineMaker): its engine broadcasts when its weights change. */
+  adopt(entry: Entry): void {
+    const engine = (entry.object as Trainer).engine;
+    if (!(engine instanceof WorkerEngine)) throw new Error(`trainer ${entry.id} was not built with the session's worker engine`);
     this.#engines.set(entry.id, { engine, queueKey: entry.queueKey });
   }
 

@@ -4,7 +4,7 @@
 
 import { rename, rm } from 'node:fs/promises';
 import { completeCheckpoints } from './checkpoint.ts';
-import type { TrainerConfig } from './config.ts';
+import type { TrainerConfig } from '../ppo/config.ts';
 
 export type CheckpointKind = 'milestone' | 'safety';
 

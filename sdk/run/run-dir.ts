@@ -6,8 +6,8 @@ import { existsSync } from 'node:fs';
 import { readdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { completeCheckpoints } from './checkpoint.ts';
-import { METRICS_ARROW, METRICS_JSONL, MetricsLog } from './metrics-log.ts';
-import type { Trainer } from './trainer.ts';
+import { METRICS_ARROW, METRICS_JSONL, MetricsLog } from '../ppo/metrics-log.ts';
+import type { Trainer } from '../ppo/trainer.ts';
 
 export interface RunDirContents {
   dir: string;

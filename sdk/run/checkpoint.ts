@@ -10,17 +10,19 @@
 // leaves either the old set of checkpoints or the new one, never half of one (plus, after a kill, an
 // iter-N.tmp-<pid> directory that resume removes). Every file is fsync'd before the rename (atomic-write).
 
-import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { tf } from '../engine/tf.ts';
 import { loadModel, readSafetensors, saveModel, writeSafetensors } from '../model/index.ts';
 import { saveTokenizer } from '../tokenizer/index.ts';
-import { Critic } from './critic.ts';
+import { Critic } from '../ppo/critic.ts';
 import { writeFileAtomic } from '../util/atomic-write.ts';
 import { failpoint } from '../util/failpoint.ts';
-import type { AdamState } from './optimizer.ts';
-import type { Trainer } from './trainer.ts';
+import { readJsonObject } from '../util/json-file.ts';
+import type { AdamState } from '../ppo/optimizer.ts';
+import { rowsThrough, type MetricsRow } from '../ppo/metrics-log.ts';
+import type { Trainer } from '../ppo/trainer.ts';
 
 export const CHECKPOINT_FORMAT = 'orz-checkpoint/1';
 
@@ -61,16 +63,17 @@ export async function saveCheckpoint(trainer: Trainer, dir: string): Promise<voi
     await saveTokenizer(trainer.tokenizer, join(tmp, 'policy', 'tokenizer.json'));
     failpoint('checkpoint-write', trainer.iteration);
     if (trainer.critic) await trainer.critic.save(join(tmp, 'critic'));
+    const state = trainer.state(); // its metrics rows are the run directory's metrics files, not the checkpoint's
     const moments = new Map<string, { dtype: 'F32'; shape: number[]; data: Float32Array }>();
-    momentsToTensors('policy', trainer.policyOptimizer.state(), moments);
-    if (trainer.criticOptimizer) momentsToTensors('critic', trainer.criticOptimizer.state(), moments);
+    momentsToTensors('policy', state.policyOptimizer, moments);
+    if (state.criticOptimizer) momentsToTensors('critic', state.criticOptimizer, moments);
     await writeSafetensors(join(tmp, 'optimizer.safetensors'), moments);
     const meta: CheckpointMeta = {
       format: CHECKPOINT_FORMAT,
-      iteration: trainer.iteration,
-      dataCursor: trainer.dataCursor,
-      policyOptimizerStep: trainer.policyOptimizer.step,
-      criticOptimizerStep: trainer.criticOptimizer?.step ?? null,
+      iteration: state.iteration,
+      dataCursor: state.dataCursor,
+      policyOptimizerStep: state.policyOptimizer.step,
+      criticOptimizerStep: state.criticOptimizer?.step ?? null,
       config: trainer.config,
       savedAt: new Date().toISOString(),
     };
@@ -113,18 +116,16 @@ export async function removeStaleCheckpointTemporaries(runDir: string): Promise<
 
 export async function readCheckpointMeta(dir: string): Promise<CheckpointMeta> {
   const file = join(dir, 'orz.json');
-  let meta: CheckpointMeta;
-  try {
-    meta = JSON.parse(await readFile(file, 'utf8')) as CheckpointMeta;
-  } catch (e) {
-    throw new Error(`${file}: cannot read checkpoint metadata: ${(e as Error).message}`);
-  }
+  const meta = await readJsonObject(file, 'checkpoint metadata') as unknown as CheckpointMeta;
   if (meta.format !== CHECKPOINT_FORMAT) throw new Error(`${file}: unknown checkpoint format ${JSON.stringify(meta.format)}`);
   return meta;
 }
 
-/** Loads weights, optimizer state, iteration and data cursor into a trainer built from the same config. */
-export async function loadCheckpoint(trainer: Trainer, dir: string): Promise<CheckpointMeta> {
+/**
+ * Loads weights, optimizer state, iteration and data cursor into a trainer built from the same config. The
+ * trainer's metrics become `metrics` (default: its own rows) up to the checkpoint's iteration.
+ */
+export async function loadCheckpoint(trainer: Trainer, dir: string, metrics: readonly MetricsRow[] = trainer.metrics.rows): Promise<CheckpointMeta> {
   const meta = await readCheckpointMeta(dir);
   const assignAll = (target: Map<string, tf.Variable>, source: Map<string, tf.Variable>, what: string) => {
     for (const [name, v] of target) {
@@ -143,12 +144,12 @@ export async function loadCheckpoint(trainer: Trainer, dir: string): Promise<Che
     critic.dispose();
   }
   const { tensors } = await readSafetensors(join(dir, 'optimizer.safetensors'));
-  trainer.policyOptimizer.load(momentsFromTensors('policy', meta.policyOptimizerStep, tensors), `${dir}/optimizer.safetensors`);
-  if (trainer.criticOptimizer) {
-    trainer.criticOptimizer.load(momentsFromTensors('critic', meta.criticOptimizerStep ?? 0, tensors), `${dir}/optimizer.safetensors`);
-  }
-  trainer.iteration = meta.iteration;
-  trainer.dataCursor = meta.dataCursor;
-  trainer.metrics.truncateAfter(meta.iteration);
+  trainer.restore({
+    iteration: meta.iteration,
+    dataCursor: meta.dataCursor,
+    metrics: rowsThrough(metrics, meta.iteration),
+    policyOptimizer: momentsFromTensors('policy', meta.policyOptimizerStep, tensors),
+    criticOptimizer: trainer.criticOptimizer ? momentsFromTensors('critic', meta.criticOptimizerStep ?? 0, tensors) : null,
+  }, `${dir}/optimizer.safetensors`);
   return meta;
 }

@@ -7,12 +7,13 @@
 import { mkdir } from 'node:fs/promises';
 import { basename, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { completeCheckpoints, saveCheckpoint } from './checkpoint.ts';
-import { CheckpointPolicy, pruneCheckpoints, safetyCheckpointsOn } from './checkpoint-policy.ts';
+import { CheckpointPolicy, pruneCheckpoints, safetyCheckpointsOn, type CheckpointKind } from './checkpoint-policy.ts';
 import { writeFileAtomic } from '../util/atomic-write.ts';
 import { failpoint } from '../util/failpoint.ts';
-import { renderReport } from '../viz/index.ts';
+import { renderReport } from './report.ts';
 import type { RolloutSample } from '../rollout/rollout-batch.ts';
-import type { Trainer } from './trainer.ts';
+import type { MetricsRow } from '../ppo/metrics-log.ts';
+import type { Trainer } from '../ppo/trainer.ts';
 
 const REPORT_ITERATIONS = 5; // iterations whose sample rollouts the report shows (the newest)
 const REPORT_SAMPLES = 4;
@@ -36,8 +37,37 @@ function relativePath(path: string, dir: string): string {
   return `…/${path.split(sep).filter(Boolean).slice(-2).join('/')}`;
 }
 
+/** What an entry point adds to the run loop (the session: its checkpoint period, bookkeeping and events). */
+export interface RunHooks {
+  /**
+   * Whether the iteration just finished (which took `iterationSec`) gets a checkpoint. Default: the trainer
+   * config's policy (checkpointEvery, checkpointOverhead, checkpointMinutes; see checkpoint-policy.ts).
+   */
+  checkpointDue?: (iteration: number, iterationSec: number) => CheckpointKind | null;
+  /** After every checkpoint written into the run directory (by the policy, at the end, after a failure). */
+  onCheckpoint?: (iteration: number, dir: string) => void;
+  /** After each finished iteration is on disk, and checkpointed when due (`checkpointed` says whether). */
+  afterIteration?: (row: MetricsRow & { iteration: number }, info: { checkpointed: boolean }) => void | Promise<void>;
+}
+
+/**
+ * Writes checkpoints/iter-N of the trainer's iteration, then the `latest` pointer (for people: resume scans for
+ * complete directories), then prunes by the trainer config's retention; returns the directory.
+ */
+export async function writeRunCheckpoint(trainer: Trainer, runDir: string): Promise<string> {
+  const it = trainer.iteration;
+  const name = `iter-${it}`;
+  const dir = join(runDir, 'checkpoints', name);
+  await saveCheckpoint(trainer, dir);
+  failpoint('checkpoint-latest', it);
+  await writeFileAtomic(join(runDir, 'checkpoints', 'latest'), name);
+  await pruneCheckpoints(runDir, trainer.config);
+  return dir;
+}
+
 export class RunRecorder {
   private readonly policy: CheckpointPolicy;
+  private readonly due: (iteration: number, iterationSec: number) => CheckpointKind | null;
   private readonly rollouts: { iteration: number; samples: RolloutSample[] }[] = [];
   /** Iteration of the newest complete checkpoint on disk (null: none). */
   private lastCheckpoint: number | null = null;
@@ -49,9 +79,10 @@ export class RunRecorder {
   constructor(
     private readonly trainer: Trainer,
     readonly runDir: string,
-    private readonly opts: { runConfig: object; name?: string; log: (line: string) => void },
+    private readonly opts: { runConfig: object; name?: string; log: (line: string) => void; hooks?: RunHooks },
   ) {
     this.policy = new CheckpointPolicy(trainer.config);
+    this.due = opts.hooks?.checkpointDue ?? ((it, sec) => this.policy.due(it, sec));
     this.stepsAtLastIteration = this.optimizerSteps();
   }
 
@@ -66,11 +97,13 @@ export class RunRecorder {
   }
 
   /**
-   * Before the first iteration: without any checkpoint yet, and safety checkpoints on, saves the starting
-   * point, so that a crash in the first iteration's checkpoint write still leaves one to resume from.
+   * Before the first iteration: without any checkpoint yet, and safety checkpoints on (or a caller's period),
+   * saves the starting point, so that a crash in the first iteration's checkpoint write still leaves one to
+   * resume from.
    */
   async checkpointStart(): Promise<void> {
-    if (this.lastCheckpoint === null && safetyCheckpointsOn(this.trainer.config)) await this.checkpoint();
+    const periodic = safetyCheckpointsOn(this.trainer.config) || this.opts.hooks?.checkpointDue !== undefined;
+    if (this.lastCheckpoint === null && periodic) await this.checkpoint();
   }
 
   /** Persists the metrics rows (e.g. an iteration-0 eval row, or eval columns added to the last row). */
@@ -90,14 +123,24 @@ export class RunRecorder {
     this.stepsAtLastIteration = this.optimizerSteps();
   }
 
-  /** After an iteration that took `iterationSec` (with its eval): a checkpoint when the policy says so, the report at milestones. */
-  async afterIteration(iterationSec: number): Promise<void> {
+  /**
+   * After an iteration that took `iterationSec` (with its eval): a checkpoint when due (the policy, or
+   * hooks.checkpointDue), the report at milestones. True when it checkpointed.
+   */
+  async afterIteration(iterationSec: number): Promise<boolean> {
     this.spent.iterations++;
     this.spent.iterationSec += iterationSec;
-    const due = this.policy.due(this.trainer.iteration, iterationSec);
-    if (!due) return;
+    const due = this.due(this.trainer.iteration, iterationSec);
+    if (!due) return false;
     await this.checkpoint();
     if (due === 'milestone') await this.writeReport();
+    return true;
+  }
+
+  /** A checkpoint of the trainer's iteration now, unless it has one; true (it is on disk either way). */
+  async checkpointNow(): Promise<boolean> {
+    if (this.lastCheckpoint !== this.trainer.iteration) await this.checkpoint();
+    return true;
   }
 
   /** The end of run(): a checkpoint of the last iteration (unless there is one) and the report. */
@@ -134,17 +177,14 @@ export class RunRecorder {
 
   private async checkpoint(): Promise<void> {
     const it = this.trainer.iteration;
-    const name = `iter-${it}`;
     const t = performance.now();
-    await saveCheckpoint(this.trainer, join(this.runDir, 'checkpoints', name));
-    failpoint('checkpoint-latest', it);
-    await writeFileAtomic(join(this.runDir, 'checkpoints', 'latest'), name);
+    const dir = await writeRunCheckpoint(this.trainer, this.runDir);
     const sec = (performance.now() - t) / 1000;
     this.policy.wrote(sec);
     this.spent.checkpoints++;
     this.spent.checkpointSec += sec;
     this.lastCheckpoint = it;
-    await pruneCheckpoints(this.runDir, this.trainer.config);
+    this.opts.hooks?.onCheckpoint?.(it, dir);
   }
 
   /** report.html; a failure to write it is a warning line. */

@@ -1,10 +1,10 @@
 // What Trainer.run() shows in a notebook: a progress bar and the live training chart, each under its own
 // fresh display id and redrawn in place, throttled (see LiveDisplay).
 import type { MetricsRow } from '../ppo/metrics-log.ts';
-import { JUPYTER_DISPLAY } from './html.ts';
-import { LiveDisplay, type DisplayFn } from './live-display.ts';
-import { plotlyBundle } from './plotly.ts';
-import { ProgressBar } from './progress-bar.ts';
+import { JUPYTER_DISPLAY } from '../viz/html.ts';
+import { LiveDisplay, type DisplayFn } from '../viz/live-display.ts';
+import { plotlyBundle } from '../viz/plotly.ts';
+import { ProgressBar } from '../viz/progress-bar.ts';
 import { trainingChart } from './training-chart.ts';
 
 export interface RunDisplayOptions {

@@ -3,7 +3,7 @@
 // An abort during an iteration's evaluation keeps the finished iteration (without its eval columns).
 // Inside a notebook kernel that provides an ambient host (sdk/util/ambient.ts), the cell's interrupt is the
 // default abort signal, and a progress bar and a live training chart replace the stderr progress lines.
-// What is written when, and what a failure leaves behind: run-recorder.ts; when checkpoints are written
+// What is written when, and what a failure leaves behind: recorder.ts; when checkpoints are written
 // and which are kept: checkpoint-policy.ts; continuing a run: resume.ts.
 //
 //   runs/<name>/config.json          what was run
@@ -13,37 +13,24 @@
 //                                    for complete iter-N directories instead, see resumeFrom)
 //   runs/<name>/report.html
 
-import type { MetricsRow } from './metrics-log.ts';
-import type { Trainer } from './trainer.ts';
-import { progressLine, RunDisplay } from '../viz/index.ts';
+import type { MetricsRow } from '../ppo/metrics-log.ts';
+import { METRIC } from '../ppo/metric-names.ts';
+import type { RunOptions } from '../ppo/run-options.ts';
+import type { Trainer } from '../ppo/trainer.ts';
+import { progressLine } from '../viz/index.ts';
+import { RunDisplay } from './run-display.ts';
 import { ambientHost } from '../util/ambient.ts';
-import { RunRecorder } from './run-recorder.ts';
+import { interruptPoint } from '../util/failpoint.ts';
+import { RunRecorder, type RunHooks } from './recorder.ts';
 import { claimRunDir, describeRunDir, holdsRun, inspectRunDir, ownsRunDir, removeRunFiles } from './run-dir.ts';
 
 export { latestCheckpoint, resumeFrom } from './resume.ts';
+export type { RunOptions } from '../ppo/run-options.ts';
+export type { RunHooks } from './recorder.ts';
 
-export interface RunOptions {
-  /** Total iterations to reach (a resumed run continues up to this number). */
-  iterations: number;
-  /** Where to write metrics, rollouts, checkpoints and the report; nothing is written without it. */
-  runDir?: string;
-  /** Stops the run at the next iteration boundary (default: the notebook cell's interrupt, when in a kernel). */
-  signal?: AbortSignal;
-  /** Called with each iteration's metrics row. */
-  onIteration?: (row: MetricsRow) => void;
-  /**
-   * Where progress lines go (default: stderr, or in a notebook kernel with display support a progress bar
-   * and a live chart redrawn at most once a second; pass null for silence).
-   */
-  log?: ((line: string) => void) | null;
-  /** Extra run-level config written to config.json and the report (absolute paths shown relative to runDir). */
-  runConfig?: object;
-  /**
-   * Replace what `runDir` holds. Without it, a runDir that holds another run (metrics rows, checkpoints or
-   * rollouts not written by this trainer, nor resumed with resumeFrom) makes run() throw before writing
-   * anything. With it, that run's files (metrics, rollouts, checkpoints, report, config) are removed first.
-   */
-  overwrite?: boolean;
+/** RunOptions plus what an entry point adds to the loop (a session: its checkpoint period, persistence and events). */
+export interface LoopOptions extends RunOptions {
+  hooks?: RunHooks;
 }
 
 /** The eval columns of a metrics row (the same names in `orz train` runs and sessions, so reports and charts read both). */
@@ -51,12 +38,12 @@ export async function evalRow(trainer: Trainer, signal?: AbortSignal): Promise<M
   const t = performance.now();
   const ev = await trainer.evaluate({ signal });
   const row: MetricsRow = {
-    'eval/accuracy': ev.accuracy,
-    'eval/response_length': ev.responseLength,
-    'eval/truncated_fraction': ev.truncatedFraction,
-    'time/eval': (performance.now() - t) / 1000,
+    [METRIC.evalAccuracy]: ev.accuracy,
+    [METRIC.evalResponseLength]: ev.responseLength,
+    [METRIC.evalTruncatedFraction]: ev.truncatedFraction,
+    [METRIC.evalTime]: (performance.now() - t) / 1000,
   };
-  for (const [level, acc] of Object.entries(ev.byLevel)) row[`eval/accuracy/level${level}`] = acc;
+  for (const [level, acc] of Object.entries(ev.byLevel)) row[`${METRIC.evalAccuracyLevelPrefix}${level}`] = acc;
   return row;
 }
 
@@ -67,21 +54,22 @@ function fmt(x: unknown, digits = 3): string {
 /** The compact per-iteration line printed under the progress bar. */
 export function metricsLine(row: MetricsRow): string {
   const parts = [
-    `iter ${row['iteration']}`,
-    `reward ${fmt(row['reward/mean'])}`,
-    `len ${fmt(row['response_length/mean'], 1)}`,
-    `pass@n ${fmt(row['pass@n'], 2)}`,
+    `iter ${row[METRIC.iteration]}`,
+    `reward ${fmt(row[METRIC.rewardMean])}`,
+    `len ${fmt(row[METRIC.responseLengthMean], 1)}`,
+    `pass@n ${fmt(row[METRIC.passAtN], 2)}`,
   ];
-  if (row['eval/accuracy'] !== undefined) parts.push(`eval ${fmt(row['eval/accuracy'])}`);
-  if (row['policy/clip_fraction'] !== undefined) parts.push(`clip ${fmt(row['policy/clip_fraction'])}`);
-  if (row['policy/entropy'] !== undefined) parts.push(`ent ${fmt(row['policy/entropy'])}`);
-  if (row['critic/loss'] !== undefined) parts.push(`vloss ${fmt(row['critic/loss'], 4)}`);
-  if (row['throughput/gen_tokens_per_s'] !== undefined) parts.push(`gen ${fmt(row['throughput/gen_tokens_per_s'], 0)} tok/s`);
-  if (row['time/iteration'] !== undefined) parts.push(`${fmt(row['time/iteration'], 1)} s`);
+  if (row[METRIC.evalAccuracy] !== undefined) parts.push(`eval ${fmt(row[METRIC.evalAccuracy])}`);
+  if (row[METRIC.policyClipFraction] !== undefined) parts.push(`clip ${fmt(row[METRIC.policyClipFraction])}`);
+  if (row[METRIC.policyEntropy] !== undefined) parts.push(`ent ${fmt(row[METRIC.policyEntropy])}`);
+  if (row[METRIC.criticLoss] !== undefined) parts.push(`vloss ${fmt(row[METRIC.criticLoss], 4)}`);
+  if (row[METRIC.genTokensPerSec] !== undefined) parts.push(`gen ${fmt(row[METRIC.genTokensPerSec], 0)} tok/s`);
+  if (row[METRIC.iterationTime] !== undefined) parts.push(`${fmt(row[METRIC.iterationTime], 1)} s`);
   return parts.join(' | ');
 }
 
-export async function runTrainer(trainer: Trainer, opts: RunOptions): Promise<MetricsRow[]> {
+/** The loop of trainer.run(), `orz train` and a session's trainer.run (see RunOptions). */
+export async function runTrainer(trainer: Trainer, opts: LoopOptions): Promise<MetricsRow[]> {
   const host = ambientHost(); // read once: a later cell may install another host while this run goes on
   const signal = opts.signal ?? host?.signal;
   const stderrLine = (l: string) => process.stderr.write(`${l}\n`);
@@ -97,7 +85,7 @@ export async function runTrainer(trainer: Trainer, opts: RunOptions): Promise<Me
   const log = opts.log === null ? () => {} : live ? (l: string) => live.update(undefined, l) : (opts.log ?? stderrLine);
   try {
     const recorder = opts.runDir ? await openRunDir(trainer, opts, log) : null;
-    return await runLoop(trainer, opts, { signal, log, live, recorder });
+    return await runLoop(trainer, opts, { signal, log, live, recorder, hooks: opts.hooks ?? {} });
   } catch (err) {
     live?.update(undefined, `stopped by an error: ${(err as Error)?.message ?? String(err)}`);
     throw err;
@@ -107,7 +95,7 @@ export async function runTrainer(trainer: Trainer, opts: RunOptions): Promise<Me
 }
 
 /** Checks that runDir is this trainer's to write (see RunOptions.overwrite), then lays it out. */
-async function openRunDir(trainer: Trainer, opts: RunOptions, log: (line: string) => void): Promise<RunRecorder> {
+async function openRunDir(trainer: Trainer, opts: LoopOptions, log: (line: string) => void): Promise<RunRecorder> {
   const runDir = opts.runDir!;
   if (!ownsRunDir(trainer, runDir)) {
     const found = await inspectRunDir(runDir);
@@ -121,9 +109,33 @@ async function openRunDir(trainer: Trainer, opts: RunOptions, log: (line: string
     }
     claimRunDir(trainer, runDir);
   }
-  const recorder = new RunRecorder(trainer, runDir, { runConfig: opts.runConfig ?? {}, name: (opts.runConfig as { name?: string } | undefined)?.name, log });
+  const recorder = new RunRecorder(trainer, runDir, {
+    runConfig: opts.runConfig ?? {}, name: (opts.runConfig as { name?: string } | undefined)?.name, log, hooks: opts.hooks ?? {},
+  });
   await recorder.start();
   return recorder;
+}
+
+/**
+ * One iteration as trainer.step() runs it (no evaluation), recorded in `opts.runDir` like an iteration of
+ * run(): metrics and rollouts, a checkpoint when due, then hooks.afterIteration. A session's trainer.step.
+ */
+export async function stepTrainer(trainer: Trainer, opts: Omit<LoopOptions, 'iterations' | 'onIteration'> & { runDir: string }): Promise<MetricsRow & { iteration: number }> {
+  const log = opts.log === null ? () => {} : (opts.log ?? ((l: string) => process.stderr.write(`${l}\n`)));
+  const recorder = await openRunDir(trainer, { ...opts, iterations: trainer.iteration + 1 }, log);
+  try {
+    await recorder.checkpointStart();
+    const t = performance.now();
+    const row = await trainer.step({ signal: opts.signal });
+    await recorder.recordIteration();
+    warnSkippedSteps(trainer, row, log);
+    const checkpointed = await recorder.afterIteration((performance.now() - t) / 1000);
+    await opts.hooks?.afterIteration?.(row, { checkpointed });
+    return row;
+  } catch (e) {
+    await recorder.afterFailure();
+    throw e;
+  }
 }
 
 interface LoopContext {
@@ -131,9 +143,10 @@ interface LoopContext {
   log: (line: string) => void;
   live: RunDisplay | null;
   recorder: RunRecorder | null;
+  hooks: RunHooks;
 }
 
-async function runLoop(trainer: Trainer, opts: RunOptions, ctx: LoopContext): Promise<MetricsRow[]> {
+async function runLoop(trainer: Trainer, opts: LoopOptions, ctx: LoopContext): Promise<MetricsRow[]> {
   const { recorder } = ctx;
   const rows: MetricsRow[] = [];
   ctx.live?.show();
@@ -155,7 +168,7 @@ function hasEval(trainer: Trainer): boolean {
 
 /** The iteration-0 eval row of a fresh run; false when an abort stopped it (the run then ends). */
 async function baseEvaluation(trainer: Trainer, { signal, log, recorder }: LoopContext): Promise<boolean> {
-  if (!hasEval(trainer) || trainer.iteration !== 0 || trainer.metrics.rows.some((r) => r['iteration'] === 0)) return true;
+  if (!hasEval(trainer) || trainer.iteration !== 0 || trainer.metrics.rows.some((r) => r[METRIC.iteration] === 0)) return true;
   log('evaluating the base model...');
   let ev: MetricsRow;
   try {
@@ -168,11 +181,16 @@ async function baseEvaluation(trainer: Trainer, { signal, log, recorder }: LoopC
   const row: MetricsRow = { iteration: 0, ...ev };
   trainer.metrics.append(row);
   await recorder?.recordMetrics();
-  log(`iter 0 | eval ${fmt(row['eval/accuracy'])}`);
+  log(`iter 0 | eval ${fmt(row[METRIC.evalAccuracy])}`);
   return true;
 }
 
-async function iterations(trainer: Trainer, opts: RunOptions, { signal, log, live, recorder }: LoopContext, rows: MetricsRow[]): Promise<void> {
+function warnSkippedSteps(trainer: Trainer, row: MetricsRow, log: (line: string) => void): void {
+  const skipped = ([['policy', METRIC.policySkippedSteps], ['critic', METRIC.criticSkippedSteps]] as const).map(([who, name]) => [who, row[name]] as const).filter(([, n]) => typeof n === 'number' && n > 0);
+  for (const [who, n] of skipped) log(`warning: iteration ${trainer.iteration}: skipped ${n} ${who} optimizer step(s) with a NaN or Inf loss or gradient (weights and optimizer state unchanged)`);
+}
+
+async function iterations(trainer: Trainer, opts: LoopOptions, { signal, log, live, recorder, hooks }: LoopContext, rows: MetricsRow[]): Promise<void> {
   const c = trainer.config;
   const start = performance.now();
   const first = Math.min(trainer.iteration, opts.iterations);
@@ -183,11 +201,11 @@ async function iterations(trainer: Trainer, opts: RunOptions, { signal, log, liv
       // absolute iteration numbers (a resumed run starts at its checkpoint); the pace counts this run's iterations only
       log(progressLine({
         label: 'iter', done: trainer.iteration, total: opts.iterations, start: first,
-        elapsedSec: (performance.now() - start) / 1000, extra: last ? `reward=${fmt(last['reward/mean'])}` : undefined,
+        elapsedSec: (performance.now() - start) / 1000, extra: last ? `reward=${fmt(last[METRIC.rewardMean])}` : undefined,
       }));
     }
     const iterationStart = performance.now();
-    let row: MetricsRow;
+    let row: MetricsRow & { iteration: number };
     try {
       row = await trainer.step({ signal });
     } catch (e) {
@@ -195,11 +213,11 @@ async function iterations(trainer: Trainer, opts: RunOptions, { signal, log, liv
       throw e;
     }
     await recorder?.recordIteration(); // the finished iteration is on disk before its evaluation can fail
-    const skipped = ['policy', 'critic'].map((who) => [who, row[`${who}/skipped_steps`]] as const).filter(([, n]) => typeof n === 'number' && n > 0);
-    for (const [who, n] of skipped) log(`warning: iteration ${trainer.iteration}: skipped ${n} ${who} optimizer step(s) with a NaN or Inf loss or gradient (weights and optimizer state unchanged)`);
+    warnSkippedSteps(trainer, row, log);
     let evalAborted = false;
     if (hasEval(trainer) && (trainer.iteration % c.evalEvery === 0 || trainer.iteration === opts.iterations)) {
       try {
+        await interruptPoint('evaluate', trainer.iteration);
         const ev = await evalRow(trainer, signal);
         Object.assign(row, ev);
         trainer.metrics.amendLast(ev);
@@ -213,7 +231,10 @@ async function iterations(trainer: Trainer, opts: RunOptions, { signal, log, liv
     if (live) live.update(trainer.iteration, metricsLine(row));
     else log(metricsLine(row));
     opts.onIteration?.(row);
+    // an abort during the evaluation ends the run: the finished iteration is checkpointed now, whatever the policy
+    const iterationSec = (performance.now() - iterationStart) / 1000;
+    const checkpointed = recorder ? await (evalAborted ? recorder.checkpointNow() : recorder.afterIteration(iterationSec)) : false;
+    await hooks.afterIteration?.(row, { checkpointed });
     if (evalAborted) { log(`stopping at iteration ${trainer.iteration} (aborted during its evaluation; the iteration is kept without eval)`); break; }
-    await recorder?.afterIteration((performance.now() - iterationStart) / 1000);
   }
 }

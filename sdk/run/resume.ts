@@ -5,9 +5,9 @@ import { existsSync } from 'node:fs';
 import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { completeCheckpoints, loadCheckpoint, removeStaleCheckpointTemporaries } from './checkpoint.ts';
-import { MetricsLog } from './metrics-log.ts';
+import { MetricsLog, rowsThrough } from '../ppo/metrics-log.ts';
 import { claimRunDir, describeRunDir, holdsFinishedIterations, inspectRunDir } from './run-dir.ts';
-import type { Trainer } from './trainer.ts';
+import type { Trainer } from '../ppo/trainer.ts';
 
 /**
  * The newest complete checkpoint directory of `runDir` (see completeCheckpoints), or null. The `latest` file
@@ -37,11 +37,7 @@ export async function resumeFrom(trainer: Trainer, runDir: string, opts: { log?:
   for (const stale of await removeStaleCheckpointTemporaries(runDir)) log(`resume: removed the partial checkpoint ${stale}`);
   const saved = await MetricsLog.open(runDir);
   const restored = await restoreNewest(trainer, runDir, saved, log);
-  if (restored === null) {
-    trainer.metrics.truncateAfter(-1);
-    for (const row of saved.rows) trainer.metrics.append(row);
-    trainer.metrics.truncateAfter(0);
-  }
+  if (restored === null) trainer.restore({ ...trainer.state(), metrics: rowsThrough(saved.rows, 0) }, `${runDir}/metrics.jsonl`);
   const dropped = saved.rows.length - trainer.metrics.rows.length;
   if (dropped > 0) log(`resume: dropping ${dropped} metrics row(s) after iteration ${restored ?? 0}; those iterations run again`);
   if (saved.rows.length) await trainer.metrics.save(runDir);
@@ -54,10 +50,8 @@ export async function resumeFrom(trainer: Trainer, runDir: string, opts: { log?:
 async function restoreNewest(trainer: Trainer, runDir: string, saved: MetricsLog, log: (line: string) => void): Promise<number | null> {
   const failures: string[] = [];
   for (const { iteration, dir } of (await completeCheckpoints(runDir)).reverse()) {
-    trainer.metrics.truncateAfter(-1);
-    for (const row of saved.rows) trainer.metrics.append(row);
     try {
-      await loadCheckpoint(trainer, dir); // truncates metrics after the checkpoint's iteration
+      await loadCheckpoint(trainer, dir, saved.rows); // the rows up to the checkpoint's iteration
       return iteration;
     } catch (e) {
       // a failed load may have assigned some weights already: the older checkpoint's load overwrites all of them

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { MetricsRow } from '../sdk/ppo/metrics-log.ts';
 import type { RolloutSample } from '../sdk/rollout/rollout-batch.ts';
-import { renderReport } from '../sdk/viz/index.ts';
+import { renderReport } from '../sdk/run/report.ts';
 
 type Figure = { id: string; figure: { data: { name: string; x: number[]; y: (number | null)[] }[]; layout: { title: { text: string } } } };
 

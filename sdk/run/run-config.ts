@@ -4,16 +4,17 @@
 //   { "name": "mini", "model": "base", "trainData": "train.json", "evalData": "eval.jsonl",
 //     "iterations": 30, "reward": "math", "trainer": { ...TrainerConfig fields } }
 
-import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { modelReference } from '../hub/resolve.ts';
-import { loadModel } from '../model/index.ts';
-import { loadTokenizer } from '../tokenizer/index.ts';
+import { loadModel, type TransformerLM } from '../model/index.ts';
+import { loadTokenizer, type Tokenizer } from '../tokenizer/index.ts';
+import type { RolloutEngine } from '../rollout/engine.ts';
 import { readDataset } from '../data/index.ts';
 import { mathReward, type RewardFn } from '../reward/index.ts';
-import { resolveTrainerConfig, TRAINER_CONFIG_SCHEMA, type TrainerConfig, type TrainerConfigInput } from './config.ts';
-import { assertValid, deepPartial, isPlainObject, number, object, oneOf, string } from '../util/schema.ts';
-import { Trainer } from './trainer.ts';
+import { resolveTrainerConfig, TRAINER_CONFIG_SCHEMA, type TrainerConfig, type TrainerConfigInput } from '../ppo/config.ts';
+import { assertValid, deepPartial, number, object, oneOf, string } from '../util/schema.ts';
+import { readJsonObject } from '../util/json-file.ts';
+import { Trainer } from '../ppo/trainer.ts';
 
 export interface RunConfig {
   name: string;
@@ -53,13 +54,7 @@ export function checkRunConfig(rc: unknown, source: string): TrainerConfig {
 }
 
 export async function readRunConfig(path: string): Promise<RunConfig> {
-  let json: unknown;
-  try {
-    json = JSON.parse(await readFile(path, 'utf8'));
-  } catch (e) {
-    throw new Error(`${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : `invalid JSON: ${(e as Error).message}`}`);
-  }
-  if (!isPlainObject(json)) throw new Error(`${path}: expected a JSON object`);
+  const json = await readJsonObject(path);
   checkRunConfig(json, path);
   const c = json as unknown as RunConfig;
   const base = dirname(resolve(path));
@@ -81,7 +76,10 @@ export async function readRunConfig(path: string): Promise<RunConfig> {
  * Builds a Trainer (fresh, at iteration 0) for a run config. The config is checked first (errors start
  * with `configSource`, the file it came from), so a mistake never waits for the model to load.
  */
-export async function trainerFromRunConfig(rc: RunConfig, opts: { reward?: RewardFn; configSource?: string } = {}): Promise<Trainer> {
+export async function trainerFromRunConfig(
+  rc: RunConfig,
+  opts: { reward?: RewardFn; configSource?: string; engine?: (policy: TransformerLM, tokenizer: Tokenizer) => RolloutEngine } = {},
+): Promise<Trainer> {
   const source = opts.configSource ?? 'run config';
   const config = checkRunConfig(rc, source);
   const [policy, tokenizer, dataset, evalDataset] = await Promise.all([
@@ -95,5 +93,6 @@ export async function trainerFromRunConfig(rc: RunConfig, opts: { reward?: Rewar
     evalDataset: rc.evalLimit === undefined ? evalDataset : evalDataset.slice(0, rc.evalLimit),
     reward: opts.reward ?? mathReward,
     config,
+    engine: opts.engine?.(policy, tokenizer),
   });
 }

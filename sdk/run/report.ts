@@ -4,10 +4,11 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { MetricsRow } from '../ppo/metrics-log.ts';
+import { METRIC, type MetricName } from '../ppo/metric-names.ts';
 import type { RolloutSample } from '../rollout/rollout-batch.ts';
-import { escapeHtml, inlineScriptSource, jsonForScript } from './html.ts';
-import { lineFigure, type LineSeries, type PlotlyFigure } from './plotly.ts';
-import { formatValue, tableBundle } from './table.ts';
+import { escapeHtml, inlineScriptSource, jsonForScript } from '../viz/html.ts';
+import { lineFigure, type LineSeries, type PlotlyFigure } from '../viz/plotly.ts';
+import { formatValue, tableBundle } from '../viz/table.ts';
 
 export interface ReportOptions {
   title: string;
@@ -39,32 +40,32 @@ const finite = (v: unknown): v is number => typeof v === 'number' && Number.isFi
 /** The ORZ curves, each only when its metric was recorded. */
 function curveFigures(rows: MetricsRow[]): { id: string; figure: PlotlyFigure }[] {
   const x = rows.map((row, i) => (finite(row.iteration) ? row.iteration : i + 1));
-  const present = (key: string) => rows.some((row) => finite(row[key]));
-  const series = (key: string, name = key): LineSeries => ({ name, y: rows.map((row) => { const v = row[key]; return finite(v) ? v : null; }) });
+  const present = (key: MetricName) => rows.some((row) => finite(row[key]));
+  const series = (key: MetricName, name: string = key): LineSeries => ({ name, y: rows.map((row) => { const v = row[key]; return finite(v) ? v : null; }) });
   const figures: { id: string; figure: PlotlyFigure }[] = [];
 
-  if (present('reward/mean')) {
+  if (present(METRIC.rewardMean)) {
     figures.push({
       id: 'fig-reward',
-      figure: lineFigure({ title: 'Train reward', x, series: [series('reward/mean')], xTitle: 'iteration', yTitle: 'mean reward' }),
+      figure: lineFigure({ title: 'Train reward', x, series: [series(METRIC.rewardMean)], xTitle: 'iteration', yTitle: 'mean reward' }),
     });
   }
-  const lengthKeys = ['response_length/mean', 'response_length/correct', 'response_length/incorrect'].filter(present);
+  const lengthKeys = [METRIC.responseLengthMean, METRIC.responseLengthCorrect, METRIC.responseLengthIncorrect].filter(present);
   if (lengthKeys.length > 0) {
     figures.push({
       id: 'fig-response-length',
       figure: lineFigure({ title: 'Response length', x, series: lengthKeys.map((k) => series(k)), xTitle: 'iteration', yTitle: 'tokens' }),
     });
   }
-  if (present('eval/accuracy')) {
+  if (present(METRIC.evalAccuracy)) {
     // Eval runs every few iterations: plot only the rows that have it, so the line joins real points.
-    const evalRows = rows.map((row, i) => [x[i]!, row['eval/accuracy']] as const).filter(([, v]) => finite(v));
+    const evalRows = rows.map((row, i) => [x[i]!, row[METRIC.evalAccuracy]] as const).filter(([, v]) => finite(v));
     figures.push({
       id: 'fig-eval',
       figure: lineFigure({
         title: 'Eval accuracy',
         x: evalRows.map(([it]) => it),
-        series: [{ name: 'eval/accuracy', y: evalRows.map(([, v]) => v as number) }],
+        series: [{ name: METRIC.evalAccuracy, y: evalRows.map(([, v]) => v as number) }],
         xTitle: 'iteration',
         yTitle: 'accuracy',
       }),

@@ -7,8 +7,9 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { filesOf } from './support/files.ts';
 
 const ORZ = fileURLToPath(new URL('../bin/orz.js', import.meta.url));
 const REPO = fileURLToPath(new URL('..', import.meta.url));
@@ -21,15 +22,6 @@ function orz(args: string[], cwd: string) {
   return { code: r.status, stderr: r.stderr };
 }
 
-/** Every file under dir with its bytes. */
-async function filesOf(dir: string, into = new Map<string, Buffer>(), root = dir): Promise<Map<string, Buffer>> {
-  for (const e of await readdir(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    if (e.isDirectory()) await filesOf(p, into, root);
-    else into.set(relative(root, p), await readFile(p));
-  }
-  return into;
-}
 
 async function iterations(run: string): Promise<number[]> {
   return (await readFile(join(run, 'metrics.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l).iteration);

@@ -11,7 +11,7 @@ import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { readRunConfig } from '../sdk/ppo/run-config.ts';
+import { readRunConfig } from '../sdk/run/run-config.ts';
 import { arithProblems } from '../sdk/data/arith.ts';
 import { resolveTemplate, applyTemplate } from '../sdk/data/template.ts';
 import { pythiaShapedTokenizer, writePythiaToCache } from './support/pythia-cache.ts';

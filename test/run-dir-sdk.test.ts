@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { TransformerLM } from '../sdk/model/index.ts';
 import { trainByteLevelBPE } from '../sdk/tokenizer/index.ts';
 import type { ProblemRecord } from '../sdk/data/index.ts';
@@ -17,6 +17,7 @@ import { CheckpointPolicy, pruneCheckpoints } from '../sdk/run/checkpoint-policy
 import type { TrainerConfigInput } from '../sdk/ppo/config.ts';
 import { inProcessReward, type RewardFn, type Sample } from '../sdk/reward/index.ts';
 import { setAmbientHost, type AmbientHost } from '../sdk/util/ambient.ts';
+import { filesOf } from './support/files.ts';
 
 const tokenizer = trainByteLevelBPE(['ab ba abc cab 0123456789 xyz'], { vocabSize: 270, specialTokens: ['<|endoftext|>', '<|pad|>'] });
 const dataset: ProblemRecord[] = Array.from({ length: 16 }, (_, i) => ({ prompt: `q${i} ab`, groundTruth: '', source: { file: 'toy', index: i } }));
@@ -56,15 +57,6 @@ async function iterationsOnDisk(dir: string): Promise<number[]> {
   return (await readFile(join(dir, 'metrics.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l).iteration);
 }
 
-/** Every file under dir with its bytes. */
-async function filesOf(dir: string, into = new Map<string, Buffer>(), root = dir): Promise<Map<string, Buffer>> {
-  for (const e of await readdir(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    if (e.isDirectory()) await filesOf(p, into, root);
-    else into.set(relative(root, p), await readFile(p));
-  }
-  return into;
-}
 
 test('a reward that throws in iteration 3: the error propagates, and iterations 1-2 are recorded, checkpointed and reported', async () => {
   await withDir(async (dir) => {

@@ -84,7 +84,7 @@ async function check(names: string[]): Promise<void> {
 
 async function planForRunConfig(path: string, flags: { 'prompt-tokens'?: string; 'memory-budget'?: string; backend?: string }): Promise<number> {
   const { selectBackend } = await import('../sdk/engine/backend.ts');
-  const { readRunConfig } = await import('../sdk/ppo/run-config.ts');
+  const { readRunConfig } = await import('../sdk/run/run-config.ts');
   const { preflightRun } = await import('../sdk/run/preflight-run.ts');
   const rc = await readRunConfig(path);
   const backend = await selectBackend(flags.backend ?? rc.backend);

@@ -9,7 +9,7 @@ import { loadTokenizer } from '../tokenizer/index.ts';
 import { resolveModelPath } from '../hub/index.ts';
 import { applyTemplate, readDataset, resolveTemplate } from '../data/index.ts';
 import { resolveTrainerConfig } from '../ppo/config.ts';
-import type { RunConfig } from '../ppo/run-config.ts';
+import type { RunConfig } from './run-config.ts';
 import { preflight, promptTokensOf, residentBytes, type PreflightResult } from './preflight.ts';
 
 export interface RunPreflightOptions {

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { freemem } from 'node:os';
 import type { ModelConfig } from '../model/config.ts';
 import { resolveTrainerConfig, type TrainerConfig } from '../ppo/config.ts';
-import type { RunConfig } from '../ppo/run-config.ts';
+import type { RunConfig } from './run-config.ts';
 import { fmtBytes, fmtCount, memoryPlan, type MemoryPlan, type MemoryPlanInput } from './memory-plan.ts';
 
 export interface PreflightOptions {

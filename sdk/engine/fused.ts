@@ -28,6 +28,21 @@ export const FUSED = {
 } as const;
 export type FusedKernelName = (typeof FUSED)[keyof typeof FUSED];
 
+/**
+ * The configuration attributes of the layer kernels (layerForward, layerBackward), defined once for the op
+ * (sdk/model/layer-op.ts) and the backends. A type, not an interface, so it passes as tfjs's NamedAttrMap.
+ */
+export type FusedLayerAttrs = {
+  heads: number;
+  kvHeads: number;
+  headDim: number;
+  act: 'silu' | 'gelu';
+  eps: number;
+  norm: 'rms' | 'layer';
+  parallel: boolean;
+  rotaryDims: number;
+};
+
 let override: boolean | null = null;
 
 /** Turns fused kernels on or off for this process (null: back to ORZ_FUSED, default on). */

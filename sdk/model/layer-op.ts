@@ -11,7 +11,7 @@
 //   no cache, tape    train: a tf.customGrad over (x, weights...) whose gradient is OrzLayerBackward
 
 import { tf } from '../engine/tf.ts';
-import { FUSED, fusedOp, runFused } from '../engine/fused.ts';
+import { FUSED, fusedOp, runFused, type FusedLayerAttrs } from '../engine/fused.ts';
 import { attentionMask, cacheAttentionMask, selfAttention, type AttentionWeights } from './attention.ts';
 import type { ResolvedModelConfig } from './config.ts';
 import type { Architecture } from './family.ts';
@@ -21,15 +21,7 @@ import { gelu, layerNorm, linear, rmsNorm, silu } from './ops.ts';
 import type { Rope } from './rope.ts';
 
 /** What every fused layer of one forward pass shares. */
-interface FusedLayerContext {
-  heads: number;
-  kvHeads: number;
-  headDim: number;
-  act: 'silu' | 'gelu';
-  eps: number;
-  norm: 'rms' | 'layer';
-  parallel: boolean;
-  rotaryDims: number;
+interface FusedLayerContext extends FusedLayerAttrs {
   cos: tf.Tensor2D;  // [B*T, d], rope at each row's position (unscaled)
   sin: tf.Tensor2D;
   mask: tf.Tensor3D; // [B, T, S] additive; [B, T, C + T] when decoding over a cache (cacheAttentionMask)
@@ -54,7 +46,7 @@ function isTapeOn(): boolean {
 
 /** One layer's output [B*T, H] for its input x [B*T, H], as one fused kernel call. */
 function fusedLayer(x: tf.Tensor2D, l: LayerWeights, ctx: FusedLayerContext): tf.Tensor2D {
-  const attrs = {
+  const attrs: FusedLayerAttrs = {
     heads: ctx.heads, kvHeads: ctx.kvHeads, headDim: ctx.headDim, act: ctx.act, eps: ctx.eps,
     norm: ctx.norm, parallel: ctx.parallel, rotaryDims: ctx.rotaryDims,
   };

@@ -6,22 +6,14 @@
 // k, v and the cache [B, kvHeads, ., d]. They are fed to ORT at the graph's ranks (free views of
 // the same row-major data). Sessions are keyed on config-level attributes only, never on B, T, S.
 
-import { FUSED } from '../../fused.ts';
+import { FUSED, type FusedLayerAttrs } from '../../fused.ts';
 import { runGraph, type GraphOutput, type KernelArgs, type TensorInfo } from '../kernel-util.ts';
 import { backwardInputNames, backwardOutputNames, layerBackwardGraph } from './layer-backward-graph.ts';
 import { forwardInputNames, forwardOutputNames, layerForwardGraph, weightInputNames, type LayerMode } from './layer-forward-graph.ts';
 import { specKey, type LayerSpec } from './layer-graph-builder.ts';
 
 /** Attributes of both kernels. `mode` only for the forward. */
-export interface LayerAttrs {
-  heads: number;
-  kvHeads: number;
-  headDim: number;
-  act: 'silu' | 'gelu';
-  eps: number;
-  norm: 'rms' | 'layer';
-  parallel: boolean;
-  rotaryDims: number;
+export interface LayerAttrs extends FusedLayerAttrs {
   mode?: LayerMode;
 }
 

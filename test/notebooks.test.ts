@@ -18,7 +18,7 @@ test('notebooks/ run through the orz kernel with nbclient', { timeout: 1_200_000
   assert.ok(files.includes('01-quickstart.ipynb'), 'notebooks/01-quickstart.ipynb is missing');
   const jupyter = await tempJupyter();
   try {
-    const run = await runDriver('notebooks.py', files.map((f) => join(NOTEBOOKS, f)), { ...jupyter.env, ORZ_KERNEL_NAME: 'orz' }, 1_100_000);
+    const run = await runDriver('notebooks.py', files.map((f) => join(NOTEBOOKS, f)), { ...jupyter.env, ORZ_KERNEL_NAME: 'orz', ORZ_NOTEBOOK_TEST: '1' }, 1_100_000);
     const results = new Map(jsonLines<NotebookRun>(run.stdout).map((r) => [r.notebook, r]));
     for (const file of files) {
       await t.test(`${file}: no error outputs`, () => {

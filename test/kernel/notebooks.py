@@ -1,6 +1,9 @@
 """Executes notebooks with nbclient through an installed kernel (ORZ_KERNEL_NAME) and reports what they showed.
 
 Usage: notebooks.py NOTEBOOK.ipynb...
+With ORZ_NOTEBOOK_TEST=1, a notebook whose metadata holds `orz.test_parameters` (source code) gets that code as a
+new cell right after its cell tagged `parameters` (papermill's convention), so the test can run a long experiment at
+a smaller size while the committed notebook keeps the full one.
 Prints one JSON line per notebook: {"notebook", "seconds", "errors": [...], "cells": [{"index", "outputs": [
 {"type", "mimes"}]}]}. Notebooks run in their own directory; the files themselves are not modified.
 """
@@ -33,10 +36,22 @@ def summarize(nb):
     return errors, cells
 
 
+def inject_test_parameters(nb, path):
+    source = nb.metadata.get("orz", {}).get("test_parameters")
+    if not source or os.environ.get("ORZ_NOTEBOOK_TEST") != "1":
+        return
+    tagged = [i for i, c in enumerate(nb.cells) if "parameters" in c.get("metadata", {}).get("tags", [])]
+    if not tagged:
+        raise SystemExit(f"{path}: metadata.orz.test_parameters is set but no cell is tagged 'parameters'")
+    cell = nbformat.v4.new_code_cell(source, metadata={"tags": ["injected-parameters"]})
+    nb.cells.insert(tagged[0] + 1, cell)
+
+
 def main(paths):
     kernel = os.environ.get("ORZ_KERNEL_NAME", "orz")
     for path in paths:
         nb = nbformat.read(path, as_version=4)
+        inject_test_parameters(nb, path)
         client = NotebookClient(nb, kernel_name=kernel, timeout=600, allow_errors=True,
                                 resources={"metadata": {"path": os.path.dirname(os.path.abspath(path))}})
         t0 = time.time()

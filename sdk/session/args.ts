@@ -1,6 +1,7 @@
 // Checking the arguments of a request against the operation's declared shape. Arguments are data only;
 // every error names the operation and the argument, e.g. `trainer.run: argument "iterations" must be ...`.
 
+import type { PromptInput } from '../rollout/engine.ts';
 import { RolloutBatch } from '../rollout/rollout-batch.ts';
 
 export class ArgumentError extends Error {
@@ -54,6 +55,20 @@ export const numbers = (): Check<number[]> => (v, at) => {
 };
 
 export const rollouts = (): Check<RolloutBatch> => (v, at) => (v instanceof RolloutBatch ? v : fail(at, 'must be a RolloutBatch (Arrow rollouts)', v));
+
+/** Most prompts one request may carry. */
+export const MAX_PROMPTS = 1 << 16;
+
+/** A prompt: a string, or {prompt, groundTruth?, ...fields} with string or number fields (they become columns). */
+export const promptInput = (): Check<string | PromptInput> => (v, at) => {
+  if (typeof v === 'string') return v;
+  const o = plainObject()(v, at);
+  if (typeof o['prompt'] !== 'string') throw new ArgumentError(`argument "${at}.prompt" must be a string`);
+  for (const [k, x] of Object.entries(o)) {
+    if (typeof x !== 'string' && typeof x !== 'number') throw new ArgumentError(`argument "${at}.${k}" must be a string or a number`);
+  }
+  return o as PromptInput;
+};
 
 /** A handle reference: the id or name of a handle (the client sends `handle.id`). */
 export const handleRef = (): Check<string> => str({ maxLength: 128 });

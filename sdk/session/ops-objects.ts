@@ -3,24 +3,11 @@
 import type { TransformerLM } from '../model/index.ts';
 import type { Tokenizer } from '../tokenizer/index.ts';
 import type { ProblemRecord } from '../data/index.ts';
-import type { PromptInput, RolloutEngine } from '../rollout/engine.ts';
-import { ArgumentError, anyString, arrayOf, bool, int, optional, plainObject, str, type Check } from './args.ts';
+import type { RolloutEngine } from '../rollout/engine.ts';
+import { ArgumentError, anyString, arrayOf, bool, int, optional, plainObject, promptInput, MAX_PROMPTS, str, type Check } from './args.ts';
 import { HostTensor } from './codec.ts';
 import { weightsDigest } from './digest.ts';
 import { handleOp, type Operation } from './op.ts';
-
-/** A prompt: a string, or {prompt, groundTruth?, ...fields} with string or number fields (they become columns). */
-export const promptInput = (): Check<string | PromptInput> => (v, at) => {
-  if (typeof v === 'string') return v;
-  const o = plainObject()(v, at);
-  if (typeof o['prompt'] !== 'string') throw new ArgumentError(`argument "${at}.prompt" must be a string`);
-  for (const [k, x] of Object.entries(o)) {
-    if (typeof x !== 'string' && typeof x !== 'number') throw new ArgumentError(`argument "${at}.${k}" must be a string or a number`);
-  }
-  return o as PromptInput;
-};
-
-const MAX_PROMPTS = 1 << 16;
 
 const GENERATE_KEYS = new Set(['temperature', 'topP', 'topK', 'maxNewTokens', 'n', 'stop', 'seed']);
 

@@ -1,64 +1,60 @@
-// Operations on trainers: the in-process Trainer's methods by name, each returning what the method returns
-// (RolloutBatch, metrics rows, MetricsLog), plus checkpoint and a weights digest.
+// Operations on trainers: one `trainer.<name>` per entry of the remote Trainer API (trainer-api.ts), which
+// fixes the names, queueing and argument checks; here is what each does in the session, typed to return
+// what the Trainer member returns in-process.
 
-import type { Trainer, Experience } from '../ppo/trainer.ts';
+import type { Trainer } from '../ppo/trainer.ts';
 import { MetricsLog } from '../ppo/metrics-log.ts';
-import { ArgumentError, arrayOf, int, optional, rollouts, str } from './args.ts';
+import { ArgumentError } from './args.ts';
 import { weightsDigest } from './digest.ts';
-import { handleOp, type Operation } from './op.ts';
-import { promptInput } from './ops-objects.ts';
+import { handleOp, type OpContext, type Operation } from './op.ts';
 import type { Entry } from './registry.ts';
+import { TRAINER_API, type TrainerServe } from './trainer-api.ts';
 import { sessionRun, sessionStep } from './trainer-loop.ts';
-
-const trainerOf = (e: Entry) => e.object as Trainer;
 
 /** Experiences from makeExperience() wait here for update(); a few at most, since each holds a batch of arrays. */
 const KEEP_EXPERIENCES = 4;
 let experienceCounter = 0;
 
-/** An Experience as it travels: the batch as Arrow, every column as its typed array, plus the id update() names. */
-function experienceToWire(id: string, x: Experience) {
-  return { id, ...x };
-}
-
-export const TRAINER_OPERATIONS: Record<string, Operation> = {
-  'trainer.info': handleOp('trainer', { queued: false }, {}, ({ service }, _a, e) => {
-    const t = trainerOf(e);
-    return { ...service.info(e), config: t.config, datasetSize: t.dataset.length, evalSize: t.evalDataset.length, reward: e.trainer!.reward };
+const SERVE: TrainerServe<OpContext, Entry> = {
+  info: ({ service }, _a, e, t) => ({
+    ...service.info(e), config: t.config, datasetSize: t.dataset.length, evalSize: t.evalDataset.length, reward: e.trainer!.reward,
   }),
-  'trainer.metrics': handleOp('trainer', { queued: false }, {}, (_c, _a, e) => new MetricsLog([...trainerOf(e).metrics.rows])),
-  'trainer.lastBatch': handleOp('trainer', { queued: false }, {}, (_c, _a, e) => trainerOf(e).lastBatch),
-  'trainer.digest': handleOp('trainer', { queued: false }, {}, (_c, _a, e) => weightsDigest(trainerOf(e).policy.weights)),
+  metrics: (_c, _a, _e, t) => new MetricsLog([...t.metrics.rows]),
+  lastBatch: (_c, _a, _e, t) => t.lastBatch,
+  digest: (_c, _a, _e, t) => weightsDigest(t.policy.weights),
 
-  'trainer.step': handleOp('trainer', { queued: true }, {}, ({ service, call }, _a, e) => sessionStep(service, e, call)),
-  'trainer.run': handleOp('trainer', { queued: true }, { iterations: int({ min: 0 }) }, ({ service, call }, a, e) =>
-    sessionRun(service, e, call, a.iterations)),
+  step: ({ service, call }, _a, e) => sessionStep(service, e, call),
+  run: ({ service, call }, a, e) => sessionRun(service, e, call, a.iterations),
 
-  'trainer.generate': handleOp('trainer', { queued: true }, { prompts: optional(arrayOf(promptInput(), { max: 1 << 16 })) }, ({ call }, a, e) => {
-    const prompts = a.prompts?.map((p) => (typeof p === 'string' ? { prompt: p } : p));
-    return trainerOf(e).generate(prompts, { signal: call.signal });
-  }),
-  'trainer.score': handleOp('trainer', { queued: true }, { batch: rollouts() }, (_c, a, e) => trainerOf(e).score(a.batch)),
-  'trainer.makeExperience': handleOp('trainer', { queued: true }, { batch: rollouts() }, (_c, a, e) => {
-    const x = trainerOf(e).makeExperience(a.batch);
+  generate: ({ call }, a, _e, t) => t.generate(a.prompts?.map((p) => (typeof p === 'string' ? { prompt: p } : p)), { signal: call.signal }),
+  score: (_c, a, _e, t) => t.score(a.batch),
+  makeExperience: (_c, a, e, t) => {
+    const x = t.makeExperience(a.batch);
     const id = `exp-${++experienceCounter}`;
     const kept = e.trainer!.experiences;
     kept.set(id, x);
     while (kept.size > KEEP_EXPERIENCES) kept.delete(kept.keys().next().value!);
-    return experienceToWire(id, x);
-  }),
-  'trainer.update': handleOp('trainer', { queued: true }, { experience: str({ maxLength: 64 }) }, async ({ service }, a, e) => {
+    return { id, ...x }; // the batch as Arrow, every column as its typed array, plus the id update() names
+  },
+  update: async ({ service }, a, e, t) => {
     const x = e.trainer!.experiences.get(a.experience);
     if (!x) throw new ArgumentError(`trainer.update: argument "experience": ${JSON.stringify(a.experience)} is not a pending experience of ${e.id} (experiences live until used, ${KEEP_EXPERIENCES} at most, and not across restarts)`);
     e.trainer!.experiences.delete(a.experience);
-    const stats = await trainerOf(e).update(x);
+    const stats = await t.update(x);
     e.trainer!.dirty = true;
     await service.workers?.weightsChanged(e.queueKey);
     return stats;
-  }),
-  'trainer.evaluate': handleOp('trainer', { queued: true }, { limit: optional(int({ min: 1 })) }, ({ call }, a, e) =>
-    trainerOf(e).evaluate({ limit: a.limit, signal: call.signal })),
-  'trainer.checkpoint': handleOp('trainer', { queued: true }, {}, async ({ service }, _a, e) => ({
-    iteration: trainerOf(e).iteration, dir: await service.checkpoint(e),
-  })),
+  },
+  evaluate: ({ call }, a, _e, t) => t.evaluate({ limit: a.limit, signal: call.signal }),
+  checkpoint: async ({ service }, _a, e, t) => ({ iteration: t.iteration, dir: await service.checkpoint(e) }),
 };
+
+function trainerOperation<K extends keyof typeof TRAINER_API>(name: K): Operation {
+  const api = TRAINER_API[name];
+  const serve = SERVE[name] as (c: OpContext, a: unknown, e: Entry, t: Trainer) => unknown;
+  return handleOp('trainer', { queued: api.queued }, api.args, (c, a, e) => serve(c, a, e, e.object as Trainer));
+}
+
+export const TRAINER_OPERATIONS: Record<string, Operation> = Object.fromEntries(
+  (Object.keys(TRAINER_API) as (keyof typeof TRAINER_API)[]).map((name) => [`trainer.${name}`, trainerOperation(name)]),
+);

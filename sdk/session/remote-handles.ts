@@ -4,15 +4,12 @@
 
 import type { PromptInput, GenerateParams, GenerateProgress } from '../rollout/engine.ts';
 import type { RolloutBatch } from '../rollout/rollout-batch.ts';
-import type { MetricsLog, MetricsRow } from '../ppo/metrics-log.ts';
-import type { EvalResult, Experience } from '../ppo/trainer.ts';
-import type { TrainerConfig } from '../ppo/config.ts';
 import type { ProblemRecord } from '../data/index.ts';
 import type { ResolvedModelConfig } from '../model/index.ts';
 import type { RewardFn } from '../reward/index.ts';
-import { ambientHost } from '../util/ambient.ts';
 import type { HostTensor } from './codec.ts';
 import type { HandleInfo, HandleKind } from './registry.ts';
+import { TRAINER_API, type TrainerApi, type TrainerCalls } from './trainer-api.ts';
 import type { CallOptions } from './transport.ts';
 
 /** What a handle needs from its session. */
@@ -74,30 +71,15 @@ export class RemoteEngine extends RemoteObject {
   }
 }
 
-export interface TrainerInfo extends HandleInfo {
-  config: TrainerConfig;
-  datasetSize: number;
-  evalSize: number;
-  reward: 'math' | 'controller';
-}
+export type { TrainerInfo, RemoteExperience, RemoteRunOptions } from './trainer-api.ts';
 
-/** Experience from a session: the columns of the in-process one, plus the id update() refers to. */
-export interface RemoteExperience extends Experience { id: string }
-
-export interface RemoteRunOptions {
-  /** Total iterations to reach (a resumed trainer continues up to this number). */
-  iterations: number;
-  /** Cancels the run at the next iteration boundary (default: the notebook cell's interrupt, in a kernel). */
-  signal?: AbortSignal;
-  onIteration?: (row: MetricsRow) => void;
-  /** Progress lines (default stderr; null for silence). */
-  log?: ((line: string) => void) | null;
-}
+// The trainer's remote methods (generate, score, makeExperience, update, step, run, evaluate, metrics,
+// lastBatch, info, digest, checkpoint) come from TRAINER_API, installed on the prototype below.
+export interface RemoteTrainer extends TrainerCalls {}
 
 export class RemoteTrainer extends RemoteObject {
   readonly kind = 'trainer' as const;
 
-  info() { return this.call<TrainerInfo>('trainer.info'); }
   /** Completed iterations. */
   async iteration(): Promise<number> { return (await this.info()).iteration!; }
 
@@ -106,36 +88,17 @@ export class RemoteTrainer extends RemoteObject {
     this.host.setReward(this.id, fn);
     return this;
   }
+}
 
-  generate(prompts?: (string | PromptInput)[], opts: { signal?: AbortSignal } = {}) {
-    return this.call<RolloutBatch>('trainer.generate', { prompts }, { signal: opts.signal });
-  }
-  score(batch: RolloutBatch) { return this.call<RolloutBatch>('trainer.score', { batch }); }
-  makeExperience(batch: RolloutBatch) { return this.call<RemoteExperience>('trainer.makeExperience', { batch }); }
-  update(exp: RemoteExperience) { return this.call<MetricsRow>('trainer.update', { experience: exp.id }); }
-  step(opts: { signal?: AbortSignal } = {}) {
-    return this.call<MetricsRow & { iteration: number }>('trainer.step', {}, { signal: opts.signal ?? ambientHost()?.signal });
-  }
-  run(opts: RemoteRunOptions): Promise<MetricsRow[]> {
-    if ('runDir' in opts) throw new Error('run: a session trainer writes to its run directory inside the session; runDir is not an option here');
-    const log = opts.log === null ? null : (opts.log ?? ((l: string) => process.stderr.write(`${l}\n`)));
-    return this.call<MetricsRow[]>('trainer.run', { iterations: opts.iterations }, {
-      signal: opts.signal ?? ambientHost()?.signal,
-      onProgress: (kind, data) => {
-        if (kind === 'iteration') opts.onIteration?.(data as MetricsRow);
-        else if (kind === 'log') log?.(data as string);
-      },
-    });
-  }
-  evaluate(opts: { limit?: number; signal?: AbortSignal } = {}) {
-    return this.call<EvalResult>('trainer.evaluate', { limit: opts.limit }, { signal: opts.signal });
-  }
-  metrics() { return this.call<MetricsLog>('trainer.metrics'); }
-  lastBatch() { return this.call<RolloutBatch | null>('trainer.lastBatch'); }
-  /** Checkpoints now (the session also does every K iterations and at shutdown). */
-  checkpoint() { return this.call<{ iteration: number; dir: string }>('trainer.checkpoint'); }
-  /** sha256 of the policy weights. */
-  digest() { return this.call<string>('trainer.digest'); }
+for (const name of Object.keys(TRAINER_API) as (keyof TrainerApi)[]) {
+  const request = TRAINER_API[name].request as (...params: unknown[]) => { args: object; opts?: CallOptions };
+  Object.defineProperty(RemoteTrainer.prototype, name, {
+    value: { [name](this: RemoteTrainer, ...params: unknown[]) {
+      const { args, opts } = request(...params);
+      return this.host.call(`trainer.${name}`, this.id, args, opts);
+    } }[name],
+    writable: true, configurable: true,
+  });
 }
 
 export type RemoteHandle = RemoteModel | RemoteTokenizer | RemoteDataset | RemoteEngine | RemoteTrainer;

@@ -7,6 +7,7 @@ export interface Bench { script: string; what: string; options: string }
 
 export const BENCHES: Record<string, Bench> = {
   'engine-vs-pytorch': { script: 'engine-vs-pytorch.ts', what: 'the compute engine against PyTorch: PPO update, forward, sampling', options: '[--backends onnxruntime,onnxruntime-unfused,cpu] [--reps 3] [--rounds 2] [--no-install]' },
+  'engine-steps': { script: 'engine-steps.ts', what: 'one backend alone: PPO update, forward and sampling on engine-vs-pytorch\'s fixture (no PyTorch)', options: '[--backend onnxruntime|onnxruntime-unfused|cpu] [--warmup 1] [--reps 3] [--gemm] [--profile]' },
   'mini-rl': { script: 'mini-rl.ts', what: 'the main job\'s PPO run: eval accuracy against wall-clock time', options: '[--iterations N]' },
   'engine-matmul': { script: 'engine-matmul.ts', what: 'onnxruntime against cpu on the PPO model\'s matmul shapes', options: '[--reps 3]' },
   'engine-slice': { script: 'engine-slice.ts', what: 'block-copy Slice/Pad against the cpu kernels', options: '' },

@@ -6,22 +6,28 @@
 //   npx tsx bench/engine-steps.ts --fixture DIR --backend onnxruntime --out FILE.json
 //       [--warmup 1] [--forward-warmup N] [--reps 3] [--gemm] [--profile]
 // --warmup: untimed training steps first; --forward-warmup: untimed forwards/samplings (default --warmup).
+//
+// On its own (`npm run bench -- engine-steps [--backend B]`): without --fixture it writes a fresh fixture
+// into a temporary directory first (check logits on the cpu backend, as engine-vs-pytorch does); the
+// backend defaults to the preferred one and --out to bench/results/engine-steps-<engine>-<date>.json.
 
-import { loadavg } from 'node:os';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { selectBackend } from '../sdk/engine/backend.ts';
+import { activeBackend, selectBackend } from '../sdk/engine/backend.ts';
 import { setFusedKernels } from '../sdk/engine/fused.ts';
 import { tf } from '../sdk/engine/tf.ts';
 import { loadModel } from '../sdk/model/index.ts';
 import { Critic } from '../sdk/ppo/critic.ts';
+import { METRIC } from '../sdk/ppo/metric-names.ts';
 import { experienceColumns, padColumn, type Experience } from '../sdk/ppo/experience.ts';
 import { Trainer } from '../sdk/ppo/trainer.ts';
 import { RolloutEngine } from '../sdk/rollout/engine.ts';
 import { RolloutBatch } from '../sdk/rollout/rollout-batch.ts';
 import type { Tokenizer } from '../sdk/tokenizer/index.ts';
 import { writeFileAtomic } from '../sdk/util/atomic-write.ts';
-import { readFixture, relativeError } from './fixture.ts';
+import { readFixture, relativeError, writeFixture } from './fixture.ts';
 import { formatProfile, KernelProfiler, type Profile } from './kernel-profile.ts';
 
 const { values: args } = parseArgs({
@@ -32,11 +38,6 @@ const { values: args } = parseArgs({
     gemm: { type: 'boolean', default: false }, profile: { type: 'boolean', default: false },
   },
 });
-const need = (name: 'fixture' | 'backend' | 'out'): string => {
-  const v = args[name];
-  if (!v) throw new Error(`bench/engine-steps: --${name} is required`);
-  return v;
-};
 const count = (name: string, v: string | undefined, min: number): number => {
   const n = Number(v);
   if (!Number.isInteger(n) || n < min) throw new Error(`bench/engine-steps: --${name} must be an integer >= ${min}, got ${v}`);
@@ -47,14 +48,24 @@ const reps = count('reps', args.reps, 1);
 // forward and sampling run after the training steps, which already warmed the kernels they share
 const laterWarmup = count('forward-warmup', args['forward-warmup'] ?? args.warmup, 0);
 const loadStart = loadavg()[0]!;
-const log = (msg: string) => process.stderr.write(`[${args.backend}] ${msg}\n`);
+const requested = args.backend ?? (await activeBackend());
+const log = (msg: string) => process.stderr.write(`[${requested}] ${msg}\n`);
 // "<backend>-unfused": that backend with its fused kernels off (sdk/engine/fused.ts), to show what they buy
-const unfused = need('backend').endsWith('-unfused');
+const unfused = requested.endsWith('-unfused');
 if (unfused) setFusedKernels(false);
 
-const backend = (await selectBackend(need('backend').replace(/-unfused$/, ''))).name;
+let fixtureDir = args.fixture;
+const ownFixture = fixtureDir === undefined;
+if (ownFixture) {
+  fixtureDir = await mkdtemp(join(tmpdir(), 'orz-engine-steps-'));
+  log(`fixture (model, batch, reference logits on the cpu backend) in ${fixtureDir}`);
+  await selectBackend('cpu');
+  await writeFixture(fixtureDir);
+}
+const backend = (await selectBackend(requested.replace(/-unfused$/, ''))).name;
 const engineName = unfused ? `${backend}-unfused` : backend;
-const fx = await readFixture(need('fixture'));
+const fx = await readFixture(fixtureDir!);
+const outPath = args.out ?? join(import.meta.dirname, 'results', `engine-steps-${engineName}-${new Date().toISOString().slice(0, 10)}.json`);
 const { meta } = fx;
 const policy = await loadModel(join(fx.dir, 'policy'));
 const critic = await Critic.load(join(fx.dir, 'critic'));
@@ -118,8 +129,8 @@ let stepIndex = 0;
 const trainStep = async () => {
   const row = await trainer.update(experience);
   if (stepIndex++ >= warmup) {
-    criticSeconds.push(row['time/update_critic'] as number);
-    policySeconds.push(row['time/update_policy'] as number);
+    criticSeconds.push(row[METRIC.updateCriticTime] as number);
+    policySeconds.push(row[METRIC.updatePolicyTime] as number);
   }
   return row;
 };
@@ -184,7 +195,13 @@ const result = {
   peakRssMB: process.resourceUsage().maxRSS / 1024,
   loadAvg: [loadStart, loadavg()[0]!],
 };
-await writeFileAtomic(need('out'), JSON.stringify(result, null, 1));
+await writeFileAtomic(outPath, JSON.stringify(result, null, 1));
+if (ownFixture) {
+  await rm(fixtureDir!, { recursive: true, force: true });
+  const best = (xs: number[]) => Math.min(...xs).toFixed(3);
+  const tokPerSec = sampledTokens / Math.min(...sampling.seconds);
+  process.stdout.write(`${engineName}: PPO update ${best(train.seconds)} s (critic ${best(criticSeconds)}, policy ${best(policySeconds)}), forward ${best(forward.seconds)} s, sampling ${tokPerSec.toFixed(0)} tok/s, check rel. err ${check.relErr.toExponential(2)}, peak RSS ${result.peakRssMB.toFixed(0)} MB\n${outPath}\n`);
+}
 tf.dispose([batch.ids, batch.positions, batch.keyMask, fx.checkIds]);
 trainer.dispose();
 policy.dispose();

@@ -1,7 +1,23 @@
 // The names of the metrics columns that code reads or writes by name (the run loop's lines and eval row, the
 // live chart, the report, rollout statistics), so that a misspelt name is a compile error rather than a
-// chart line that silently stays empty. Rows are still open records: the optimizer statistics are named
-// `policy/<stat>` and `critic/<stat>` by the update.
+// chart line that silently stays empty. The update's statistics are named `policy/<stat>` and
+// `critic/<stat>` with a stat from UPDATE_STAT.
+
+/** What one optimizer epoch reports, logged as `policy/<stat>` and `critic/<stat>`. */
+export const UPDATE_STAT = {
+  loss: 'loss',
+  clipFraction: 'clip_fraction',
+  approxKL: 'approx_kl',
+  entropy: 'entropy',
+  klLoss: 'kl_loss',
+  gradNorm: 'grad_norm',
+  lr: 'lr',
+  steps: 'steps',
+  skippedSteps: 'skipped_steps',
+} as const;
+
+export type UpdateStat = (typeof UPDATE_STAT)[keyof typeof UPDATE_STAT];
+
 export const METRIC = {
   iteration: 'iteration',
   rewardMean: 'reward/mean',
@@ -19,6 +35,12 @@ export const METRIC = {
   /** Followed by the level: `eval/accuracy/level3`. */
   evalAccuracyLevelPrefix: 'eval/accuracy/level',
   evalTime: 'time/eval',
+  generateTime: 'time/generate',
+  scoreTime: 'time/score',
+  advantagesTime: 'time/advantages',
+  updateCriticTime: 'time/update_critic',
+  updatePolicyTime: 'time/update_policy',
+  trainTokensPerSec: 'throughput/train_tokens_per_s',
   policyClipFraction: 'policy/clip_fraction',
   policyEntropy: 'policy/entropy',
   policySkippedSteps: 'policy/skipped_steps',
@@ -28,4 +50,7 @@ export const METRIC = {
   iterationTime: 'time/iteration',
 } as const;
 
-export type MetricName = (typeof METRIC)[keyof typeof METRIC];
+export type MetricName = (typeof METRIC)[keyof typeof METRIC] | `policy/${UpdateStat}` | `critic/${UpdateStat}`;
+
+/** A row whose named fields are checked against the table (the spread-in statistics are open records). */
+export type NamedMetrics = { [K in MetricName]?: number | string | null };

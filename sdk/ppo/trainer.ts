@@ -21,6 +21,7 @@ import { Critic } from './critic.ts';
 import { experienceColumns, forwardInChunks, scoredSamples, type Experience } from './experience.ts';
 import { responseLogprobs } from './forward.ts';
 import { klPerToken, maskedMean, policyLoss, valueLoss } from './losses.ts';
+import { METRIC, type NamedMetrics, type UpdateStat } from './metric-names.ts';
 import { MetricsLog, type MetricsRow } from './metrics-log.ts';
 import { Adam } from './optimizer.ts';
 import { rolloutStats } from './rollout-stats.ts';
@@ -71,6 +72,9 @@ export function deriveSeed(seed: number, ...parts: number[]): number {
   for (const p of parts) r = new Rng(r.nextU32() ^ Math.imul(p + 1, 0x9e3779b1));
   return r.nextU32();
 }
+
+/** The loss statistics of one minibatch, by the names the update logs them under (policy/<stat>, critic/<stat>). */
+type LossStats = { [K in UpdateStat]?: tf.Scalar };
 
 export class Trainer {
   readonly config: TrainerConfig;
@@ -226,12 +230,12 @@ export class Trainer {
       const stats = epoch(c.criticUpdateSteps, critic.weights(), this.criticOptimizer, (mb) => {
         // L_V = 0.5 * max((V - G)^2, (V_clip - G)^2),  V_clip = V_old + clip(V - V_old, -eps_V, eps_V)
         const { loss, clipFraction } = valueLoss(critic.values(mb.tokens), mb.values, mb.returns, mb.mask, c.valueClip);
-        return { loss, stats: { loss, clip_fraction: clipFraction } };
+        return { loss, stats: { loss, clip_fraction: clipFraction } satisfies LossStats };
       });
       for (const [k, v] of Object.entries(stats)) out[`critic/${k}`] = v;
     }
     failpoint('update', this.iteration + 1);
-    out['time/update_critic'] = (performance.now() - t0) / 1000;
+    out[METRIC.updateCriticTime] = (performance.now() - t0) / 1000;
 
     const t1 = performance.now();
     if (this.iteration >= c.criticWarmupIterations) {
@@ -241,23 +245,23 @@ export class Trainer {
         // L_clip = -min(rho_t A_t, clip(rho_t, 1 - eps, 1 + eps) A_t),  rho_t = exp(log pi_theta - log pi_old)
         const clip = policyLoss(logp, mb.oldLogprobs, mb.advantages, mb.mask, c.clipRatio);
         const H = maskedMean(entropy!, mb.mask);
-        const stats: Record<string, tf.Scalar> = { loss: clip.loss, clip_fraction: clip.clipFraction, approx_kl: clip.approxKL, entropy: H };
+        const stats: LossStats = { loss: clip.loss, clip_fraction: clip.clipFraction, approx_kl: clip.approxKL, entropy: H };
         let loss = clip.loss;
         if (klInLoss) { // + beta * KL(pi_theta || pi_ref)
           const kl = maskedMean(klPerToken(logp, mb.refLogprobs, c.kl.estimator), mb.mask);
           loss = tf.add(loss, tf.mul(kl, c.kl.coef)) as tf.Scalar;
-          stats['kl_loss'] = kl;
+          stats.kl_loss = kl;
         }
         if (c.entropyCoef !== 0) loss = tf.sub(loss, tf.mul(H, c.entropyCoef)) as tf.Scalar; // - c_H * H
         return { loss, stats };
       });
       for (const [k, v] of Object.entries(stats)) out[`policy/${k}`] = v;
     }
-    out['time/update_policy'] = (performance.now() - t1) / 1000;
+    out[METRIC.updatePolicyTime] = (performance.now() - t1) / 1000;
 
     const trainTokens = exp.promptLengths.reduce((a, n) => a + n, 0) + exp.lengths.reduce((a, n) => a + n, 0);
     const dt = (performance.now() - t0) / 1000;
-    out['throughput/train_tokens_per_s'] = dt > 0 ? trainTokens / dt : null;
+    out[METRIC.trainTokensPerSec] = dt > 0 ? trainTokens / dt : null;
     return out;
   }
 
@@ -330,16 +334,19 @@ export class Trainer {
     this.#iteration += 1;
     this.lastBatch = batch;
     const genTokens = exp.lengths.reduce((a, n) => a + n, 0);
+    const named = {
+      [METRIC.genTokensPerSec]: genSec > 0 ? genTokens / genSec : null,
+      [METRIC.generateTime]: genSec,
+      [METRIC.scoreTime]: scoreSec,
+      [METRIC.advantagesTime]: advSec,
+      [METRIC.iterationTime]: (performance.now() - t) / 1000,
+    } satisfies NamedMetrics;
     const row: MetricsRow & { iteration: number } = {
-      iteration: this.iteration,
+      [METRIC.iteration]: this.iteration,
       ...rolloutStats(scoredSamples(exp)),
       ...exp.stats,
       ...upd,
-      'throughput/gen_tokens_per_s': genSec > 0 ? genTokens / genSec : null,
-      'time/generate': genSec,
-      'time/score': scoreSec,
-      'time/advantages': advSec,
-      'time/iteration': (performance.now() - t) / 1000,
+      ...named,
     };
     this.metrics.append(row);
     return row;

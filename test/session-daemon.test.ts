@@ -212,8 +212,8 @@ test('bad keys, garbage frames, replays and oversized messages are rejected whil
   assert.equal(code(tooLarge), 'too_large');
   assert.equal(tooLarge.payload['callId'], 'big1');
 
-  // One frame over the limit: zeromq drops it and disconnects that peer; nothing reaches the session.
-  await raw.send(request({ callId: 'big2', op: 'session.ping' }, [Buffer.alloc(MAX_MESSAGE + 1)]));
+  // One frame over twice the limit: zeromq drops it and disconnects that peer; nothing reaches the session.
+  await raw.send(request({ callId: 'big2', op: 'session.ping' }, [Buffer.alloc(2 * MAX_MESSAGE + 1)]));
   raw.receiveTimeout = 1500;
   await assert.rejects(raw.receive(), /timed out|EAGAIN|Socket timed out/i);
   raw.close();

@@ -32,7 +32,7 @@ test('every allow-list entry is a trainer operation with its checks, and a Remot
 
   const calls: { op: string; handle: string | null; args: object }[] = [];
   const host: HandleHost = { call: async (op, handle, args) => { calls.push({ op, handle, args }); return null; }, setReward: () => {} };
-  const t = new RemoteTrainer(host, 'trainer-1', 'mini');
+  const t = new RemoteTrainer(host, 'trainer-1', 'mini', 'math');
   await t.run({ iterations: 3, log: null });
   await t.update({ id: 'exp-7' } as Parameters<RemoteTrainer['update']>[0]);
   await t.evaluate({ limit: 2 });

@@ -154,6 +154,9 @@ async function scoreBatch(fn: BatchRewardFn, samples: Sample[], timeoutMs: numbe
   try {
     out = await withTimeout(() => fn.batch(samples), timeoutMs);
   } catch (e) {
+    // A batch function that already names its culprit (a session's controller reward passing on the client's
+    // per-sample failure) is reported as it is, with that sample's index.
+    if (e instanceof RewardError) throw e;
     const what = e instanceof Timeout ? `timed out after ${timeoutMs} ms` : `threw: ${e instanceof Error ? e.message : String(e)}`;
     // A batch failure has no single culprit; it is reported on the first sample of the batch.
     throw failure(fn, 0, samples[0]!, `${what} (whole batch of ${samples.length})`, e instanceof Timeout ? undefined : e);

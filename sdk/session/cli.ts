@@ -127,6 +127,7 @@ async function runForeground(name: string, resume: boolean, given: Partial<Setti
   const connection: SessionConnection = {
     name, protocol: PROTOCOL, address: daemon.address, events: daemon.eventsAddress, key, signatureScheme: 'hmac-sha256',
     pid: process.pid, backend: backend.name, created, started: daemon.service.startedAt.toISOString(), version: ORZ_VERSION,
+    maxMessageSize: settings.maxMessageSize,
   };
   await writeFileAtomic(files.settings, JSON.stringify({ ...settings, listen: daemon.address, events: daemon.eventsAddress, created }, null, 2) + '\n');
   await writeConnectionFile(dir, connection);

@@ -8,7 +8,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../util/atomic-write.ts';
 import { sessionFiles, sessionsRoot } from './paths.ts';
-import { PROTOCOL } from './wire.ts';
+import { MIN_KEY_LENGTH, PROTOCOL, Signer } from './wire.ts';
 
 export interface SessionConnection {
   name: string;
@@ -28,6 +28,8 @@ export interface SessionConnection {
   started: string;
   /** orz package version of the daemon. */
   version: string;
+  /** Largest message the session accepts, in bytes (clients refuse to send bigger ones); absent in older files. */
+  maxMessageSize?: number;
 }
 
 export const ORZ_VERSION: string = (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
@@ -59,6 +61,10 @@ export async function readConnectionFile(path: string): Promise<SessionConnectio
   if (o['protocol'] !== PROTOCOL) throw new Error(`connection file ${path}: protocol ${JSON.stringify(o['protocol'])} is not ${PROTOCOL}`);
   if (o['signatureScheme'] !== 'hmac-sha256') throw new Error(`connection file ${path}: signatureScheme must be "hmac-sha256"`);
   if (!Number.isInteger(o['pid']) || (o['pid'] as number) <= 0) throw new Error(`connection file ${path}: "pid" must be a positive integer`);
+  const key = o['key'] as string;
+  if (key.length < MIN_KEY_LENGTH) throw new Error(`connection file ${path}: "key" has ${key.length} characters, a session key has at least ${MIN_KEY_LENGTH} (the session writes ${Signer.newKey().length}): the file is damaged or not a session's`);
+  const max = o['maxMessageSize'];
+  if (max !== undefined && !(Number.isInteger(max) && (max as number) > 0)) throw new Error(`connection file ${path}: "maxMessageSize" must be a positive integer (bytes), got ${JSON.stringify(max)}`);
   return o as unknown as SessionConnection;
 }
 

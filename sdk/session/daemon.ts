@@ -23,7 +23,11 @@ export interface DaemonOptions extends ServiceSettings {
   /** zeromq endpoint for events (default: a free port on the request address's host). */
   events?: string;
   key: string;
-  /** Largest accepted message in bytes: zeromq disconnects a peer sending a bigger frame; bigger totals get an error. */
+  /**
+   * Largest accepted message in bytes: a bigger one is dropped, logged with its size and the limit, and answered
+   * with a too_large error. zeromq itself cuts off a single frame over twice the limit (disconnecting its sender
+   * before anything can read it), so no peer makes the session hold more than that per frame.
+   */
   maxMessageSize?: number;
   resume: boolean;
   replayWindowMs?: number;
@@ -70,7 +74,7 @@ export class SessionDaemon {
     this.#guard = new ReplayGuard(opts.replayWindowMs);
     this.#maxBytes = opts.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE;
     // linger: replies already queued (the answer to a shutdown request) still go out when the socket closes.
-    this.#router = new Router({ maxMessageSize: this.#maxBytes, linger: 2000 });
+    this.#router = new Router({ maxMessageSize: Math.min(2 * this.#maxBytes, Number.MAX_SAFE_INTEGER), linger: 2000 });
     this.#publisher = new Publisher({ linger: 1000 });
     const onErr = (what: string) => (e: Error) => this.service.log(`send on ${what} failed: ${e.message}`);
     this.#routerOut = new SendQueue(this.#router, onErr('router'));
@@ -115,13 +119,13 @@ export class SessionDaemon {
   }
 
   /** Logs rejected messages, at most 20 per 10 s (a flood of garbage must not flood the log). */
-  #logRejection(client: string, why: string): void {
+  #logRejection(client: string, why: string, what: 'rejected' | 'dropped' = 'rejected'): void {
     const now = Date.now();
     if (now - this.#rejections.windowStart > 10_000) {
       if (this.#rejections.count > 20) this.service.log(`(${this.#rejections.count - 20} more rejected messages not shown)`);
       this.#rejections = { windowStart: now, count: 0 };
     }
-    if (++this.#rejections.count <= 20) this.service.log(`rejected a message from ${client}: ${why}`);
+    if (++this.#rejections.count <= 20) this.service.log(`${what} a message from ${client}: ${why}`);
   }
 
   async #receiveLoop(): Promise<void> {
@@ -143,7 +147,7 @@ export class SessionDaemon {
       msg = decodeMessage(frames.slice(1), this.#signer, { maxBytes: this.#maxBytes, replay: this.#guard });
     } catch (e) {
       if (!(e instanceof WireError)) throw e;
-      this.#logRejection(client, `${e.code}: ${e.message}`);
+      this.#logRejection(client, `${e.code}: ${e.message}`, e.code === 'too_large' ? 'dropped' : 'rejected');
       // The answer to an unauthenticated message is unsigned: its sender may not hold the key to check it.
       this.#replyError(identity, e.callId, e, e.code, e.code !== 'unauthenticated');
       return;

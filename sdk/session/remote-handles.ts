@@ -8,7 +8,7 @@ import type { ProblemRecord } from '../data/index.ts';
 import type { ResolvedModelConfig } from '../model/index.ts';
 import type { RewardFn } from '../reward/index.ts';
 import type { HostTensor } from './codec.ts';
-import type { HandleInfo, HandleKind } from './registry.ts';
+import type { HandleInfo, HandleKind, RewardSpec } from './registry.ts';
 import { TRAINER_API, type TrainerApi, type TrainerCalls } from './trainer-api.ts';
 import type { CallOptions } from './transport.ts';
 
@@ -80,11 +80,22 @@ export interface RemoteTrainer extends TrainerCalls {}
 export class RemoteTrainer extends RemoteObject {
   readonly kind = 'trainer' as const;
 
+  /** `reward`: where the trainer's reward runs, as it was created ("math": in the session; "controller": here). */
+  constructor(host: HandleHost, id: string, name: string | null, readonly reward: RewardSpec) {
+    super(host, id, name);
+  }
+
   /** Completed iterations. */
   async iteration(): Promise<number> { return (await this.info()).iteration!; }
 
-  /** The RewardFn this client runs when the session asks it to score (trainers created with a function reward). */
+  /**
+   * The RewardFn this client runs when the session asks it to score. Only trainers created with a function reward
+   * ask; a trainer created with the built-in math reward scores inside the session, so this refuses.
+   */
   setReward(fn: RewardFn): this {
+    if (this.reward !== 'controller') {
+      throw new Error(`setReward: ${this} scores with the session's built-in math reward, so a function set here would never be called; create the trainer with the function instead (session.trainer({ ..., reward: fn }) or session.trainerFromRunConfig(path, { reward: fn }))`);
+    }
     this.host.setReward(this.id, fn);
     return this;
   }
@@ -103,12 +114,12 @@ for (const name of Object.keys(TRAINER_API) as (keyof TrainerApi)[]) {
 
 export type RemoteHandle = RemoteModel | RemoteTokenizer | RemoteDataset | RemoteEngine | RemoteTrainer;
 
-export function handleFor(host: HandleHost, info: Pick<HandleInfo, 'id' | 'kind' | 'name'>): RemoteHandle {
+export function handleFor(host: HandleHost, info: Pick<HandleInfo, 'id' | 'kind' | 'name' | 'recipe'>): RemoteHandle {
   switch (info.kind) {
     case 'model': return new RemoteModel(host, info.id, info.name);
     case 'tokenizer': return new RemoteTokenizer(host, info.id, info.name);
     case 'dataset': return new RemoteDataset(host, info.id, info.name);
     case 'engine': return new RemoteEngine(host, info.id, info.name);
-    case 'trainer': return new RemoteTrainer(host, info.id, info.name);
+    case 'trainer': return new RemoteTrainer(host, info.id, info.name, info.recipe.kind === 'trainer' ? info.recipe.reward : 'math');
   }
 }

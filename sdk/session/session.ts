@@ -131,27 +131,30 @@ export class Session implements HandleHost {
   static async attach(target: string | SessionConnection, opts: AttachOptions & { env?: NodeJS.ProcessEnv } = {}): Promise<Session> {
     const env = opts.env ?? process.env;
     let c: SessionConnection;
+    let file: string | null = null; // where c was read, named in errors
     if (typeof target !== 'string') c = target;
     else if (/^(tcp|ipc):\/\//.test(target)) {
       const found = (await listSessions(env)).find((s) => s.connection?.address === target);
       if (!found?.connection) throw new SessionError(`no local connection file has address ${target} (and so no key): attach with the connection file instead`, 'no_session');
       c = found.connection;
-    } else if (target.endsWith('.json') || target.includes('/')) c = await readConnectionFile(target);
+      file = sessionFiles(found.dir).connection;
+    } else if (target.endsWith('.json') || target.includes('/')) c = await readConnectionFile((file = target));
     else {
-      const file = sessionFiles(sessionDir(target, env)).connection;
+      file = sessionFiles(sessionDir(target, env)).connection;
       if (!existsSync(file)) throw new SessionError(`no session "${target}" (no ${file}); start one with: orz session start --name ${target}`, 'no_session');
       c = await readConnectionFile(file);
-      if (!processAlive(c.pid)) throw new SessionError(`session "${target}" is not running (process ${c.pid} is gone); resume it with: orz session start --resume ${target}`, 'not_running');
+      if (!processAlive(c.pid)) throw new SessionError(`session "${target}" is not running (process ${c.pid} is gone, connection file ${file}); resume it with: orz session start --resume ${target}`, 'not_running');
     }
     // zeromq (a native addon) loads on the first attach, not with `import { Trainer } from 'orz'`.
     const { ZmqTransport } = await import('./zmq-transport.ts');
-    const session = new Session(c.name, new ZmqTransport(c), c);
+    const session = new Session(c.name, new ZmqTransport(c, { file }), c);
     const timeoutMs = opts.timeoutMs ?? 30_000;
     const timer = AbortSignal.timeout(timeoutMs);
+    const from = file ? `, connection file ${file}` : '';
     try {
       await Promise.race([
         session.ping(),
-        new Promise((_, reject) => timer.addEventListener('abort', () => reject(new SessionError(`session "${c.name}" at ${c.address} did not answer within ${timeoutMs / 1000} s`, 'timeout')))),
+        new Promise((_, reject) => timer.addEventListener('abort', () => reject(new SessionError(`session "${c.name}" at ${c.address} did not answer within ${timeoutMs / 1000} s (pid ${c.pid}${from})`, 'timeout')))),
       ]);
     } catch (e) {
       await session.close();

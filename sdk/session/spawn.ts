@@ -1,10 +1,11 @@
 // Starting a daemon in the background: `orz session start --foreground ...` as a detached process whose output
 // goes to the session's log; we wait until it has written a connection file with its own pid (written only
-// after its sockets are bound and its handles restored), or report its log if it dies first.
+// after its sockets are bound and its handles restored), or, if it dies first, report why: its error line first,
+// then what this start wrote to the log (the log also holds earlier runs, which are not this failure's story).
 
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, openSync } from 'node:fs';
-import { mkdir, readFile } from 'node:fs/promises';
+import { closeSync, existsSync, openSync, statSync } from 'node:fs';
+import { mkdir, open } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { readConnectionFile, type SessionConnection } from './connection-file.ts';
 import { sessionDir, sessionFiles } from './paths.ts';
@@ -26,12 +27,34 @@ export interface SpawnOptions {
   timeoutMs?: number;
 }
 
-async function logTail(path: string, lines = 15): Promise<string> {
+/** What was appended to the log from byte `from` on, as lines. */
+async function linesSince(path: string, from: number): Promise<string[]> {
   try {
-    return (await readFile(path, 'utf8')).trimEnd().split('\n').slice(-lines).join('\n');
+    const fh = await open(path, 'r');
+    try {
+      const { size } = await fh.stat();
+      const buf = Buffer.alloc(Math.max(0, size - from));
+      await fh.read(buf, 0, buf.length, from);
+      return buf.toString('utf8').split('\n').filter((l) => l.trim() !== '');
+    } finally {
+      await fh.close();
+    }
   } catch {
-    return '(no log)';
+    return [];
   }
+}
+
+// The CLI prints a failure as its last line, "orz session start: <message>".
+const CLI_ERROR = /^orz session(?: [a-z]+)?: /;
+
+/** The reason first, then (at most `shown`) other lines this start wrote, and where the whole log is. */
+async function failureReport(what: string, logFile: string, from: number, shown = 10): Promise<string> {
+  const lines = await linesSince(logFile, from);
+  const errorAt = lines.findLastIndex((l) => CLI_ERROR.test(l));
+  const reason = errorAt >= 0 ? lines[errorAt]!.replace(CLI_ERROR, '') : (lines.at(-1) ?? 'it wrote nothing to its log');
+  const rest = lines.filter((_, i) => i !== (errorAt >= 0 ? errorAt : lines.length - 1)).slice(-shown);
+  const context = rest.length ? `\n  its other output this time (all of it in ${logFile}):\n${rest.map((l) => `    ${l}`).join('\n')}` : `\n  (log: ${logFile})`;
+  return `${what}: ${reason}${context}`;
 }
 
 export async function spawnDaemon(opts: SpawnOptions): Promise<SessionConnection> {
@@ -47,6 +70,7 @@ export async function spawnDaemon(opts: SpawnOptions): Promise<SessionConnection
   if (opts.events) args.push('--events', opts.events);
   if (opts.maxMessageSize !== undefined) args.push('--max-message-size', String(opts.maxMessageSize));
   if (opts.workers !== undefined) args.push('--workers', String(opts.workers));
+  const logStart = existsSync(files.log) ? statSync(files.log).size : 0;
   const log = openSync(files.log, 'a', 0o600);
   const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', log, log], env });
   closeSync(log);
@@ -55,7 +79,7 @@ export async function spawnDaemon(opts: SpawnOptions): Promise<SessionConnection
   child.on('exit', (code, signal) => (exited = code ?? signal ?? 'unknown'));
   const deadline = Date.now() + (opts.timeoutMs ?? 120_000);
   while (Date.now() < deadline) {
-    if (exited !== null) throw new Error(`session "${opts.name}" exited (${exited}) before it was ready; its log (${files.log}) ends with:\n${await logTail(files.log)}`);
+    if (exited !== null) throw new Error(await failureReport(`session "${opts.name}" did not start (exit ${exited})`, files.log, logStart));
     if (existsSync(files.connection)) {
       try {
         const c = await readConnectionFile(files.connection);
@@ -67,5 +91,5 @@ export async function spawnDaemon(opts: SpawnOptions): Promise<SessionConnection
     await new Promise((r) => setTimeout(r, 100));
   }
   child.kill('SIGKILL');
-  throw new Error(`session "${opts.name}" was not ready after ${(opts.timeoutMs ?? 120_000) / 1000} s; its log (${files.log}) ends with:\n${await logTail(files.log)}`);
+  throw new Error(await failureReport(`session "${opts.name}" was not ready after ${(opts.timeoutMs ?? 120_000) / 1000} s (killed); its last line`, files.log, logStart));
 }

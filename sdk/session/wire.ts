@@ -37,11 +37,13 @@ export class WireError extends Error {
   }
 }
 
+export const MIN_KEY_LENGTH = 16;
+
 export class Signer {
   readonly #mac: FrameMac;
 
   constructor(key: string) {
-    if (typeof key !== 'string' || key.length < 16) throw new Error('session key must be a string of at least 16 characters');
+    if (typeof key !== 'string' || key.length < MIN_KEY_LENGTH) throw new Error(`session key must be a string of at least ${MIN_KEY_LENGTH} characters`);
     this.#mac = new FrameMac(key, { lengthPrefixed: true });
   }
 
@@ -133,7 +135,7 @@ export function decodeMessage(frames: readonly Buffer[], signer: Signer, opts: D
   }
   const callId = peekCallId(frames[3]);
   const total = frames.reduce((a, f) => a + f.length, 0);
-  if (opts.maxBytes !== undefined && total > opts.maxBytes) throw new WireError('too_large', `message of ${total} bytes exceeds the limit of ${opts.maxBytes}`, callId);
+  if (opts.maxBytes !== undefined && total > opts.maxBytes) throw new WireError('too_large', `message of ${total} bytes exceeds the limit of ${opts.maxBytes} bytes (--max-message-size)`, callId);
   const body = frames.slice(2);
   let signed = true;
   if (frames[1]!.length === 0 && opts.allowUnsigned) signed = false;

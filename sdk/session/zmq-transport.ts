@@ -24,8 +24,23 @@ export class ZmqTransport implements Transport {
   #scorer: Scorer | null = null;
   #closed = false;
 
-  constructor(readonly connection: SessionConnection, readonly log: (line: string) => void = (l) => process.stderr.write(`orz session client: ${l}\n`)) {
-    this.#signer = new Signer(connection.key);
+  /** The connection file this came from (null: connection info passed in), named in errors. */
+  readonly #file: string | null;
+  /** " (connection file PATH)" or nothing. */
+  readonly #from: string;
+
+  constructor(
+    readonly connection: SessionConnection,
+    opts: { file?: string | null; log?: (line: string) => void } = {},
+    readonly log: (line: string) => void = opts.log ?? ((l) => process.stderr.write(`orz session client: ${l}\n`)),
+  ) {
+    this.#file = opts.file ?? null;
+    this.#from = this.#file ? ` (connection file ${this.#file})` : '';
+    try {
+      this.#signer = new Signer(connection.key);
+    } catch (e) {
+      throw new SessionError(`session "${connection.name}"${this.#from}: ${(e as Error).message}`, 'bad_connection');
+    }
     this.#out = new SendQueue(this.#dealer, (e) => this.log(`send failed: ${e.message}`));
     this.#dealer.connect(connection.address);
     this.#sub.connect(connection.events);
@@ -35,7 +50,7 @@ export class ZmqTransport implements Transport {
     this.#dealer.events.on('disconnect', () => {
       if (this.#closed || this.#pending.size === 0) return;
       this.#failAll(new SessionError(
-        `lost the connection to session "${connection.name}" (${connection.address}); its process may have died: orz session status ${connection.name}`,
+        `lost the connection to session "${connection.name}" (${connection.address}${this.#file ? `, connection file ${this.#file}` : ''}); its process may have died: orz session status ${connection.name}`,
         'disconnected'));
     });
     void this.#replies();
@@ -56,7 +71,13 @@ export class ZmqTransport implements Transport {
   call(op: string, handle: string | null, args: object, opts: CallOptions = {}): Promise<unknown> {
     if (this.#closed) return Promise.reject(new SessionError(`the connection to session "${this.connection.name}" is closed`, 'closed'));
     const callId = newCallId();
-    const { json, buffers } = encodeValue(args);
+    let frames: Buffer[];
+    try {
+      const { json, buffers } = encodeValue(args);
+      frames = this.#checkedSize(op, encodeMessage(this.#signer, 'request', { callId, op, handle, args: json }, buffers));
+    } catch (e) {
+      return Promise.reject(e);
+    }
     return new Promise((resolve, reject) => {
       const onAbort = () => void this.#send('cancel', { callId });
       const done = <T>(f: (x: T) => void) => (x: T) => {
@@ -64,10 +85,20 @@ export class ZmqTransport implements Transport {
         f(x);
       };
       this.#pending.set(callId, { resolve: done(resolve), reject: done(reject), opts });
-      void this.#send('request', { callId, op, handle, args: json }, buffers);
+      void this.#out.push(frames);
       if (opts.signal?.aborted) onAbort();
       else opts.signal?.addEventListener('abort', onAbort, { once: true });
     });
+  }
+
+  /** The session would drop a message over its limit (and zeromq a frame over twice that, with the connection). */
+  #checkedSize(op: string, frames: Buffer[]): Buffer[] {
+    const limit = this.connection.maxMessageSize;
+    const total = frames.reduce((a, f) => a + f.length, 0);
+    if (limit !== undefined && total > limit) {
+      throw new SessionError(`${op}: the request is ${total} bytes, over session "${this.connection.name}"'s limit of ${limit} bytes${this.#from}; nothing was sent (start the session with a larger --max-message-size, or send less at once)`, 'too_large');
+    }
+    return frames;
   }
 
   onEvent(fn: EventListener): void {
@@ -106,7 +137,7 @@ export class ZmqTransport implements Transport {
     if (!msg.signed) {
       const err = p['error'] as { code?: string } | undefined;
       if (msg.header.type !== 'reply' || err?.code !== 'unauthenticated') return this.log('ignored an unsigned message');
-      const e = new SessionError(`session "${this.connection.name}" rejected our signature: this client's key is not the session's (stale connection file?)`, 'unauthenticated');
+      const e = new SessionError(`session "${this.connection.name}" rejected our signature: this client's key is not the session's (stale connection file${this.#file ? ` ${this.#file}` : ''}?)`, 'unauthenticated');
       if (pending) {
         this.#pending.delete(callId!);
         pending.reject(e);

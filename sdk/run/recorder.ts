@@ -9,6 +9,7 @@ import { basename, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { completeCheckpoints, saveCheckpoint } from './checkpoint.ts';
 import { CheckpointPolicy, pruneCheckpoints, safetyCheckpointsOn, type CheckpointKind } from './checkpoint-policy.ts';
 import { writeFileAtomic } from '../util/atomic-write.ts';
+import { LATEST_FILE } from '../hub/checkpoint-path.ts';
 import { failpoint } from '../util/failpoint.ts';
 import { renderReport } from './report.ts';
 import type { RolloutSample } from '../rollout/rollout-batch.ts';
@@ -60,7 +61,7 @@ export async function writeRunCheckpoint(trainer: Trainer, runDir: string): Prom
   const dir = join(runDir, 'checkpoints', name);
   await saveCheckpoint(trainer, dir);
   failpoint('checkpoint-latest', it);
-  await writeFileAtomic(join(runDir, 'checkpoints', 'latest'), name);
+  await writeFileAtomic(join(runDir, 'checkpoints', LATEST_FILE), name);
   await pruneCheckpoints(runDir, trainer.config);
   return dir;
 }

@@ -1,9 +1,10 @@
 // Continuing a run from its directory: the newest usable checkpoint, the metrics rows up to it, and the
 // removal of what later iterations left (they run again).
 
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { readdir, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
+import { isTrainingCheckpoint, LATEST_FILE } from '../hub/checkpoint-path.ts';
 import { completeCheckpoints, loadCheckpoint, removeStaleCheckpointTemporaries } from './checkpoint.ts';
 import { MetricsLog, rowsThrough } from '../ppo/metrics-log.ts';
 import { claimRunDir, describeRunDir, holdsFinishedIterations, inspectRunDir } from './run-dir.ts';
@@ -25,10 +26,11 @@ export async function latestCheckpoint(runDir: string): Promise<string | null> {
  * dropped (on disk too): those iterations run again. Without any checkpoint, a directory that holds finished
  * iterations is refused (this throws and changes nothing: continuing would redo them all); one with at most
  * an iteration-0 evaluation row restarts at iteration 0, keeping that row. Afterwards run() may write into
- * `runDir` (see RunOptions.overwrite).
+ * `runDir` (see RunOptions.overwrite). `runDir` may also be given as its `checkpoints/latest`.
  */
-export async function resumeFrom(trainer: Trainer, runDir: string, opts: { log?: (line: string) => void } = {}): Promise<boolean> {
+export async function resumeFrom(trainer: Trainer, runDirOrLatest: string, opts: { log?: (line: string) => void } = {}): Promise<boolean> {
   const log = opts.log ?? ((l: string) => process.stderr.write(`${l}\n`));
+  const runDir = runDirOf(runDirOrLatest);
   const found = await inspectRunDir(runDir);
   if (found.checkpoints.length === 0 && holdsFinishedIterations(found)) {
     throw new Error(`resume: ${runDir} has no checkpoint to continue from, but holds ${describeRunDir(found)}; continuing would redo every iteration. ` +
@@ -44,6 +46,20 @@ export async function resumeFrom(trainer: Trainer, runDir: string, opts: { log?:
   await removeRolloutsAfter(runDir, restored ?? 0);
   claimRunDir(trainer, runDir);
   return restored !== null;
+}
+
+/**
+ * The run directory `path` names: the directory itself, or the run of a `checkpoints/latest` path (resume always
+ * takes the newest usable checkpoint). A single checkpoint directory is refused: resuming drops what came after.
+ */
+function runDirOf(path: string): string {
+  const abs = resolve(path);
+  if (basename(abs) === LATEST_FILE && basename(dirname(abs)) === 'checkpoints' && statSync(abs, { throwIfNoEntry: false })?.isFile()) return dirname(dirname(abs));
+  if (isTrainingCheckpoint(abs)) {
+    throw new Error(`resume: ${path} is one checkpoint; pass its run directory (${dirname(dirname(abs))}) to continue the run from its newest ` +
+      'usable checkpoint, or loadCheckpoint(trainer, dir) to load this one');
+  }
+  return path;
 }
 
 /** Loads the newest checkpoint that loads (metrics rows from `saved`); its iteration, or null without any. */

@@ -1,6 +1,7 @@
 // The three entry points of the run loop (sdk/run/loop.ts): trainer.run(), `orz train` (a subprocess) and a
-// session's trainer.run (in process). The same seed gives the same metrics rows in each; an abort during an
-// evaluation keeps and checkpoints the finished iteration; a failing reward consumes no prompts; the session
+// session's trainer.run (in process). The same seed gives the same metrics rows in each; an abort during a session
+// run's evaluation keeps and checkpoints the finished iteration (orz train's Ctrl-C: run-interrupt.test.ts); a
+// failing reward consumes no prompts; the session
 // resumes as `orz train` does (the newest complete checkpoint over a stale `latest`, partial ones removed, a
 // corrupt one skipped) and checkpoints by the trainer config's policy and retention.
 import { after, before, test } from 'node:test';
@@ -96,19 +97,6 @@ test('trainer.run(), orz train and a session run give the same metrics rows for 
   } finally {
     await s.close();
   }
-});
-
-test('orz train: a Ctrl-C during an evaluation keeps and checkpoints the finished iteration', async () => {
-  const config = await writeConfig('evalint');
-  const r = orzTrain(config, join(home, 'evalint'), 'evaluate@2:SIGINT');
-  assert.equal(r.code, 130, r.stderr);
-  assert.match(r.stderr, /stopping at iteration 2 \(aborted during its evaluation/);
-  const run = join(home, 'evalint', 'evalint');
-  const rows = await jsonlRows(join(run, 'metrics.jsonl'));
-  assert.deepEqual(rows.map((x) => x['iteration']), [0, 1, 2]);
-  assert.equal(rows[2]!['eval/accuracy'], undefined);
-  assert.ok(existsSync(join(run, 'checkpoints', 'iter-2', 'orz.json')), 'iteration 2 was not checkpointed');
-  assert.equal((await readFile(join(run, 'checkpoints', 'latest'), 'utf8')).trim(), 'iter-2');
 });
 
 test('a session run: an abort during an evaluation keeps and checkpoints the finished iteration', async () => {

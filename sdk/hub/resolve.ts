@@ -15,6 +15,7 @@ import { join, resolve } from 'node:path';
 import type { ListFileEntry } from '@huggingface/hub';
 import { hubCacheDir, parseHubId, RepoCache, type HubId } from './cache.ts';
 import { downloadBlob } from './download.ts';
+import { resolveCheckpointPath } from './checkpoint-path.ts';
 
 /** Which files a caller needs: a model's config and weights, a tokenizer's files, or both. */
 export type Need = 'model' | 'tokenizer' | 'all';
@@ -41,11 +42,13 @@ const MODEL_EXTRAS = ['generation_config.json'];
 const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json'];
 
 /**
- * A local path as is when it exists; else a hub id resolved to its snapshot directory.
- * Anything else is returned unchanged, for the caller's own "cannot read" error.
+ * A local path when it exists (a training checkpoint, or its `checkpoints/latest`, names its policy model:
+ * see checkpoint-path.ts); else a hub id resolved to its snapshot directory. Anything else is returned
+ * unchanged, for the caller's own "cannot read" error.
  */
 export async function resolveModelPath(pathOrId: string, need: Need, opts: HubOptions = {}): Promise<string> {
-  if (existsSync(pathOrId)) return pathOrId;
+  const local = resolveCheckpointPath(pathOrId);
+  if (existsSync(local)) return local;
   const id = parseHubId(pathOrId);
   if (!id) return pathOrId;
   return (await ensureSnapshot(id, need, opts)).dir;

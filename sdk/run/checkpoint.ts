@@ -20,6 +20,7 @@ import { Critic } from '../ppo/critic.ts';
 import { writeFileAtomic } from '../util/atomic-write.ts';
 import { failpoint } from '../util/failpoint.ts';
 import { readJsonObject } from '../util/json-file.ts';
+import { CHECKPOINT_META_FILE, CHECKPOINT_POLICY_DIR, resolveLatest } from '../hub/checkpoint-path.ts';
 import type { AdamState } from '../ppo/optimizer.ts';
 import { rowsThrough, type MetricsRow } from '../ppo/metrics-log.ts';
 import type { Trainer } from '../ppo/trainer.ts';
@@ -59,8 +60,8 @@ export async function saveCheckpoint(trainer: Trainer, dir: string): Promise<voi
   try {
     await rm(tmp, { recursive: true, force: true });
     await mkdir(tmp, { recursive: true });
-    await saveModel(trainer.policy, join(tmp, 'policy'));
-    await saveTokenizer(trainer.tokenizer, join(tmp, 'policy', 'tokenizer.json'));
+    await saveModel(trainer.policy, join(tmp, CHECKPOINT_POLICY_DIR));
+    await saveTokenizer(trainer.tokenizer, join(tmp, CHECKPOINT_POLICY_DIR, 'tokenizer.json'));
     failpoint('checkpoint-write', trainer.iteration);
     if (trainer.critic) await trainer.critic.save(join(tmp, 'critic'));
     const state = trainer.state(); // its metrics rows are the run directory's metrics files, not the checkpoint's
@@ -78,7 +79,7 @@ export async function saveCheckpoint(trainer: Trainer, dir: string): Promise<voi
       savedAt: new Date().toISOString(),
     };
     // orz.json last and atomically: a directory named iter-N with an orz.json is a complete checkpoint
-    await writeFileAtomic(join(tmp, 'orz.json'), JSON.stringify(meta, null, 2));
+    await writeFileAtomic(join(tmp, CHECKPOINT_META_FILE), JSON.stringify(meta, null, 2));
   } catch (e) {
     await rm(tmp, { recursive: true, force: true }).catch(() => {});
     const err = e as NodeJS.ErrnoException;
@@ -96,7 +97,7 @@ export async function completeCheckpoints(runDir: string): Promise<{ iteration: 
   const out: { iteration: number; dir: string }[] = [];
   for (const name of await readdir(root)) {
     const m = /^iter-(\d+)$/.exec(name);
-    if (m && existsSync(join(root, name, 'orz.json'))) out.push({ iteration: Number(m[1]), dir: join(root, name) });
+    if (m && existsSync(join(root, name, CHECKPOINT_META_FILE))) out.push({ iteration: Number(m[1]), dir: join(root, name) });
   }
   return out.sort((a, b) => a.iteration - b.iteration);
 }
@@ -114,8 +115,9 @@ export async function removeStaleCheckpointTemporaries(runDir: string): Promise<
   return removed;
 }
 
+/** The metadata of checkpoint `dir` (or of the newest, for a `checkpoints/latest` path). */
 export async function readCheckpointMeta(dir: string): Promise<CheckpointMeta> {
-  const file = join(dir, 'orz.json');
+  const file = join(resolveLatest(dir), CHECKPOINT_META_FILE);
   const meta = await readJsonObject(file, 'checkpoint metadata') as unknown as CheckpointMeta;
   if (meta.format !== CHECKPOINT_FORMAT) throw new Error(`${file}: unknown checkpoint format ${JSON.stringify(meta.format)}`);
   return meta;
@@ -123,9 +125,11 @@ export async function readCheckpointMeta(dir: string): Promise<CheckpointMeta> {
 
 /**
  * Loads weights, optimizer state, iteration and data cursor into a trainer built from the same config. The
- * trainer's metrics become `metrics` (default: its own rows) up to the checkpoint's iteration.
+ * trainer's metrics become `metrics` (default: its own rows) up to the checkpoint's iteration. `dir` may be
+ * a run's `checkpoints/latest` (the newest complete checkpoint).
  */
-export async function loadCheckpoint(trainer: Trainer, dir: string, metrics: readonly MetricsRow[] = trainer.metrics.rows): Promise<CheckpointMeta> {
+export async function loadCheckpoint(trainer: Trainer, checkpoint: string, metrics: readonly MetricsRow[] = trainer.metrics.rows): Promise<CheckpointMeta> {
+  const dir = resolveLatest(checkpoint);
   const meta = await readCheckpointMeta(dir);
   const assignAll = (target: Map<string, tf.Variable>, source: Map<string, tf.Variable>, what: string) => {
     for (const [name, v] of target) {
@@ -135,7 +139,7 @@ export async function loadCheckpoint(trainer: Trainer, dir: string, metrics: rea
       v.assign(src);
     }
   };
-  const policy = await loadModel(join(dir, 'policy'));
+  const policy = await loadModel(join(dir, CHECKPOINT_POLICY_DIR));
   assignAll(trainer.policy.weights, policy.weights, 'policy');
   policy.dispose();
   if (trainer.critic) {

@@ -1,12 +1,14 @@
 // Trainer.run(): iterations with a live progress line, periodic evaluation, checkpoints, the run
 // directory (metrics, rollouts, report) and a clean stop at an iteration boundary on abort.
-// An abort during an iteration's evaluation keeps the finished iteration (without its eval columns).
+// An abort during an iteration's evaluation keeps the finished iteration (without its eval columns); a stop
+// request (LoopOptions.stop) lets the iteration in progress finish, evaluation included, and checkpoints it.
 // Inside a notebook kernel that provides an ambient host (sdk/util/ambient.ts), the cell's interrupt is the
 // default abort signal, and a progress bar and a live training chart replace the stderr progress lines.
 // What is written when, and what a failure leaves behind: recorder.ts; when checkpoints are written
 // and which are kept: checkpoint-policy.ts; continuing a run: resume.ts.
 //
-//   runs/<name>/config.json          what was run
+//   runs/<name>/config.json          what was run (written when the run starts, never by a resume)
+//   runs/<name>/config-changes.jsonl what resumes changed in it (config-changes.ts)
 //   runs/<name>/metrics.jsonl|arrow  one row per iteration (+ an iteration-0 eval row)
 //   runs/<name>/rollouts/iter-N.arrow
 //   runs/<name>/checkpoints/iter-N/  and checkpoints/latest (the name of the newest, for people: resume scans
@@ -31,6 +33,24 @@ export type { RunHooks } from './recorder.ts';
 /** RunOptions plus what an entry point adds to the loop (a session: its checkpoint period, persistence and events). */
 export interface LoopOptions extends RunOptions {
   hooks?: RunHooks;
+  /**
+   * A request to stop (`orz train`'s first Ctrl-C): unlike `signal`, nothing in flight is aborted. The iteration
+   * in progress (or the base-model evaluation) finishes with its evaluation and is recorded; the run then ends as
+   * at its last iteration, with a checkpoint and the report.
+   */
+  stop?: AbortSignal;
+  /** Told what the loop starts on next (`orz train` names the work a second Ctrl-C loses). */
+  onPhase?: (phase: LoopPhase) => void;
+}
+
+/** What the loop is doing: evaluating the base model, running iteration N, evaluating it, or ending the run. */
+export type LoopPhase = { kind: 'base-eval' } | { kind: 'iteration' | 'eval'; iteration: number } | { kind: 'finish' };
+
+export function describePhase(p: LoopPhase): string {
+  if (p.kind === 'base-eval') return 'the base-model evaluation';
+  if (p.kind === 'iteration') return `iteration ${p.iteration}`;
+  if (p.kind === 'eval') return `the evaluation of iteration ${p.iteration}`;
+  return 'the final checkpoint and report';
 }
 
 /** The eval columns of a metrics row (the same names in `orz train` runs and sessions, so reports and charts read both). */
@@ -97,7 +117,8 @@ export async function runTrainer(trainer: Trainer, opts: LoopOptions): Promise<M
 /** Checks that runDir is this trainer's to write (see RunOptions.overwrite), then lays it out. */
 async function openRunDir(trainer: Trainer, opts: LoopOptions, log: (line: string) => void): Promise<RunRecorder> {
   const runDir = opts.runDir!;
-  if (!ownsRunDir(trainer, runDir)) {
+  const continuing = ownsRunDir(trainer, runDir); // resumed from it, or run in it before: its config.json stays
+  if (!continuing) {
     const found = await inspectRunDir(runDir);
     if (holdsRun(found) && !opts.overwrite) {
       throw new Error(`Trainer.run: ${runDir} already holds a run (${describeRunDir(found)}); pass overwrite: true to replace it, ` +
@@ -111,6 +132,7 @@ async function openRunDir(trainer: Trainer, opts: LoopOptions, log: (line: strin
   }
   const recorder = new RunRecorder(trainer, runDir, {
     runConfig: opts.runConfig ?? {}, name: (opts.runConfig as { name?: string } | undefined)?.name, log, hooks: opts.hooks ?? {},
+    keepConfig: continuing,
   });
   await recorder.start();
   return recorder;
@@ -151,13 +173,14 @@ async function runLoop(trainer: Trainer, opts: LoopOptions, ctx: LoopContext): P
   const rows: MetricsRow[] = [];
   ctx.live?.show();
   try {
-    if (!(await baseEvaluation(trainer, ctx))) return rows;
+    if (!(await baseEvaluation(trainer, opts, ctx))) return rows;
     await recorder?.checkpointStart();
     await iterations(trainer, opts, ctx, rows);
   } catch (e) {
     await recorder?.afterFailure();
     throw e;
   }
+  opts.onPhase?.({ kind: 'finish' });
   await recorder?.finish();
   return rows;
 }
@@ -167,11 +190,13 @@ function hasEval(trainer: Trainer): boolean {
 }
 
 /** The iteration-0 eval row of a fresh run; false when an abort stopped it (the run then ends). */
-async function baseEvaluation(trainer: Trainer, { signal, log, recorder }: LoopContext): Promise<boolean> {
+async function baseEvaluation(trainer: Trainer, opts: LoopOptions, { signal, log, recorder }: LoopContext): Promise<boolean> {
   if (!hasEval(trainer) || trainer.iteration !== 0 || trainer.metrics.rows.some((r) => r[METRIC.iteration] === 0)) return true;
+  opts.onPhase?.({ kind: 'base-eval' });
   log('evaluating the base model...');
   let ev: MetricsRow;
   try {
+    await interruptPoint('evaluate', 0);
     ev = await evalRow(trainer, signal);
   } catch (e) {
     if (!signal?.aborted) throw e;
@@ -196,6 +221,7 @@ async function iterations(trainer: Trainer, opts: LoopOptions, { signal, log, li
   const first = Math.min(trainer.iteration, opts.iterations);
   while (trainer.iteration < opts.iterations) {
     if (signal?.aborted) { log(`stopping at iteration ${trainer.iteration} (aborted)`); break; }
+    if (opts.stop?.aborted) { log(`stopping at iteration ${trainer.iteration} (asked to stop; it is finished and gets a checkpoint)`); break; }
     const last = rows.at(-1);
     if (!live) {
       // absolute iteration numbers (a resumed run starts at its checkpoint); the pace counts this run's iterations only
@@ -205,6 +231,7 @@ async function iterations(trainer: Trainer, opts: LoopOptions, { signal, log, li
       }));
     }
     const iterationStart = performance.now();
+    opts.onPhase?.({ kind: 'iteration', iteration: trainer.iteration + 1 });
     let row: MetricsRow & { iteration: number };
     try {
       row = await trainer.step({ signal });
@@ -217,6 +244,7 @@ async function iterations(trainer: Trainer, opts: LoopOptions, { signal, log, li
     let evalAborted = false;
     if (hasEval(trainer) && (trainer.iteration % c.evalEvery === 0 || trainer.iteration === opts.iterations)) {
       try {
+        opts.onPhase?.({ kind: 'eval', iteration: trainer.iteration });
         await interruptPoint('evaluate', trainer.iteration);
         const ev = await evalRow(trainer, signal);
         Object.assign(row, ev);

@@ -4,11 +4,14 @@
 // the last finished iteration is checkpointed (when the weights are still those of that iteration) and
 // the report written, so the error costs at most the iteration in flight.
 
+import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
+import { RUN_CONFIG_FILE } from './config-changes.ts';
 import { basename, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { completeCheckpoints, saveCheckpoint } from './checkpoint.ts';
 import { CheckpointPolicy, pruneCheckpoints, safetyCheckpointsOn, type CheckpointKind } from './checkpoint-policy.ts';
 import { writeFileAtomic } from '../util/atomic-write.ts';
+import { LATEST_FILE } from '../hub/checkpoint-path.ts';
 import { failpoint } from '../util/failpoint.ts';
 import { renderReport } from './report.ts';
 import type { RolloutSample } from '../rollout/rollout-batch.ts';
@@ -60,7 +63,7 @@ export async function writeRunCheckpoint(trainer: Trainer, runDir: string): Prom
   const dir = join(runDir, 'checkpoints', name);
   await saveCheckpoint(trainer, dir);
   failpoint('checkpoint-latest', it);
-  await writeFileAtomic(join(runDir, 'checkpoints', 'latest'), name);
+  await writeFileAtomic(join(runDir, 'checkpoints', LATEST_FILE), name);
   await pruneCheckpoints(runDir, trainer.config);
   return dir;
 }
@@ -79,18 +82,25 @@ export class RunRecorder {
   constructor(
     private readonly trainer: Trainer,
     readonly runDir: string,
-    private readonly opts: { runConfig: object; name?: string; log: (line: string) => void; hooks?: RunHooks },
+    private readonly opts: { runConfig: object; name?: string; log: (line: string) => void; hooks?: RunHooks; keepConfig?: boolean },
   ) {
     this.policy = new CheckpointPolicy(trainer.config);
     this.due = opts.hooks?.checkpointDue ?? ((it, sec) => this.policy.due(it, sec));
     this.stepsAtLastIteration = this.optimizerSteps();
   }
 
-  /** Creates the layout and writes config.json (the run config as given, with the trainer config filled in). */
+  /**
+   * Creates the layout and writes config.json (the run config as given, with the trainer config filled in),
+   * unless `keepConfig` and it exists: a continued run keeps the config it started with (a resume records its
+   * changes in config-changes.jsonl).
+   */
   async start(): Promise<void> {
     await mkdir(join(this.runDir, 'rollouts'), { recursive: true });
     await mkdir(join(this.runDir, 'checkpoints'), { recursive: true });
-    await writeFileAtomic(join(this.runDir, 'config.json'), JSON.stringify({ ...this.opts.runConfig, trainer: this.trainer.config }, null, 2));
+    const configPath = join(this.runDir, RUN_CONFIG_FILE);
+    if (!this.opts.keepConfig || !existsSync(configPath)) {
+      await writeFileAtomic(configPath, JSON.stringify({ ...this.opts.runConfig, trainer: this.trainer.config }, null, 2));
+    }
     // a checkpoint newer than the trainer (one resume found unusable) does not count: it is rewritten when reached
     const reached = (await completeCheckpoints(this.runDir)).filter((c) => c.iteration <= this.trainer.iteration);
     this.lastCheckpoint = reached.at(-1)?.iteration ?? null;

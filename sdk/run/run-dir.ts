@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { readdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { completeCheckpoints } from './checkpoint.ts';
+import { CONFIG_CHANGES_FILE, RUN_CONFIG_FILE } from './config-changes.ts';
 import { METRICS_ARROW, METRICS_JSONL, MetricsLog } from '../ppo/metrics-log.ts';
 import type { Trainer } from '../ppo/trainer.ts';
 
@@ -58,7 +59,7 @@ export function describeRunDir(c: RunDirContents): string {
 }
 
 /** The files and directories a run writes; --overwrite removes these and nothing else the directory holds. */
-const RUN_ENTRIES = [METRICS_JSONL, METRICS_ARROW, 'rollouts', 'checkpoints', 'report.html', 'config.json'];
+const RUN_ENTRIES = [METRICS_JSONL, METRICS_ARROW, 'rollouts', 'checkpoints', 'report.html', RUN_CONFIG_FILE, CONFIG_CHANGES_FILE];
 
 export async function removeRunFiles(runDir: string): Promise<void> {
   for (const name of RUN_ENTRIES) await rm(join(runDir, name), { recursive: true, force: true });

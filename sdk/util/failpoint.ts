@@ -15,7 +15,8 @@
 //   checkpoint-write    saveCheckpoint, after the policy is written into the temporary directory
 //   checkpoint-latest   RunRecorder (sdk/run/recorder.ts), after the checkpoint directory is renamed into place and
 //                       before `latest` is updated
-//   evaluate            the run loop (sdk/run/loop.ts), as an iteration's evaluation starts (interruptPoint)
+//   evaluate            the run loop (sdk/run/loop.ts), as an iteration's evaluation starts (interruptPoint;
+//                       iteration 0: the base-model evaluation)
 //
 // With `:SIGINT`, an interrupt point sends SIGINT instead (a Ctrl-C at exactly that point) and lets the
 // process's handlers run before going on.

@@ -1,5 +1,5 @@
 // configs/orz-*.json, ORZ's playground runs as orz run configs: each passes run-config validation;
-// `orz train configs/orz-14m-debug.json --iterations 2` runs end to end from an HF cache holding a
+// `orz train configs/orz-14m-debug.json --iterations 2` runs end to end (its eval set replaced by a tiny file) from an HF cache holding a
 // tiny random gpt_neox checkpoint under EleutherAI/pythia-14m (offline), with a tiny train file; a
 // missing 57k file is named with where ORZ publishes it. Also: a pythia-shaped tokenizer.json.
 
@@ -43,6 +43,9 @@ test('every configs/*.json passes run-config validation, with ORZ\'s values', as
     assert.equal(t.criticLr, 5e-6, f);
     assert.equal(t.evalEvery, 10, f);
     assert.ok(rc.trainData.endsWith(join('data', 'orz', 'orz_math_57k_collected.json')), f);
+    // ORZ's three eval sets, evaluated together every evalEvery iterations
+    assert.equal(rc.evalData, undefined, f);
+    assert.deepEqual(rc.evalSets?.map((s) => s.path), ['math500', 'aime2024', 'gpqa_diamond'].map((b) => join(ROOT, 'data', 'orz', 'eval_data', `${b}.json`)), f);
     const prompt = applyTemplate(resolveTemplate(t.template!), 'What is 1+1?');
     assert.ok(prompt.endsWith('This is the problem:\nWhat is 1+1?\nAssistant: <think>'), f);
     // the model's BOS text: pythia's tokenizer has <|endoftext|>, Qwen2.5's has no bos_token
@@ -91,7 +94,7 @@ test('orz train configs/orz-14m-debug.json --iterations 2 runs from an offline H
       prompt: [{ from: 'user', value: p.question }], final_answer: String(p.answer),
     }))));
     const config = join(dir, 'orz-14m-debug.json');
-    await writeFile(config, JSON.stringify({ ...original, trainData: 'train.json', evalData: 'eval.json' }));
+    await writeFile(config, JSON.stringify({ ...original, trainData: 'train.json', evalSets: [{ name: 'math500', path: 'eval.json' }] }));
     const started = Date.now();
     const run = orz(['train', config, '--iterations', '2', '--runs-dir', join(dir, 'runs')], env);
     assert.equal(run.status, 0, `orz train failed:\n${run.stderr.slice(-4000)}`);
@@ -100,6 +103,8 @@ test('orz train configs/orz-14m-debug.json --iterations 2 runs from an offline H
     const rows = (await readFile(join(runDir, 'metrics.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
     const iterations = rows.map((r) => r['iteration']).filter((i) => typeof i === 'number' && i > 0);
     assert.deepEqual([...new Set(iterations)], [1, 2]);
+    // evaluated on the base model and after the last iteration
+    assert.deepEqual(rows.filter((r) => typeof r['eval/math500/mean@1'] === 'number').map((r) => r['iteration']), [0, 2]);
     const written = JSON.parse(await readFile(join(runDir, 'config.json'), 'utf8'));
     assert.equal(written.model ?? written.runConfig?.model, 'EleutherAI/pythia-14m');
     assert.ok(existsSync(join(runDir, 'checkpoints')));

@@ -3,7 +3,7 @@
 export { evaluate, benchmarkSeed, DEFAULT_EVAL_SAMPLING, type EvalSuite, type EvalSampling, type EvalProgress, type OverlongMode } from './harness.ts';
 export { budgetGroups, responseBudget } from './budget.ts';
 export {
-  benchmarkFromFile, questionWithChoices, recordPrompt, resolveReward, type EvalBenchmark, type RewardName,
+  benchmarkFromFile, checkBenchmarkName, questionWithChoices, recordPrompt, resolveReward, type EvalBenchmark, type RewardName,
 } from './benchmark.ts';
 export {
   evalMetricsRow, evalReportTable, formatEvalReport, evalReportBundle,

@@ -24,6 +24,7 @@ import { RunDisplay } from './run-display.ts';
 import { ambientHost } from '../util/ambient.ts';
 import { interruptPoint } from '../util/failpoint.ts';
 import { RunRecorder, type RunHooks } from './recorder.ts';
+import { evalSetsOf, evalSetsRow } from './eval-sets.ts';
 import { claimRunDir, describeRunDir, holdsRun, inspectRunDir, ownsRunDir, removeRunFiles } from './run-dir.ts';
 
 export { latestCheckpoint, resumeFrom } from './resume.ts';
@@ -53,22 +54,38 @@ export function describePhase(p: LoopPhase): string {
   return 'the final checkpoint and report';
 }
 
-/** The eval columns of a metrics row (the same names in `orz train` runs and sessions, so reports and charts read both). */
+/**
+ * The eval columns of a metrics row (the same names in `orz train` runs and sessions, so reports and charts read
+ * both): eval/accuracy... for the trainer's eval dataset, eval/<name>/... for each of its eval sets (eval-sets.ts).
+ */
 export async function evalRow(trainer: Trainer, signal?: AbortSignal): Promise<MetricsRow> {
   const t = performance.now();
-  const ev = await trainer.evaluate({ signal });
-  const row: MetricsRow = {
-    [METRIC.evalAccuracy]: ev.accuracy,
-    [METRIC.evalResponseLength]: ev.responseLength,
-    [METRIC.evalTruncatedFraction]: ev.truncatedFraction,
-    [METRIC.evalTime]: (performance.now() - t) / 1000,
-  };
-  for (const [level, acc] of Object.entries(ev.byLevel)) row[`${METRIC.evalAccuracyLevelPrefix}${level}`] = acc;
+  const row: MetricsRow = {};
+  if (trainer.evalDataset.length > 0) {
+    const ev = await trainer.evaluate({ signal });
+    row[METRIC.evalAccuracy] = ev.accuracy;
+    row[METRIC.evalResponseLength] = ev.responseLength;
+    row[METRIC.evalTruncatedFraction] = ev.truncatedFraction;
+    for (const [level, acc] of Object.entries(ev.byLevel)) row[`${METRIC.evalAccuracyLevelPrefix}${level}`] = acc;
+  }
+  const sets = evalSetsOf(trainer);
+  if (sets) Object.assign(row, await evalSetsRow(trainer, sets, signal));
+  row[METRIC.evalTime] = (performance.now() - t) / 1000;
   return row;
 }
 
 function fmt(x: unknown, digits = 3): string {
   return typeof x === 'number' && Number.isFinite(x) ? x.toFixed(digits) : '-';
+}
+
+/** "eval 0.912" for the eval dataset, "math500 mean@4 0.250" for each eval set (its eval/<name>/mean@n column). */
+function evalParts(row: MetricsRow): string[] {
+  const parts = row[METRIC.evalAccuracy] !== undefined ? [`eval ${fmt(row[METRIC.evalAccuracy])}`] : [];
+  for (const [key, v] of Object.entries(row)) {
+    const m = /^eval\/([^/]+)\/(mean@\d+)$/.exec(key);
+    if (m) parts.push(`${m[1]} ${m[2]} ${fmt(v)}`);
+  }
+  return parts;
 }
 
 /** The compact per-iteration line printed under the progress bar. */
@@ -79,7 +96,7 @@ export function metricsLine(row: MetricsRow): string {
     `len ${fmt(row[METRIC.responseLengthMean], 1)}`,
     `pass@n ${fmt(row[METRIC.passAtN], 2)}`,
   ];
-  if (row[METRIC.evalAccuracy] !== undefined) parts.push(`eval ${fmt(row[METRIC.evalAccuracy])}`);
+  parts.push(...evalParts(row));
   if (row[METRIC.policyClipFraction] !== undefined) parts.push(`clip ${fmt(row[METRIC.policyClipFraction])}`);
   if (row[METRIC.policyEntropy] !== undefined) parts.push(`ent ${fmt(row[METRIC.policyEntropy])}`);
   if (row[METRIC.criticLoss] !== undefined) parts.push(`vloss ${fmt(row[METRIC.criticLoss], 4)}`);
@@ -186,7 +203,7 @@ async function runLoop(trainer: Trainer, opts: LoopOptions, ctx: LoopContext): P
 }
 
 function hasEval(trainer: Trainer): boolean {
-  return trainer.evalDataset.length > 0 && trainer.config.evalEvery > 0;
+  return (trainer.evalDataset.length > 0 || evalSetsOf(trainer) !== undefined) && trainer.config.evalEvery > 0;
 }
 
 /** The iteration-0 eval row of a fresh run; false when an abort stopped it (the run then ends). */
@@ -206,7 +223,7 @@ async function baseEvaluation(trainer: Trainer, opts: LoopOptions, { signal, log
   const row: MetricsRow = { iteration: 0, ...ev };
   trainer.metrics.append(row);
   await recorder?.recordMetrics();
-  log(`iter 0 | eval ${fmt(row[METRIC.evalAccuracy])}`);
+  log(['iter 0', ...evalParts(row)].join(' | '));
   return true;
 }
 

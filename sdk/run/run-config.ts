@@ -2,7 +2,8 @@
 // file's own directory, so a config travels with its data.
 //
 //   { "name": "mini", "model": "base", "trainData": "train.json", "evalData": "eval.jsonl",
-//     "iterations": 30, "reward": "math", "trainer": { ...TrainerConfig fields } }
+//     "iterations": 30, "reward": "math", "trainer": { ...TrainerConfig fields },
+//     "evalSets": [{ "path": "math500.json" }, { "path": "gpqa_diamond.json", "limit": 50 }] }
 
 import { dirname, resolve } from 'node:path';
 import { modelReference } from '../hub/resolve.ts';
@@ -15,6 +16,7 @@ import { resolveTrainerConfig, TRAINER_CONFIG_SCHEMA, type TrainerConfig, type T
 import { assertValid, deepPartial, number, object, oneOf, string } from '../util/schema.ts';
 import { readJsonObject } from '../util/json-file.ts';
 import { Trainer } from '../ppo/trainer.ts';
+import { attachEvalSets, checkEvalSets, EVAL_SET_SCHEMA, loadEvalSets, type EvalSetConfig } from './eval-sets.ts';
 
 export interface RunConfig {
   name: string;
@@ -24,6 +26,11 @@ export interface RunConfig {
   evalData?: string;
   /** Eval records to use (default all). */
   evalLimit?: number;
+  /**
+   * Benchmarks evaluated with the harness whenever the run evaluates (every `trainer.evalEvery` iterations),
+   * sampled with `trainer.evalGeneration`; each logged as eval/<name>/... (mean@n, pass@k, lengths, by level).
+   */
+  evalSets?: EvalSetConfig[];
   iterations: number;
   /** Built-in reward by name. */
   reward?: 'math';
@@ -38,6 +45,7 @@ const RUN_CONFIG_SCHEMA = object<RunConfig>({
   trainData: string({ nonEmpty: true }),
   evalData: string({ nonEmpty: true }),
   evalLimit: number({ int: true, min: 1 }),
+  evalSets: EVAL_SET_SCHEMA,
   iterations: number({ int: true, min: 1 }),
   reward: oneOf(['math'], { hint: 'custom rewards are set from code' }),
   backend: string({ nonEmpty: true }),
@@ -50,7 +58,9 @@ const RUN_CONFIG_SCHEMA = object<RunConfig>({
  */
 export function checkRunConfig(rc: unknown, source: string): TrainerConfig {
   assertValid(RUN_CONFIG_SCHEMA, rc, source);
-  return resolveTrainerConfig((rc as RunConfig).trainer, source, 'trainer');
+  const config = resolveTrainerConfig((rc as RunConfig).trainer, source, 'trainer');
+  checkEvalSets((rc as RunConfig).evalSets, config, source);
+  return config;
 }
 
 export async function readRunConfig(path: string): Promise<RunConfig> {
@@ -65,6 +75,7 @@ export async function readRunConfig(path: string): Promise<RunConfig> {
     trainData: rel(c.trainData)!,
     evalData: rel(c.evalData),
     evalLimit: c.evalLimit,
+    ...(c.evalSets ? { evalSets: c.evalSets.map((set) => ({ ...set, path: rel(set.path)! })) } : {}),
     iterations: c.iterations,
     reward: 'math',
     backend: c.backend,
@@ -88,11 +99,15 @@ export async function trainerFromRunConfig(
     readDataset(rc.trainData),
     rc.evalData ? readDataset(rc.evalData) : Promise.resolve([]),
   ]);
-  return new Trainer({
+  // after the model and the data, so a missing train file is named first
+  const evalSets = await loadEvalSets(rc.evalSets ?? [], config, source);
+  const trainer = new Trainer({
     policy, tokenizer, dataset,
     evalDataset: rc.evalLimit === undefined ? evalDataset : evalDataset.slice(0, rc.evalLimit),
     reward: opts.reward ?? mathReward,
     config,
     engine: opts.engine?.(policy, tokenizer),
   });
+  attachEvalSets(trainer, evalSets);
+  return trainer;
 }

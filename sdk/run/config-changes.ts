@@ -71,6 +71,7 @@ const RUN_FIELDS: Kinds<RunConfig> = {
   reward: 'guarded',
   evalData: 'free',
   evalLimit: 'free',
+  evalSets: 'free', // what is measured, not what is trained
   iterations: 'free', // how far to go
   backend: 'free', // the same arithmetic on other kernels
   trainer: TRAINER_FIELDS,

@@ -19,7 +19,7 @@ export {
 } from './data/index.ts';
 // rollout
 export { RolloutEngine, ORZ_STOP, DEFAULT_GENERATE, type GenerateParams, type PromptInput, type GenerateProgress } from './rollout/engine.ts';
-export { RolloutBatch, type RolloutSample } from './rollout/rollout-batch.ts';
+export { RolloutBatch, type RolloutSample, type SkippedPrompt } from './rollout/rollout-batch.ts';
 // reward
 export { mathReward, mathRewardFixed, mathRewardWith, orzAnswerEqual, extractAnswerOrz, type RewardQuirks, mathAnswerEqual, extractAnswer, lastBoxed, normalizeAnswer, scoreSamples, RewardError, type RewardFn, type Sample, type FinishReason } from './reward/index.ts';
 export { rewardModule, inProcessReward, RewardPool, closeRewardPools, type RewardModule, type BatchRewardFn, type ScoreOptions } from './reward/index.ts';

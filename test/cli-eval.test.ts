@@ -11,7 +11,6 @@ import { loadTokenizer, saveTokenizer, trainByteLevelBPE } from '../sdk/tokenize
 import { TransformerLM, saveModel } from '../sdk/model/index.ts';
 import { arithProblems } from '../sdk/data/arith.ts';
 import { indexRanges } from '../sdk/cli/eval-context.ts';
-import { budgetGroups } from '../sdk/eval/index.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const ORZ = join(ROOT, 'bin/orz.js');
@@ -126,17 +125,6 @@ test('orz eval: records near the context limit get the room their own prompt lea
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stderr, /orz eval: 3 of 3 evaluated records leave room for fewer than --max-new-tokens=100 response tokens; each gets 128 minus its prompt tokens/);
   assert.deepEqual([resultLine(r.stdout).evaluated, resultLine(r.stdout).skipped], [3, 0]);
-});
-
-test('budget groups: one group per response budget, the full budget together, records in order', () => {
-  const promptTokens = [40, 120, 40, 127, 10, 120];
-  assert.deepEqual(budgetGroups(promptTokens, 64, 128), [
-    { budget: 1, members: [3] },
-    { budget: 8, members: [1, 5] },
-    { budget: 64, members: [0, 2, 4] },
-  ]);
-  assert.deepEqual(budgetGroups(promptTokens, 1, 128), [{ budget: 1, members: [0, 1, 2, 3, 4, 5] }]);
-  assert.throws(() => budgetGroups([128], 64, 128), /prompt 0 has 128 tokens, no room under a context of 128/);
 });
 
 test('index ranges: ascending runs', () => {

@@ -94,13 +94,38 @@ test('invalid parameters and aborts are reported', async () => {
   await assert.rejects(engine.generate(['abc'], { maxNewTokens: 4, stop: [] }, { signal: ac.signal }), /stop now/);
 });
 
-test('a prompt with no room for a new token fails the call before any generation, naming its index in the batch', async () => {
+test('a long prompt in the batch changes no other row: each row has its own budget and positions', async () => {
+  const engine = new RolloutEngine(model, tokenizer, { maxBatchRows: 16 });
+  const short = ['abc', 'hello', 'User: hello there 345'];
+  const long = 'hello there 345 abc '.repeat(2);
+  const longTokens = tokenizer.encode(long).length;
+  assert.ok(longTokens > 30 && longTokens < 60, `${longTokens} tokens leave the long prompt a budget under maxNewTokens`);
+  const params = { temperature: 1, maxNewTokens: 40, n: 2, stop: [], seed: 6 };
+  const alone = (await engine.generate(short, params)).samples();
+  // the long prompt sits between the short ones; the short ones keep their indices (and so their streams)
+  const mixed = (await engine.generate([short[0]!, long, short[1]!, short[2]!], params, { promptIndices: [0, 9, 1, 2] })).samples();
+  const others = mixed.filter((s) => s.promptIndex !== 9);
+  assert.deepEqual(others.map((s) => [s.promptIndex, s.sampleIndex, s.responseIds, s.finishReason]),
+    alone.map((s) => [s.promptIndex, s.sampleIndex, s.responseIds, s.finishReason]));
+  others.forEach((s, i) => s.logprobs.forEach((l, j) => assert.ok(Math.abs(l - alone[i]!.logprobs[j]!) < 1e-5)));
+  for (const s of others) assert.equal(s.responseIds.length, 40);
+  for (const s of mixed.filter((x) => x.promptIndex === 9)) {
+    assert.equal(s.responseIds.length, 64 - longTokens, 'the long row stops at its own room');
+    assert.equal(s.finishReason, 'length');
+  }
+});
+
+test('a prompt with no room for a new token is skipped and listed; the other prompts are generated', async () => {
   const engine = new RolloutEngine(model, tokenizer);
   const long = 'hello there 345 abc '.repeat(40); // far more than max_position_embeddings=64 tokens
   const n = tokenizer.encode(long).length;
   assert.ok(n >= 64);
-  await assert.rejects(engine.generate(['abc', 'hello', long], { maxNewTokens: 4 }),
-    new RegExp(`prompt 2 has ${n} tokens: no room for a new token under max_position_embeddings=64 \\(at most 63 prompt tokens\\)`));
-  // a slice of a larger batch names the prompt's index in that batch
-  await assert.rejects(engine.generate([long], { maxNewTokens: 4 }, { firstPromptIndex: 7 }), /prompt 7 has/);
+  const batch = await engine.generate(['abc', long, 'hello'], { maxNewTokens: 4, n: 2, stop: [] });
+  assert.deepEqual(batch.skipped, [{ promptIndex: 1, promptTokens: n, limit: 64 }]);
+  assert.deepEqual(batch.samples().map((s) => [s.promptIndex, s.sampleIndex]), [[0, 0], [0, 1], [2, 0], [2, 1]]);
+  // a slice of a larger batch names the prompt's index in that batch; the skip survives withRewards
+  const slice = await engine.generate([long], { maxNewTokens: 4 }, { firstPromptIndex: 7 });
+  assert.equal(slice.length, 0);
+  assert.deepEqual(slice.withRewards([]).skipped, [{ promptIndex: 7, promptTokens: n, limit: 64 }]);
+  await assert.rejects(engine.generate([''], { maxNewTokens: 4 }), /prompt 0 encodes to zero tokens/);
 });

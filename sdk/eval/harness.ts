@@ -15,7 +15,7 @@ import type { RewardFn, Sample } from '../reward/types.ts';
 import type { PromptTemplate } from '../data/template.ts';
 import type { Tokenizer } from '../tokenizer/index.ts';
 import { checkBenchmarkName, recordLevel, recordPrompt, resolveBenchmarkTemplate, resolveReward, type EvalBenchmark } from './benchmark.ts';
-import { budgetGroups, responseBudget } from './budget.ts';
+import { responseBudget } from './budget.ts';
 import { accuracyMetrics, isCorrect, lengthMetrics, metricsByLevel, questionOutcomes, type ScoredSample } from './metrics.ts';
 import { withDisplay, type BenchmarkReport, type EvalReport, type EvalSampleView, type ShortenedRecord, type SkippedRecord } from './report.ts';
 
@@ -205,24 +205,15 @@ async function evaluateBenchmark(
   const signal = suite.signal ? { signal: suite.signal } : {};
 
   progress('generate', 0);
-  let finishedBefore = 0, tokensBefore = 0;
-  const groups: RolloutSample[][] = [];
-  // one engine call per response budget (one call unless records were shortened); each row's stream is its
-  // record's (promptIndices), so a record draws the same samples whichever group it is generated in
-  for (const { budget, members } of budgetGroups(prepared.promptTokens, sampling.maxNewTokens, engine.model.config.max_position_embeddings)) {
-    const batch = await engine.generate(members.map((q) => prepared.inputs[q]!), {
-      n: sampling.n, temperature: sampling.temperature, topP: sampling.topP, maxNewTokens: budget,
-      stop: sampling.stop, seed: benchmarkSeed(sampling.seed, b.name),
-    }, {
-      ...signal, promptIndices: members.map((q) => prepared.recordIndices[q]!),
-      onProgress: (p) => { tokens = tokensBefore + p.tokens; progress('generate', finishedBefore + p.finished); },
-    });
-    groups.push(batch.samples());
-    finishedBefore += members.length * sampling.n;
-    tokensBefore = tokens;
-  }
-  // in record order, each record's samples in sample order, as one batch
-  const generated = RolloutBatch.fromSamples(groups.flat().sort((x, y) => x.promptIndex - y.promptIndex || x.sampleIndex - y.sampleIndex));
+  // one call: the engine gives each row its own budget, min(maxNewTokens, context - its prompt), and each row
+  // the stream of its record (promptIndices), so a record draws the same samples whatever else is evaluated
+  const generated = await engine.generate(prepared.inputs, {
+    n: sampling.n, temperature: sampling.temperature, topP: sampling.topP, maxNewTokens: sampling.maxNewTokens,
+    stop: sampling.stop, seed: benchmarkSeed(sampling.seed, b.name),
+  }, {
+    ...signal, promptIndices: prepared.recordIndices,
+    onProgress: (p) => { tokens = p.tokens; progress('generate', p.finished); },
+  });
   const generateSec = since();
   progress('score', total);
   const samples = generated.samples();

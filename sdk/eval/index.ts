@@ -1,7 +1,7 @@
 // Evaluation: n samples per question over several benchmarks (MATH500, AIME24, GPQA-Diamond, ...), mean@n and
 // unbiased pass@k, by level, with lengths, truncation and samples to inspect.
 export { evaluate, benchmarkSeed, DEFAULT_EVAL_SAMPLING, type EvalSuite, type EvalSampling, type EvalProgress, type OverlongMode } from './harness.ts';
-export { budgetGroups, responseBudget } from './budget.ts';
+export { responseBudget } from './budget.ts';
 export {
   benchmarkFromFile, checkBenchmarkName, questionWithChoices, recordPrompt, resolveReward, type EvalBenchmark, type RewardName,
 } from './benchmark.ts';

@@ -13,7 +13,7 @@ import type { Tokenizer } from '../tokenizer/index.ts';
 import { applyTemplate, resolveTemplate, type ProblemRecord, type PromptTemplate } from '../data/index.ts';
 import { RolloutEngine, type GenerateProgress, type PromptInput } from '../rollout/engine.ts';
 import { failpoint } from '../util/failpoint.ts';
-import type { RolloutBatch, RolloutSample } from '../rollout/rollout-batch.ts';
+import type { RolloutBatch, RolloutSample, SkippedPrompt } from '../rollout/rollout-batch.ts';
 import { mathReward, scoreSamples, type RewardFn, type Sample } from '../reward/index.ts';
 import { estimateAdvantages } from './advantages.ts';
 import { resolveTrainerConfig, type TrainerConfig, type TrainerConfigInput } from './config.ts';
@@ -64,7 +64,14 @@ export interface TrainerState {
 export type { Experience } from './experience.ts';
 export type { RunOptions } from './run-options.ts';
 
-export interface EvalResult { accuracy: number; responseLength: number; truncatedFraction: number; byLevel: Record<string, number>; batch: RolloutBatch }
+/**
+ * Accuracy and lengths are over the generated records; `skipped` lists the records (promptIndex = eval
+ * record index) whose prompt leaves no room for a response under the context: not generated, not counted.
+ */
+export interface EvalResult {
+  accuracy: number; responseLength: number; truncatedFraction: number; byLevel: Record<string, number>; batch: RolloutBatch;
+  skipped: readonly SkippedPrompt[];
+}
 
 /** Mixes a seed with a counter into an independent 32-bit seed. */
 export function deriveSeed(seed: number, ...parts: number[]): number {
@@ -280,10 +287,11 @@ export class Trainer {
     for (const l of levels) byLevel[String(l)] = acc(samples.filter((s) => s['level'] === l));
     return {
       accuracy: acc(samples),
-      responseLength: samples.reduce((a, s) => a + s.responseIds.length, 0) / samples.length,
-      truncatedFraction: samples.filter((s) => s.finishReason === 'length').length / samples.length,
+      responseLength: samples.reduce((a, s) => a + s.responseIds.length, 0) / Math.max(samples.length, 1),
+      truncatedFraction: samples.filter((s) => s.finishReason === 'length').length / Math.max(samples.length, 1),
       byLevel,
       batch,
+      skipped: batch.skipped,
     };
   }
 

@@ -1,7 +1,10 @@
 // RolloutEngine: prompts in, sampled responses out (with token ids, log-probs and finish reasons).
 //
 // Batched generation with a KV cache: prompts are left-padded so every row's next token sits in
-// the same column; each step feeds one token per row; finished rows are dropped from the cache so
+// the same column; each step feeds one token per row. Each row has its own positions and its own
+// budget, min(maxNewTokens, max_position_embeddings - its prompt length), so a long prompt in the
+// batch shortens no other row; a prompt with no room at all is skipped and listed in the batch's
+// `skipped` (it has no rows, so nothing downstream learns from it). Finished rows are dropped from the cache so
 // long responses do not pay for short ones (at once by default; or, with `finishedRowsFraction`,
 // once enough have finished, since every drop copies the cache).
 //
@@ -12,7 +15,7 @@ import { tf } from '../engine/tf.ts';
 import { Rng } from '../engine/rng.ts';
 import type { KVCache, TransformerLM } from '../model/index.ts';
 import type { Tokenizer } from '../tokenizer/index.ts';
-import { RolloutBatch, type RolloutSample } from './rollout-batch.ts';
+import { RolloutBatch, type RolloutSample, type SkippedPrompt } from './rollout-batch.ts';
 import { ResponseText } from './response-text.ts';
 import { TokenSampler, type SamplingParams } from './sampling.ts';
 import { decodeModelOf } from './token-text.ts';
@@ -94,11 +97,13 @@ export class RolloutEngine {
     validateParams(p);
     const indices = promptIndicesOf(prompts.length, opts);
     const inputs = prompts.map((x) => (typeof x === 'string' ? { prompt: x } : x));
-    // encoded and checked before any generation, so a prompt that cannot fit fails the call at once
+    // encoded and checked before any generation: a prompt with no room for a response is set aside
     const promptIds = inputs.map((x) => this.tokenizer.encode(x.prompt));
-    checkPromptsFit(promptIds, this.model.config.max_position_embeddings, indices);
+    const skipped = promptsWithoutRoom(promptIds, this.model.config.max_position_embeddings, indices);
+    const skip = new Set(skipped.map((s) => s.promptIndex));
     const rows: { input: PromptInput; ids: number[]; promptIndex: number; sampleIndex: number }[] = [];
     inputs.forEach((input, i) => {
+      if (skip.has(indices[i]!)) return;
       for (let s = 0; s < p.n; s++) rows.push({ input, ids: promptIds[i]!, promptIndex: indices[i]!, sampleIndex: s });
     });
     const start = performance.now();
@@ -123,7 +128,7 @@ export class RolloutEngine {
       });
       opts.onProgress?.({ finished: samples.length, total: rows.length, tokens, elapsedSec: (performance.now() - start) / 1000 });
     }
-    return RolloutBatch.fromSamples(samples);
+    return RolloutBatch.fromSamples(samples, skipped);
   }
 
   private async generateChunk(
@@ -134,7 +139,9 @@ export class RolloutEngine {
     const maxPos = this.model.config.max_position_embeddings;
     const B = promptIds.length;
     const P = Math.max(...promptIds.map((ids) => ids.length));
-    const maxNew = Math.min(p.maxNewTokens, maxPos - P); // >= 1: checkPromptsFit ran in generate()
+    // each row's own room (>= 1: prompts without room were skipped in generate())
+    const budget = promptIds.map((ids) => Math.min(p.maxNewTokens, maxPos - ids.length));
+    const maxNew = Math.max(...budget);
     const eos = tok.eosId;
 
     const responseIds: number[][] = promptIds.map(() => []);
@@ -193,7 +200,7 @@ export class RolloutEngine {
             stoppedText[b] = stopped;
             finish[b] = 'stop';
           }
-          if (stopped !== null || responseIds[b]!.length >= maxNew) { // at maxNew it stays 'length'
+          if (stopped !== null || responseIds[b]!.length >= budget[b]!) { // at its budget it stays 'length'
             cacheRows[r] = FINISHED;
             continue;
           }
@@ -256,17 +263,16 @@ export class RolloutEngine {
 }
 
 /**
- * Every prompt must leave room for at least one new token under the model's context; the error names
- * the prompt (its index in the whole batch) so a caller can find the record.
+ * The prompts that leave no room for a new token under the model's context (named by their index in the
+ * whole batch, so a caller can find the record). A prompt that encodes to nothing is an error.
  */
-function checkPromptsFit(promptIds: number[][], maxPositions: number, promptIndices: number[]): void {
+function promptsWithoutRoom(promptIds: number[][], maxPositions: number, promptIndices: number[]): SkippedPrompt[] {
+  const skipped: SkippedPrompt[] = [];
   promptIds.forEach((ids, i) => {
-    const at = `RolloutEngine: prompt ${promptIndices[i]}`;
-    if (ids.length === 0) throw new Error(`${at} encodes to zero tokens`);
-    if (ids.length >= maxPositions) {
-      throw new Error(`${at} has ${ids.length} tokens: no room for a new token under max_position_embeddings=${maxPositions} (at most ${maxPositions - 1} prompt tokens)`);
-    }
+    if (ids.length === 0) throw new Error(`RolloutEngine: prompt ${promptIndices[i]} encodes to zero tokens`);
+    if (ids.length >= maxPositions) skipped.push({ promptIndex: promptIndices[i]!, promptTokens: ids.length, limit: maxPositions });
   });
+  return skipped;
 }
 
 /** The promptIndex of each of `count` prompts: opts.promptIndices, or firstPromptIndex + i. */

@@ -21,6 +21,12 @@ export interface RolloutSample {
   [extra: string]: unknown; // extra per-sample record fields: strings or numbers (e.g. level)
 }
 
+/**
+ * A prompt the engine did not generate for: its `promptTokens` leave no room for a new token under the
+ * model's context of `limit` positions. It has no rows in the batch.
+ */
+export interface SkippedPrompt { promptIndex: number; promptTokens: number; limit: number }
+
 const int32List = () => new arrow.List(new arrow.Field('item', new arrow.Int32(), true));
 const float32List = () => new arrow.List(new arrow.Field('item', new arrow.Float32(), true));
 
@@ -131,13 +137,16 @@ const toNumber = (v: unknown) => (typeof v === 'bigint' ? Number(v) : (v as numb
 export class RolloutBatch {
   readonly table: arrow.Table;
   private readonly extras: string[];
+  /** Prompts that had no room for a response under the context: not generated, no rows here. */
+  readonly skipped: readonly SkippedPrompt[];
 
-  private constructor(table: arrow.Table, extras: string[]) {
+  private constructor(table: arrow.Table, extras: string[], skipped: readonly SkippedPrompt[] = []) {
     this.table = table;
     this.extras = extras;
+    this.skipped = skipped;
   }
 
-  static fromSamples(samples: RolloutSample[]): RolloutBatch {
+  static fromSamples(samples: RolloutSample[], skipped: readonly SkippedPrompt[] = []): RolloutBatch {
     if (!Array.isArray(samples)) throw new Error('RolloutBatch.fromSamples: samples must be an array');
     samples.forEach(checkSample);
     const kinds = extraKinds(samples);
@@ -152,7 +161,7 @@ export class RolloutBatch {
       const type = kind === 'number' ? new arrow.Float64() : new arrow.Utf8();
       columns[name] = arrow.vectorFromArray(samples.map((s) => (s[name] ?? null) as number | string | null), type as arrow.DataType);
     }
-    return new RolloutBatch(new arrow.Table(columns), [...kinds.keys()]);
+    return new RolloutBatch(new arrow.Table(columns), [...kinds.keys()], skipped);
   }
 
   static fromTable(table: arrow.Table): RolloutBatch {
@@ -244,7 +253,7 @@ export class RolloutBatch {
     for (const name of FIXED) columns[name] = this.column(name);
     columns.reward = arrow.vectorFromArray(rewards, new arrow.Float32());
     for (const name of this.extras) columns[name] = this.column(name);
-    return new RolloutBatch(new arrow.Table(columns), this.extras);
+    return new RolloutBatch(new arrow.Table(columns), this.extras, this.skipped);
   }
 
   /** Save as an Arrow IPC file (atomic: temp file + rename). */

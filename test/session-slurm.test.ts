@@ -6,6 +6,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -120,6 +121,41 @@ test('a session whose 2 workers are srun job steps: same rollouts as in-process,
   assert.equal(cluster!.run('squeue', ['-h', '-o', '%i']).trim(), '', 'no job left');
   assert.deepEqual(workers.map((w) => processAlive(w.pid!)), [false, false]);
 });
+
+test('orz session sbatch: the submitted script runs the session inside the batch job, its worker a step of that job', { skip: skip ?? false }, async () => {
+  const script = join(home, 'session.sbatch');
+  const wrote = orz(['session', 'sbatch', '--name', 'batch', '--workers-per-node', '1', '--backend', 'cpu', '-o', script]);
+  assert.equal(wrote.status, 0, wrote.stderr);
+  const submitted = cluster!.run('sbatch', ['--parsable', `--chdir=${home}`, script]).trim();
+  const jobId = submitted.split(';')[0]!;
+  const file = sessionFiles(sessionDir('batch')).connection;
+  const deadline = Date.now() + 120_000;
+  while (!processAliveFile(file) && Date.now() < deadline) await sleep(300);
+  assert.ok(processAliveFile(file), `no running session from job ${jobId}: ${cluster!.run('squeue', ['-h', '-o', '%i %T %j'])}\n${await cluster!.logs()}`);
+  const c = await readConnectionFile(file);
+  pidsToKill.push(c.pid);
+  const s = await Session.attach(c);
+  opened.push(s);
+  const t = await s.trainerFromRunConfig(cfg);
+  assert.equal((await t.step()).iteration, 1);
+  const [w] = await s.workers();
+  assert.equal(w!.slurm!.jobId, jobId, 'the worker is a step of the batch job');
+  pidsToKill.push(w!.pid!);
+  await s.close();
+  assert.equal(orz(['session', 'stop', 'batch']).status, 0);
+  const end = Date.now() + 15_000;
+  while (cluster!.run('squeue', ['-h', '-j', jobId, '-o', '%T']).trim() !== '' && Date.now() < end) await sleep(200);
+  assert.equal(cluster!.run('squeue', ['-h', '-j', jobId, '-o', '%T']).trim(), '', 'the job ends with its session');
+});
+
+function processAliveFile(path: string): boolean {
+  try {
+    const c = JSON.parse(readFileSync(path, 'utf8')) as { pid: number };
+    return processAlive(c.pid);
+  } catch {
+    return false;
+  }
+}
 
 test('the sbatch script: directives, the session in the foreground listening on the first node, no key', { skip: skip ?? false }, () => {
   const script = sbatchScript({ name: 'big', nodes: 4, workersPerNode: 2, partition: 'gpu', time: '2:00:00' });

@@ -25,7 +25,7 @@ export interface CommandRequirement { commands: string[]; packages: string[] }
 
 // --no-install-recommends keeps this to the daemons and client commands (about 8 s of apt-get install here).
 export const SLURM: CommandRequirement = {
-  commands: ['munged', 'slurmctld', 'slurmd', 'srun', 'salloc', 'scancel', 'squeue', 'sinfo'],
+  commands: ['munged', 'slurmctld', 'slurmd', 'srun', 'salloc', 'sbatch', 'scancel', 'squeue', 'sinfo', 'scontrol'],
   packages: ['slurm-wlm', 'munge'],
 };
 

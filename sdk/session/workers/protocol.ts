@@ -16,7 +16,7 @@
 
 import type { SlurmStepInfo } from '../slurm.ts';
 
-export const WORKER_OPS = ['worker.ping', 'worker.load', 'worker.weights', 'worker.generate', 'worker.digest', 'worker.release'] as const;
+export const WORKER_OPS = ['worker.ping', 'worker.load', 'worker.weights', 'worker.weightsChunk', 'worker.generate', 'worker.digest', 'worker.release'] as const;
 export type WorkerOp = (typeof WORKER_OPS)[number];
 
 /** The first line a worker reads on stdin. */

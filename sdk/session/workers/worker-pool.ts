@@ -12,6 +12,7 @@ import { errorFromWire } from '../errors.ts';
 import { decodeMessage, encodeMessage, ReplayGuard, Signer, WireError, type MessageType } from '../wire.ts';
 import { WORKER_ERRORS, type WorkerInfo, type WorkerReady } from './protocol.ts';
 import { workerEndpoints, type SlurmAllocation } from '../slurm.ts';
+import { DEFAULT_CHUNK_BYTES } from './weights-chunks.ts';
 import { WorkerProcess } from './worker-process.ts';
 
 export interface PoolOptions {
@@ -27,6 +28,8 @@ export interface PoolOptions {
   readyTimeoutMs?: number;
   /** Environment of the workers (default: this process's, with ORZ_THREADS splitting the cores among them). */
   env?: NodeJS.ProcessEnv;
+  /** Bytes per message of a weights broadcast (default: 32 MiB, or half the message limit if smaller). */
+  chunkBytes?: number;
   /** Workers as job steps of this allocation, reading the session key from `keyFile`. */
   slurm?: { allocation: SlurmAllocation; keyFile: string; bindHost?: string; sessionName: string };
 }
@@ -103,6 +106,11 @@ export class WorkerPool {
 
   get size(): number {
     return this.#slots.length;
+  }
+
+  /** Size of a weights broadcast's chunks: well under the message limit (default 32 MiB). */
+  get chunkBytes(): number {
+    return this.#opts.chunkBytes ?? Math.min(DEFAULT_CHUNK_BYTES, Math.floor(this.#opts.maxMessageSize / 2));
   }
 
   #info(s: Slot): WorkerInfo {

@@ -6,6 +6,8 @@ import { writeFileAtomic } from '../util/atomic-write.ts';
 import { listSessions, processAlive, readConnectionFile, writeConnectionFile, ORZ_VERSION, type SessionConnection } from './connection-file.ts';
 import { checkSessionName, DEFAULT_SESSION, sessionDir, sessionFiles } from './paths.ts';
 import { spawnDaemon } from './spawn.ts';
+import { checkSlurmFlags, SBATCH, sbatchCommand, SLURM_FLAGS, slurmOptions } from './slurm-cli.ts';
+import type { SlurmOptions } from './slurm.ts';
 import { Signer, PROTOCOL } from './wire.ts';
 import type { SessionStatus } from './service.ts';
 import type { HandleInfo } from './registry.ts';
@@ -26,6 +28,8 @@ const START = defineCommand({
     'checkpoint-every': { type: 'int', min: 1, arg: 'K', help: "checkpoint every trainer each K iterations (default: each trainer config's checkpoint policy)" },
     'max-message-size': { type: 'int', min: 1, arg: 'BYTES', help: 'largest message accepted; bigger ones are dropped and logged (default 256 MiB)' },
     workers: { type: 'int', min: 0, help: 'rollout worker processes that trainers generate on (default 0: in the session process)' },
+    slurm: { type: 'boolean', help: 'rollout workers as Slurm job steps (srun), in this allocation or in one the session asks for' },
+    ...SLURM_FLAGS,
     resume: { type: 'string', arg: 'NAME', help: 'restart a stopped or crashed session: same key and ports if free, handles rebuilt, trainers at their latest checkpoint' },
     foreground: { type: 'boolean', help: 'run the daemon in this process instead of in the background' },
   },
@@ -57,10 +61,10 @@ const STOP = defineCommand({
 export const SESSION_USAGE = groupHelp({
   name: 'orz session',
   summary: 'persistent training sessions that notebooks attach to',
-  commands: [START, LIST, STATUS, STOP],
+  commands: [START, LIST, STATUS, STOP, SBATCH],
 });
 
-interface Settings { checkpointEvery: number | null; maxMessageSize: number; backend: string; listen: string; events: string; workers: number }
+interface Settings { checkpointEvery: number | null; maxMessageSize: number; backend: string; listen: string; events: string; workers: number; slurm?: SlurmOptions }
 
 async function readJson<T>(path: string): Promise<T | null> {
   try {
@@ -79,6 +83,8 @@ async function start(argv: string[]): Promise<number> {
   const checkpointEvery = v['checkpoint-every'];
   const maxMessageSize = v['max-message-size'];
   const workers = v.workers;
+  checkSlurmFlags(START.name, v);
+  const slurm = v.slurm ? slurmOptions(v) : undefined;
   const dir = sessionDir(name);
   const files = sessionFiles(dir);
   if (existsSync(files.connection)) {
@@ -88,13 +94,14 @@ async function start(argv: string[]): Promise<number> {
   if (v.resume && !existsSync(files.handles) && !existsSync(files.connection)) throw new Error(`there is no session "${name}" to resume (nothing in ${dir})`);
   if (!v.foreground) {
     const c = await spawnDaemon({
-      name, resume: Boolean(v.resume), backend: v.backend, checkpointEvery, listen: v.listen, events: v.events, maxMessageSize, workers,
+      name, resume: Boolean(v.resume), backend: v.backend, checkpointEvery, listen: v.listen, events: v.events, maxMessageSize, workers, slurm,
     });
     process.stdout.write(`session ${c.name} started: pid ${c.pid}, address ${c.address}, events ${c.events}, backend ${c.backend}\n  log: ${files.log}\n`);
     return 0;
   }
-  return runForeground(name, Boolean(v.resume), { listen: v.listen, events: v.events, backend: v.backend, checkpointEvery, maxMessageSize, workers });
+  return runForeground(name, Boolean(v.resume), { listen: v.listen, events: v.events, backend: v.backend, checkpointEvery, maxMessageSize, workers, slurm });
 }
+
 
 const checkpointPeriod = (every: number | null) => (every === null ? "checkpoints by each trainer config's policy" : `checkpoint every ${every} iteration(s)`);
 
@@ -114,6 +121,7 @@ async function runForeground(name: string, resume: boolean, given: Partial<Setti
     listen: given.listen ?? old?.address ?? 'tcp://127.0.0.1:*',
     events: given.events ?? old?.events ?? '',
     workers: given.workers ?? saved?.workers ?? 0,
+    ...(given.slurm ?? saved?.slurm ? { slurm: given.slurm ?? saved!.slurm! } : {}),
   };
   const key = old?.key ?? Signer.newKey();
   const created = old?.created ?? new Date().toISOString();
@@ -122,7 +130,7 @@ async function runForeground(name: string, resume: boolean, given: Partial<Setti
     name, dir, key, resume, created, log, backend: backend.name,
     checkpointEvery: settings.checkpointEvery, maxMessageSize: settings.maxMessageSize,
     listen: settings.listen, events: settings.events || undefined, fallbackToFreePort: resume && !given.listen,
-    workers: settings.workers,
+    workers: settings.workers, slurm: settings.slurm,
   });
   const connection: SessionConnection = {
     name, protocol: PROTOCOL, address: daemon.address, events: daemon.eventsAddress, key, signatureScheme: 'hmac-sha256',
@@ -131,7 +139,7 @@ async function runForeground(name: string, resume: boolean, given: Partial<Setti
   };
   await writeFileAtomic(files.settings, JSON.stringify({ ...settings, listen: daemon.address, events: daemon.eventsAddress, created }, null, 2) + '\n');
   await writeConnectionFile(dir, connection);
-  daemon.service.log(`session ${name} ready: pid ${process.pid}, address ${daemon.address}, events ${daemon.eventsAddress}, backend ${backend.name}, ${checkpointPeriod(settings.checkpointEvery)}${settings.workers ? `, ${settings.workers} rollout worker(s)` : ''}${resume ? ' (resumed)' : ''}`);
+  daemon.service.log(`session ${name} ready: pid ${process.pid}, address ${daemon.address}, events ${daemon.eventsAddress}, backend ${backend.name}, ${checkpointPeriod(settings.checkpointEvery)}${daemon.service.workers ? `, ${daemon.service.workers.pool.size} rollout worker(s)${settings.slurm ? ` as steps of Slurm job ${daemon.service.workers.allocation?.jobId}` : ''}` : ''}${resume ? ' (resumed)' : ''}`);
   let signals = 0;
   const onSignal = (sig: string) => {
     if (++signals > 1) process.exit(130);
@@ -217,7 +225,8 @@ async function status(argv: string[]): Promise<number> {
   for (const h of st.handles) process.stdout.write(handleLine(h) + '\n');
   for (const w of st.workers ?? []) {
     const replicas = w.replicas.map((r) => `${r.policy} v${r.version}`).join(', ');
-    process.stdout.write(`  rollout worker ${w.worker}: ${w.state}${w.pid ? `, pid ${w.pid}` : ''}${w.starts > 1 ? `, started ${w.starts} times` : ''}${replicas ? `, weights ${replicas}` : ''}\n`);
+    const where = w.slurm ? `, node ${w.slurm.node}, Slurm job ${w.slurm.jobId} step ${w.slurm.step}` : '';
+    process.stdout.write(`  rollout worker ${w.worker}: ${w.state}${w.pid ? `, pid ${w.pid}` : ''}${where}${w.starts > 1 ? `, started ${w.starts} times` : ''}${replicas ? `, weights ${replicas}` : ''}\n`);
   }
   for (const call of st.calls) process.stdout.write(`  call ${call.op}${call.handle ? ` on ${call.handle}` : ''}: ${call.runningSec.toFixed(1)} s\n`);
   return 0;
@@ -260,6 +269,7 @@ export async function sessionCommand(argv: string[]): Promise<number> {
       case 'list': return await list(rest);
       case 'status': return await status(rest);
       case 'stop': return await stop(rest);
+      case 'sbatch': return await sbatchCommand(rest);
       case undefined: case 'help': case '--help': case '-h': process.stdout.write(SESSION_USAGE); return sub === undefined ? 2 : 0;
       default: throw new UsageError(`orz session: unknown command "${sub}"`);
     }

@@ -7,6 +7,7 @@ import type { CallContext } from './call-context.ts';
 import type { Entry, HandleInfo, HandleKind, HandleRegistry, Recipe } from './registry.ts';
 import type { WorkerInfo } from './workers/protocol.ts';
 import type { SessionWorkers } from './workers/session-workers.ts';
+import type { SlurmOptions } from './slurm.ts';
 
 export interface ServiceSettings {
   name: string;
@@ -23,6 +24,8 @@ export interface ServiceSettings {
   log?: (line: string) => void;
   /** Rollout worker processes that trainers generate on (0 or absent: in the session process). */
   workers?: number;
+  /** Rollout workers as Slurm job steps (their number: nodes x workers per node); `workers` is then ignored. */
+  slurm?: SlurmOptions;
   /** The session key, which also signs the internal worker socket (an in-process session makes one up). */
   key?: string;
   /** Largest message on the internal worker socket (default 256 MB). */

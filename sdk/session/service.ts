@@ -62,11 +62,12 @@ export class SessionService implements OpService {
     if (records.length > 0 && !opts.resume) {
       throw new Error(`session "${settings.name}" has saved handles (${sessionFiles(settings.dir).handles}); resume it (orz session start --resume ${settings.name}) or use another name`);
     }
-    if (settings.workers) {
+    if (settings.workers || settings.slurm) {
       const { SessionWorkers } = await import('./workers/session-workers.ts');
       s.workers = await SessionWorkers.start({
-        size: settings.workers, key: settings.key ?? Signer.newKey(), backend: settings.backend,
+        size: settings.workers ?? 0, key: settings.key ?? Signer.newKey(), backend: settings.backend,
         maxMessageSize: settings.maxMessageSize ?? 256 * 1024 * 1024, log: (l) => s.log(l), onChange: (w) => emit('worker', w),
+        ...(settings.slurm ? { slurm: { ...settings.slurm, sessionName: settings.name, sessionDir: settings.dir } } : {}),
       });
     }
     try {

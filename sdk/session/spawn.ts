@@ -9,6 +9,7 @@ import { mkdir, open } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { readConnectionFile, type SessionConnection } from './connection-file.ts';
 import { sessionDir, sessionFiles } from './paths.ts';
+import type { SlurmOptions } from './slurm.ts';
 
 const ORZ_BIN = fileURLToPath(new URL('../../bin/orz.js', import.meta.url));
 
@@ -22,6 +23,8 @@ export interface SpawnOptions {
   maxMessageSize?: number;
   /** Rollout worker processes. */
   workers?: number;
+  /** Workers as Slurm job steps (`--slurm`); its bind host comes from `listen`. */
+  slurm?: SlurmOptions;
   env?: NodeJS.ProcessEnv;
   /** How long to wait for the daemon to be ready (default 120 s: a resume may load large checkpoints). */
   timeoutMs?: number;
@@ -57,6 +60,13 @@ async function failureReport(what: string, logFile: string, from: number, shown 
   return `${what}: ${reason}${context}`;
 }
 
+function slurmFlags(o: SlurmOptions): string[] {
+  return [
+    ...(o.nodes !== undefined ? ['--nodes', String(o.nodes)] : []), ...(o.workersPerNode !== undefined ? ['--workers-per-node', String(o.workersPerNode)] : []),
+    ...(o.partition ? ['--partition', o.partition] : []), ...(o.time ? ['--time', o.time] : []),
+  ];
+}
+
 export async function spawnDaemon(opts: SpawnOptions): Promise<SessionConnection> {
   const env = opts.env ?? process.env;
   const dir = sessionDir(opts.name, env);
@@ -71,6 +81,7 @@ export async function spawnDaemon(opts: SpawnOptions): Promise<SessionConnection
   if (opts.maxMessageSize !== undefined) args.push('--max-message-size', String(opts.maxMessageSize));
   if (opts.workers !== undefined) args.push('--workers', String(opts.workers));
   const logStart = existsSync(files.log) ? statSync(files.log).size : 0;
+  if (opts.slurm) args.push('--slurm', ...slurmFlags(opts.slurm));
   const log = openSync(files.log, 'a', 0o600);
   const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', log, log], env });
   closeSync(log);

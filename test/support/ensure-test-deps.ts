@@ -1,8 +1,10 @@
 // First half of `npm test`: install what the suite needs from the system (see system-packages.ts).
-import { ensurePythonModules, JUPYTER_CLIENTS } from './system-packages.ts';
+import { ensureCommands, ensurePythonModules, JUPYTER_CLIENTS, SLURM } from './system-packages.ts';
 
 try {
-  ensurePythonModules(JUPYTER_CLIENTS, { dryRun: process.argv.includes('--dry-run') });
+  const dryRun = process.argv.includes('--dry-run');
+  ensurePythonModules(JUPYTER_CLIENTS, { dryRun });
+  ensureCommands(SLURM, { dryRun });
 } catch (e) {
   process.stderr.write(`npm test: ${(e as Error).message}\n`);
   process.exit(1);

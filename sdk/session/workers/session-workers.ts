@@ -8,7 +8,13 @@ import type { EngineMaker } from '../recipes.ts';
 import type { Entry, HandleRegistry, Recipe } from '../registry.ts';
 import type { ReplicaInfo, WorkerInfo } from './protocol.ts';
 import { WorkerEngine, type PolicySource } from './worker-engine.ts';
+import { SlurmAllocation, writeWorkerKeyFile, type SlurmOptions } from '../slurm.ts';
 import { WorkerPool, type PoolOptions } from './worker-pool.ts';
+
+/** The pool's options; with `slurm`, the workers are Slurm job steps and their number comes from the allocation. */
+export interface WorkersOptions extends Omit<PoolOptions, 'slurm'> {
+  slurm?: SlurmOptions & { sessionName: string; sessionDir: string };
+}
 
 /** The policy of a trainer recipe, as paths a worker on this machine can load. */
 export async function policySource(recipe: Recipe, registry: HandleRegistry): Promise<PolicySource> {
@@ -26,10 +32,20 @@ export async function policySource(recipe: Recipe, registry: HandleRegistry): Pr
 export class SessionWorkers {
   readonly #engines = new Map<string, { engine: WorkerEngine; queueKey: string }>();
 
-  private constructor(readonly pool: WorkerPool, readonly log: (line: string) => void) {}
+  private constructor(readonly pool: WorkerPool, readonly log: (line: string) => void, readonly allocation: SlurmAllocation | null) {}
 
-  static async start(opts: PoolOptions): Promise<SessionWorkers> {
-    return new SessionWorkers(await WorkerPool.start(opts), opts.log);
+  static async start(opts: WorkersOptions): Promise<SessionWorkers> {
+    const { slurm, ...local } = opts;
+    if (!slurm) return new SessionWorkers(await WorkerPool.start(local), opts.log, null);
+    const keyFile = await writeWorkerKeyFile(slurm.sessionDir, opts.key);
+    const allocation = SlurmAllocation.acquire(slurm, slurm.sessionName, opts.log);
+    try {
+      const pool = await WorkerPool.start({ ...local, size: allocation.size, slurm: { allocation, keyFile, bindHost: slurm.bindHost, sessionName: slurm.sessionName } });
+      return new SessionWorkers(pool, opts.log, allocation);
+    } catch (e) {
+      allocation.release();
+      throw e;
+    }
   }
 
   /**
@@ -91,7 +107,8 @@ export class SessionWorkers {
     return infos;
   }
 
-  close(): Promise<void> {
-    return this.pool.close();
+  async close(): Promise<void> {
+    await this.pool.close();
+    this.allocation?.release();
   }
 }

@@ -3,7 +3,8 @@
 // whole batch) and the slices are joined in order. With per-row seeds (engine.ts: rowSeed) the result is the
 // batch the in-process engine would have produced, whatever the number of workers.
 //
-// Weights: each broadcast is a new version (1, 2, ...) sent as raw float32 frames. A generate names the version;
+// Weights: each broadcast is a new version (1, 2, ...) sent as raw float32 frames in chunks (weights-chunks.ts),
+// each worker checking the version's digest before it assigns it. A generate names the version;
 // a worker holding another refuses (protocol.ts). Before generating, the engine restarts dead workers, loads the
 // policy on workers that lack it and sends the current weights to any worker behind.
 
@@ -13,6 +14,7 @@ import { DEFAULT_GENERATE, promptIndicesOf, RolloutEngine, type GenerateOptions,
 import { RolloutBatch } from '../../rollout/rollout-batch.ts';
 import { HostTensor } from '../codec.ts';
 import { WORKER_ERRORS } from './protocol.ts';
+import { chunkWeights, type WeightsChunk } from './weights-chunks.ts';
 import type { WorkerPool } from './worker-pool.ts';
 
 /** Where workers load the policy's architecture and tokenizer from (the paths of the trainer's recipe). */
@@ -69,19 +71,21 @@ export class WorkerEngine extends RolloutEngine {
   }
 
   /** Brings worker `w` to the current version: loads the policy there if needed, then sends the weights. */
-  async #push(w: number, version: number, weights: { names: string[]; tensors: HostTensor[] }): Promise<void> {
+  async #push(w: number, version: number, chunks: WeightsChunk[]): Promise<void> {
     if (this.pool.replicaVersion(w, this.policyId) === undefined) {
       await this.pool.call(w, 'worker.load', { policy: this.policyId, ...this.source, maxBatchRows: this.maxBatchRows });
       this.pool.noteReplica(w, this.policyId, 0);
     }
-    await this.pool.call(w, 'worker.weights', { policy: this.policyId, version, ...weights });
+    for (const c of chunks) await this.pool.call(w, 'worker.weightsChunk', { policy: this.policyId, version, ...c });
     this.pool.noteReplica(w, this.policyId, version);
   }
 
   async #pushAll(workers: number[]): Promise<void> {
     if (workers.length === 0) return;
-    const [version, weights] = [this.#version, this.#snapshot()];
-    const results = await Promise.allSettled(workers.map((w) => this.#push(w, version, weights)));
+    const { names, tensors } = this.#snapshot();
+    const chunks = chunkWeights(names, tensors, this.pool.chunkBytes);
+    const version = this.#version;
+    const results = await Promise.allSettled(workers.map((w) => this.#push(w, version, chunks)));
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
   }

@@ -3,12 +3,15 @@
 // serves requests until its stdin closes. Every message is checked (size, signature, replay) before it is read,
 // and a bad one is logged and dropped: nothing received can crash the worker or run code.
 
+import { readFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { createInterface } from 'node:readline';
 import { Dealer } from 'zeromq';
 import { decodeValue, encodeValue } from '../codec.ts';
 import { errorToWire } from '../errors.ts';
 import { SendQueue } from '../send-queue.ts';
 import { decodeMessage, encodeMessage, ReplayGuard, Signer, WireError, type MessageType, type WireMessage } from '../wire.ts';
+import { slurmStepFromEnv } from '../slurm.ts';
 import type { WorkerBootstrap, WorkerReady } from './protocol.ts';
 import { WorkerState } from './worker-ops.ts';
 
@@ -23,8 +26,9 @@ function readBootstrap(): Promise<WorkerBootstrap> {
       got = true;
       try {
         const b = JSON.parse(line) as Partial<WorkerBootstrap>;
-        if (typeof b.address !== 'string' || typeof b.key !== 'string' || !Number.isInteger(b.worker) || typeof b.backend !== 'string' || !Number.isInteger(b.maxMessageSize)) {
-          throw new Error('expected {address, key, worker, backend, maxMessageSize}');
+        if (typeof b.address !== 'string' || (typeof b.key !== 'string' && typeof b.keyFile !== 'string') || !Number.isInteger(b.worker)
+          || !Number.isInteger(b.start) || typeof b.backend !== 'string' || !Number.isInteger(b.maxMessageSize)) {
+          throw new Error('expected {address, key or keyFile, worker, start, backend, maxMessageSize}');
         }
         resolve(b as WorkerBootstrap);
       } catch (e) {
@@ -38,12 +42,27 @@ function readBootstrap(): Promise<WorkerBootstrap> {
   });
 }
 
+/** The session key: from the bootstrap line, or from the 0600 file it names (Slurm steps). */
+async function sessionKey(boot: WorkerBootstrap): Promise<string> {
+  if (boot.key) return boot.key;
+  const path = boot.keyFile!;
+  let key: unknown;
+  try {
+    key = (JSON.parse(await readFile(path, 'utf8')) as { key?: unknown }).key;
+  } catch (e) {
+    throw new Error(`cannot read the session key from ${path} on ${hostname()} (is the session directory on a filesystem this node shares?): ${(e as Error).message}`);
+  }
+  if (typeof key !== 'string' || !key) throw new Error(`${path} holds no "key" string`);
+  return key;
+}
+
 async function main(): Promise<void> {
   const boot = await readBootstrap();
+  const key = await sessionKey(boot);
   const { selectBackend } = await import('../../engine/backend.ts');
   const backend = (await selectBackend(boot.backend)).name;
   const state = new WorkerState(boot.worker, backend);
-  const signer = new Signer(boot.key);
+  const signer = new Signer(key);
   const guard = new ReplayGuard();
   const dealer = new Dealer({ maxMessageSize: boot.maxMessageSize, linger: 0 });
   const out = new SendQueue(dealer, (e) => log(`send failed: ${e.message}`));
@@ -79,7 +98,8 @@ async function main(): Promise<void> {
   };
 
   dealer.connect(boot.address);
-  const ready: WorkerReady = { worker: boot.worker, pid: process.pid, backend };
+  const slurm = slurmStepFromEnv();
+  const ready: WorkerReady = { worker: boot.worker, start: boot.start, pid: process.pid, host: hostname(), backend, ...(slurm ? { slurm } : {}) };
   await send('event', { event: 'ready', data: ready });
   for await (const frames of dealer) {
     let msg: WireMessage;

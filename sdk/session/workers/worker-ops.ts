@@ -11,8 +11,9 @@ import { HostTensor } from '../codec.ts';
 import { weightsDigest } from '../digest.ts';
 import { generateParams } from '../ops-objects.ts';
 import { WORKER_ERRORS, type ReplicaInfo, type WorkerOp } from './protocol.ts';
+import { ChunkAssembly, type WeightPart } from './weights-chunks.ts';
 
-interface Replica { model: TransformerLM; tokenizer: Tokenizer; engine: RolloutEngine; version: number }
+interface Replica { model: TransformerLM; tokenizer: Tokenizer; engine: RolloutEngine; version: number; assembly: ChunkAssembly | null }
 
 /** What a running operation may use of its request: the cancel signal and the progress channel back. */
 export interface WorkerCall { signal: AbortSignal; progress(kind: string, data: unknown): void }
@@ -40,6 +41,13 @@ const workerPrompt = (): Check<PromptInput> => (v, at) => {
   return o as PromptInput;
 };
 
+const weightPart = (): Check<WeightPart> => (v, at) => {
+  const o = plainObject()(v, at);
+  const name = str({ maxLength: 512 })(o['name'], `${at}.name`);
+  const shape = arrayOf(int({ min: 0 }), { max: 8 })(o['shape'], `${at}.shape`);
+  return { name, shape, offset: int({ min: 0 })(o['offset'], `${at}.offset`) };
+};
+
 const policy = () => str({ maxLength: 128 });
 const MAX_ITEMS = 1 << 16;
 
@@ -49,6 +57,10 @@ const SPECS = {
   'worker.weights': {
     policy: policy(), version: int({ min: 1 }),
     names: arrayOf(str({ maxLength: 512 }), { max: MAX_ITEMS }), tensors: arrayOf(float32Tensor(), { max: MAX_ITEMS }),
+  },
+  'worker.weightsChunk': {
+    policy: policy(), version: int({ min: 1 }), chunk: int({ min: 0 }), chunks: int({ min: 1, max: MAX_ITEMS }),
+    parts: arrayOf(weightPart(), { max: MAX_ITEMS }), tensors: arrayOf(float32Tensor(), { max: MAX_ITEMS }), digest: optional(str({ maxLength: 64 })),
   },
   'worker.generate': {
     policy: policy(), version: int({ min: 1 }), prompts: arrayOf(workerPrompt(), { max: MAX_ITEMS }),
@@ -80,6 +92,7 @@ export class WorkerState {
         return { worker: this.worker, pid: process.pid, backend: this.backend };
       case 'worker.load': return this.#load(args(SPECS['worker.load']));
       case 'worker.weights': return this.#weights(args(SPECS['worker.weights']));
+      case 'worker.weightsChunk': return this.#weightsChunk(args(SPECS['worker.weightsChunk']));
       case 'worker.generate': {
         const a = args(SPECS['worker.generate']);
         const r = this.#replica(a.policy);
@@ -112,8 +125,22 @@ export class WorkerState {
     const [model, tokenizer] = await Promise.all([loadModel(a.modelDir), loadTokenizer(a.tokenizerPath)]);
     this.#replicas.get(a.policy)?.model.dispose();
     const engine = new RolloutEngine(model, tokenizer, a.maxBatchRows ? { maxBatchRows: a.maxBatchRows } : {});
-    this.#replicas.set(a.policy, { model, tokenizer, engine, version: 0 });
+    this.#replicas.set(a.policy, { model, tokenizer, engine, version: 0, assembly: null });
     return { policy: a.policy, version: 0, parameters: model.numParameters() };
+  }
+
+  /** One chunk of a broadcast (weights-chunks.ts); the last one to arrive assigns the whole version. */
+  #weightsChunk(a: ArgsOf<(typeof SPECS)['worker.weightsChunk']>): ReplicaInfo & { received: boolean } {
+    const r = this.#replica(a.policy);
+    const where = `worker.weightsChunk (${a.policy} version ${a.version})`;
+    if (a.version <= r.version) throw new ArgumentError(`${where}: not newer than the version held, ${r.version}`);
+    // A chunk of a newer version drops what was collected of an older one (that broadcast was abandoned).
+    if (r.assembly?.version !== a.version) r.assembly = new ChunkAssembly(a.version, a.chunks);
+    r.assembly.add({ ...a, digest: a.digest ?? undefined }, where);
+    if (!r.assembly.done) return { policy: a.policy, version: r.version, received: true };
+    const assembly = r.assembly;
+    r.assembly = null;
+    return { ...this.#weights({ policy: a.policy, version: a.version, ...assembly.complete(where) }), received: true };
   }
 
   #weights(a: ArgsOf<(typeof SPECS)['worker.weights']>): ReplicaInfo {

@@ -1,5 +1,6 @@
-// The session's rollout worker processes: N slots, each a worker process connected to one internal ROUTER socket
-// (loopback, a free port) over the signed session protocol. The pool starts them, sends them calls, routes replies
+// The session's rollout worker processes: N slots, each a worker process (or a Slurm job step, slurm.ts)
+// connected to one internal ROUTER socket (loopback, a free port; for Slurm the host the session listens on) over
+// the signed session protocol. The pool starts them, sends them calls, routes replies
 // and progress back to the caller, and fails every call of a worker the moment its process exits, with an error
 // naming the worker. A slot whose worker died is started again by restartExited() (the engine calls it before each
 // generate), so one crash costs one failed call, not the session.
@@ -10,6 +11,8 @@ import { decodeValue, encodeValue } from '../codec.ts';
 import { errorFromWire } from '../errors.ts';
 import { decodeMessage, encodeMessage, ReplayGuard, Signer, WireError, type MessageType } from '../wire.ts';
 import { WORKER_ERRORS, type WorkerInfo, type WorkerReady } from './protocol.ts';
+import { workerEndpoints, type SlurmAllocation } from '../slurm.ts';
+import { DEFAULT_CHUNK_BYTES } from './weights-chunks.ts';
 import { WorkerProcess } from './worker-process.ts';
 
 export interface PoolOptions {
@@ -25,6 +28,10 @@ export interface PoolOptions {
   readyTimeoutMs?: number;
   /** Environment of the workers (default: this process's, with ORZ_THREADS splitting the cores among them). */
   env?: NodeJS.ProcessEnv;
+  /** Bytes per message of a weights broadcast (default: 32 MiB, or half the message limit if smaller). */
+  chunkBytes?: number;
+  /** Workers as job steps of this allocation, reading the session key from `keyFile`. */
+  slurm?: { allocation: SlurmAllocation; keyFile: string; bindHost?: string; sessionName: string };
 }
 
 /**
@@ -44,6 +51,8 @@ export interface WorkerCallOptions {
 interface Slot {
   worker: number;
   proc: WorkerProcess | null;
+  /** As the worker reported it when ready. */
+  report: WorkerReady | null;
   identity: Buffer | null;
   state: WorkerInfo['state'];
   starts: number;
@@ -74,7 +83,7 @@ export class WorkerPool {
     // mandatory: a send to a worker that is gone fails (and fails its call) instead of vanishing.
     this.#router = new Router({ maxMessageSize: opts.maxMessageSize, mandatory: true, linger: 0 });
     this.#slots = Array.from({ length: opts.size }, (_, worker) => ({
-      worker, proc: null, identity: null, state: 'exited', starts: 0, replicas: new Map(), ready: null,
+      worker, proc: null, report: null, identity: null, state: 'exited', starts: 0, replicas: new Map(), ready: null,
     }));
   }
 
@@ -82,8 +91,9 @@ export class WorkerPool {
   static async start(opts: PoolOptions): Promise<WorkerPool> {
     if (!(Number.isInteger(opts.size) && opts.size > 0)) throw new Error(`the number of rollout workers must be a positive integer, got ${opts.size}`);
     const pool = new WorkerPool(opts);
-    await pool.#router.bind('tcp://127.0.0.1:*');
-    pool.address = pool.#router.lastEndpoint!;
+    const ends = workerEndpoints(opts.slurm?.bindHost);
+    await pool.#router.bind(ends.bind);
+    pool.address = ends.connectHost ? pool.#router.lastEndpoint!.replace('0.0.0.0', ends.connectHost) : pool.#router.lastEndpoint!;
     void pool.#receive();
     try {
       await Promise.all(pool.#slots.map((s) => pool.#start(s)));
@@ -98,9 +108,15 @@ export class WorkerPool {
     return this.#slots.length;
   }
 
+  /** Size of a weights broadcast's chunks: well under the message limit (default 32 MiB). */
+  get chunkBytes(): number {
+    return this.#opts.chunkBytes ?? Math.min(DEFAULT_CHUNK_BYTES, Math.floor(this.#opts.maxMessageSize / 2));
+  }
+
   #info(s: Slot): WorkerInfo {
     return {
-      worker: s.worker, pid: s.proc?.pid ?? null, state: s.state, exit: s.proc?.exit ?? null, starts: s.starts,
+      worker: s.worker, pid: s.report?.pid ?? s.proc?.pid ?? null, host: s.report?.host ?? null, slurm: s.report?.slurm ?? null,
+      state: s.state, exit: s.proc?.exit ?? null, starts: s.starts,
       replicas: [...s.replicas].map(([policy, version]) => ({ policy, version })),
     };
   }
@@ -109,17 +125,41 @@ export class WorkerPool {
     return this.#slots.map((s) => this.#info(s));
   }
 
+  /** Which worker: its pid, and for a job step its Slurm job, step and node (for errors and logs). */
+  #describe(slot: Slot): string {
+    const r = slot.report;
+    const pid = r?.pid ?? slot.proc?.pid;
+    if (!this.#opts.slurm) return `pid ${pid}`;
+    const node = r?.slurm?.node ?? this.#opts.slurm.allocation.nodeOf(slot.worker);
+    return r?.slurm ? `Slurm job ${r.slurm.jobId} step ${r.slurm.step} on node ${node}, pid ${pid}` : `Slurm job ${this.#opts.slurm.allocation.jobId} on node ${node}, srun pid ${pid}`;
+  }
+
+  #launch(slot: Slot): WorkerProcess {
+    const { key, backend, maxMessageSize, log, slurm } = this.#opts;
+    const boot = { address: this.address, worker: slot.worker, start: slot.starts, backend, maxMessageSize };
+    const env = this.#opts.env ?? workerEnv(slurm ? slurm.allocation.workersPerNode : this.size);
+    if (!slurm) return new WorkerProcess({ ...boot, key }, log, env);
+    slurm.allocation.ensureRunning(slurm.sessionName);
+    return new WorkerProcess({ ...boot, keyFile: slurm.keyFile }, log, env, slurm.allocation.stepCommand(slot.worker));
+  }
+
   #start(slot: Slot): Promise<void> {
-    const { key, backend, maxMessageSize, log } = this.#opts;
-    const proc = new WorkerProcess({ address: this.address, key, worker: slot.worker, backend, maxMessageSize }, log, this.#opts.env ?? workerEnv(this.size));
+    slot.starts += 1;
+    slot.report = null;
+    let proc: WorkerProcess;
+    try {
+      proc = this.#launch(slot);
+    } catch (e) {
+      slot.state = 'exited';
+      return Promise.reject(e);
+    }
     slot.proc = proc;
     slot.identity = null;
     slot.state = 'starting';
     slot.replicas = new Map();
-    slot.starts += 1;
     const ready = new Promise<void>((resolve, reject) => {
       const timeoutMs = this.#opts.readyTimeoutMs ?? 120_000;
-      const timer = setTimeout(() => slot.ready?.(new Error(`rollout worker ${slot.worker} (pid ${proc.pid}) was not ready after ${timeoutMs / 1000} s`)), timeoutMs);
+      const timer = setTimeout(() => slot.ready?.(new Error(`rollout worker ${slot.worker} (${this.#describe(slot)}) was not ready after ${timeoutMs / 1000} s`)), timeoutMs);
       slot.ready = (err) => {
         clearTimeout(timer);
         slot.ready = null;
@@ -140,7 +180,7 @@ export class WorkerPool {
     slot.state = 'exited';
     slot.identity = null;
     slot.replicas = new Map();
-    const e = coded(`rollout worker ${slot.worker} (pid ${proc.pid}) exited (${how})${wasStarting ? ' while starting; see the session log' : ''}`, WORKER_ERRORS.exited);
+    const e = coded(`rollout worker ${slot.worker} (${this.#describe(slot)}) exited (${this.#opts.slurm ? `srun ${how}: its step was cancelled, failed or lost its node` : how})${wasStarting ? ' while starting; see the session log' : ''}`, WORKER_ERRORS.exited);
     slot.ready?.(e);
     for (const [id, p] of this.#pending) {
       if (p.slot !== slot) continue;
@@ -239,11 +279,12 @@ export class WorkerPool {
     if (msg.header.type === 'event' && p['event'] === 'ready') {
       const r = p['data'] as Partial<WorkerReady> | undefined;
       const slot = typeof r?.worker === 'number' ? this.#slots[r.worker] : undefined;
-      // Only the process the pool started for that slot may take it.
-      if (!slot || slot.state !== 'starting' || slot.proc?.pid !== r?.pid) throw new Error(`unexpected ready message ${JSON.stringify(r)}`);
+      // Only the latest start of that slot may take it (an older process of the slot could still be connecting).
+      if (!slot || slot.state !== 'starting' || slot.starts !== r?.start) throw new Error(`unexpected ready message ${JSON.stringify(r)}`);
       slot.identity = identity;
+      slot.report = r as WorkerReady;
       slot.state = 'ready';
-      this.#opts.log(`rollout worker ${slot.worker} ready: pid ${r!.pid}, backend ${r!.backend}`);
+      this.#opts.log(`rollout worker ${slot.worker} ready: ${this.#describe(slot)}, backend ${r!.backend}`);
       slot.ready?.(null);
       this.#opts.onChange?.(this.#info(slot));
       return;

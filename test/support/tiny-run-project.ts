@@ -1,0 +1,31 @@
+// A tiny trainable project on disk for session tests: a 1-layer model and BPE tokenizer trained on arithmetic
+// questions, the training problems, and a run config (cfg.json) that takes seconds per iteration on the cpu backend.
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { saveModel, TransformerLM } from '../../sdk/model/index.ts';
+import { saveTokenizer, trainByteLevelBPE } from '../../sdk/tokenizer/index.ts';
+import { arithProblems } from '../../sdk/data/arith.ts';
+
+export const TINY_TRAINER = {
+  seed: 5, template: 'mini', promptsPerIteration: 5, samplesPerPrompt: 2, generation: { maxNewTokens: 6 }, criticUpdateSteps: 1,
+  evalEvery: 0, policyLr: 1e-2, criticLr: 1e-3, warmupSteps: 0, kl: { log: false }, saveRollouts: false,
+};
+
+/** Writes the project into `dir`; returns the run config's path. */
+export async function writeTinyRunProject(dir: string): Promise<string> {
+  const problems = arithProblems({ seed: 2, count: 16, levels: [1] });
+  const tok = trainByteLevelBPE(problems.map((p) => p.question), { vocabSize: 300, specialTokens: ['<|endoftext|>', '<|pad|>'], addedTokens: ['<answer>', '</answer>'] });
+  const model = TransformerLM.init({
+    model_type: 'orz', vocab_size: tok.vocabSize, hidden_size: 16, intermediate_size: 32, num_hidden_layers: 1,
+    num_attention_heads: 2, max_position_embeddings: 96, tie_word_embeddings: true, hidden_act: 'silu', eos_token_id: tok.eosId,
+  }, 3);
+  await saveModel(model, join(dir, 'base'));
+  await saveTokenizer(tok, join(dir, 'base', 'tokenizer.json'));
+  model.dispose();
+  await writeFile(join(dir, 'train.json'), JSON.stringify(problems.map((p) => [
+    { from: 'human', value: p.question }, { from: 'assistant', ground_truth: { value: String(p.answer) } },
+  ])));
+  const cfg = join(dir, 'cfg.json');
+  await writeFile(cfg, JSON.stringify({ name: 'tiny', model: 'base', trainData: 'train.json', iterations: 3, trainer: TINY_TRAINER }));
+  return cfg;
+}

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { advantagesGAE, advantagesGRPO, normalizeAdvantages, tokenRewards } from '../sdk/ppo/advantages.ts';
+import { resolveTrainerConfig } from '../sdk/ppo/config.ts';
 
 function close(actual: ArrayLike<number>, expected: number[], tol = 1e-6) {
   assert.equal(actual.length, expected.length);
@@ -52,4 +53,15 @@ test('GRPO standardises rewards within each prompt group', () => {
   close(adv, [(1 / 3) / s, (-2 / 3) / s, (1 / 3) / s, (2 / 3) / s, (-1 / 3) / s, (-1 / 3) / s], 1e-4);
   // a group where all rewards agree carries no signal
   close(advantagesGRPO([1, 1], [7, 7]), [0, 0]);
+});
+
+test('GRPO with grpoStd off divides by 1: rewards minus the group mean (ORZ issue #75)', () => {
+  const adv = advantagesGRPO([1, 0, 0, 0, 1, 1, 1, 0], [0, 0, 0, 0, 1, 1, 1, 1], { std: false });
+  close(adv, [0.75, -0.25, -0.25, -0.25, 0.25, 0.25, 0.25, -0.75], 1e-6);
+  // the standardised form scales a 1-of-4 group to unit std instead
+  const scaled = advantagesGRPO([1, 0, 0, 0], [0, 0, 0, 0]);
+  close(scaled, [0.75, -0.25, -0.25, -0.25].map((x) => x / Math.sqrt(3 / 16)), 1e-4);
+  assert.equal(resolveTrainerConfig({ advantageEstimator: 'grpo', grpoStd: false }).grpoStd, false);
+  assert.equal(resolveTrainerConfig({}).grpoStd, true);
+  assert.throws(() => resolveTrainerConfig({ grpoStd: 'no' as unknown as boolean }), /grpoStd/);
 });

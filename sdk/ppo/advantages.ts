@@ -11,7 +11,7 @@ import { klValue } from './losses.ts';
 import type { MetricsRow } from './metrics-log.ts';
 import { explainedVariance, tokenStats } from './rollout-stats.ts';
 
-type EstimatorConfig = Pick<TrainerConfig, 'advantageEstimator' | 'gamma' | 'lambda' | 'kl' | 'normalizeAdvantages'>;
+type EstimatorConfig = Pick<TrainerConfig, 'advantageEstimator' | 'grpoStd' | 'gamma' | 'lambda' | 'kl' | 'normalizeAdvantages'>;
 
 /**
  * The experience's advantages A_t and (GAE) returns G_t from the rewards, the critic's V(s_t) and the
@@ -40,8 +40,8 @@ export function estimateAdvantages(c: EstimatorConfig, x: ExperienceColumns, val
       rowOf(x, returns, i).set(g.returns);
     }
   } else {
-    // A_i = (R_i - mean(R_group)) / (std(R_group) + eps) on every token of sample i
-    const a = advantagesGRPO(x.rewards, x.promptIndex);
+    // A_i = (R_i - mean(R_group)) / (std(R_group) + eps) on every token of sample i (or / 1 without grpoStd)
+    const a = advantagesGRPO(x.rewards, x.promptIndex, { std: c.grpoStd });
     for (let i = 0; i < N; i++) rowOf(x, advantages, i).fill(a[i]!);
   }
   const stats: MetricsRow = { ...tokenStats('advantage', rowsOf(x, advantages)) };
@@ -105,9 +105,11 @@ export function normalizeAdvantages(perSample: Float32Array[], eps = 1e-8): { me
 
 /**
  * GRPO (Shao et al. 2024): A_i = (r_i - mean(r_group)) / (std(r_group) + eps), the same for every token of sample i.
- * `groups[i]` says which prompt sample i answers.
+ * `groups[i]` says which prompt sample i answers. With `std: false` the divisor is 1 (A_i = r_i - mean(r_group)):
+ * a group that is almost all right or all wrong then gets small advantages instead of ones scaled up to unit std.
  */
-export function advantagesGRPO(rewards: ArrayLike<number>, groups: ArrayLike<number>, eps = 1e-6): Float32Array {
+export function advantagesGRPO(rewards: ArrayLike<number>, groups: ArrayLike<number>, opts: { std?: boolean; eps?: number } = {}): Float32Array {
+  const { std: divideByStd = true, eps = 1e-6 } = opts;
   const byGroup = new Map<number, number[]>();
   for (let i = 0; i < rewards.length; i++) {
     const g = groups[i]!;
@@ -124,7 +126,7 @@ export function advantagesGRPO(rewards: ArrayLike<number>, groups: ArrayLike<num
   const out = new Float32Array(rewards.length);
   for (let i = 0; i < rewards.length; i++) {
     const { mean, std } = stats.get(groups[i]!)!;
-    out[i] = (rewards[i]! - mean) / (std + eps);
+    out[i] = divideByStd ? (rewards[i]! - mean) / (std + eps) : rewards[i]! - mean;
   }
   return out;
 }

@@ -17,6 +17,8 @@ export interface TrainerConfig {
   generation: { temperature: number; topP: number; topK: number; maxNewTokens: number; stop: string[] };
   /** 'gae' = PPO with a critic (ORZ); 'grpo' = group-normalised rewards, no critic. */
   advantageEstimator: 'gae' | 'grpo';
+  /** GRPO only: divide by the group's reward std (true, Shao et al.) or by 1 (false: mean-centred only, ORZ issue #75). */
+  grpoStd: boolean;
   gamma: number;   // ORZ: 1
   lambda: number;  // ORZ: 1
   /** Whiten advantages over all response tokens of the iteration (ORZ: yes). */
@@ -70,6 +72,7 @@ export const ORZ_DEFAULTS: TrainerConfig = {
   template: 'orz',
   generation: { temperature: 1, topP: 1, topK: 0, maxNewTokens: 8000, stop: [...ORZ_STOP] },
   advantageEstimator: 'gae',
+  grpoStd: true,
   gamma: 1,
   lambda: 1,
   normalizeAdvantages: true,
@@ -125,6 +128,7 @@ export const TRAINER_CONFIG_SCHEMA = object<TrainerConfig>({
     stop: arrayOf(string({ nonEmpty: true }), 'an array of strings'),
   }),
   advantageEstimator: oneOf(['gae', 'grpo']),
+  grpoStd: boolean(),
   gamma: number({ min: 0, max: 1 }),
   lambda: number({ min: 0, max: 1 }),
   normalizeAdvantages: boolean(),

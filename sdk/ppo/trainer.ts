@@ -197,10 +197,28 @@ export class Trainer {
     }, opts);
   }
 
+  /**
+   * Swaps the reward for every later score(), step() and run() iteration (a run in progress picks it up at its
+   * next iteration). `timeoutMs` bounds each sample's call (default 10 s): a reward that takes longer fails the
+   * iteration with a RewardError naming the sample, and the iteration is not consumed.
+   */
+  setReward(reward: RewardFn, opts: { timeoutMs?: number } = {}): this {
+    const fnOrSpec = typeof reward === 'function' || (typeof reward === 'object' && reward !== null);
+    if (!fnOrSpec) throw new TypeError(`Trainer.setReward: the reward must be a function, a { batch } object or a rewardModule(...), got ${reward === null ? 'null' : typeof reward}`);
+    const t = opts.timeoutMs;
+    if (t !== undefined && !(Number.isFinite(t) && t > 0)) throw new RangeError(`Trainer.setReward: timeoutMs must be a positive number of milliseconds, got ${String(t)}`);
+    this.reward = reward;
+    this.rewardTimeoutMs = t;
+    return this;
+  }
+
+  /** The per-sample reward timeout set by setReward() (undefined: scoreSamples' default, 10 s). */
+  rewardTimeoutMs: number | undefined = undefined;
+
   /** Scores every sample with the reward function; returns the batch with a `reward` column. */
   async score(batch: RolloutBatch): Promise<RolloutBatch> {
     const samples = batch.samples().map((s) => ({ ...s, groundTruth: s.groundTruth ?? '' }) as Sample);
-    const rewards = await scoreSamples(this.reward, samples);
+    const rewards = await scoreSamples(this.reward, samples, this.rewardTimeoutMs === undefined ? {} : { timeoutMs: this.rewardTimeoutMs });
     return batch.withRewards(rewards);
   }
 

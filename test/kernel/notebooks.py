@@ -5,7 +5,7 @@ With ORZ_NOTEBOOK_TEST=1, a notebook whose metadata holds `orz.test_parameters` 
 new cell right after its cell tagged `parameters` (papermill's convention), so the test can run a long experiment at
 a smaller size while the committed notebook keeps the full one.
 Prints one JSON line per notebook: {"notebook", "seconds", "errors": [...], "cells": [{"index", "outputs": [
-{"type", "mimes"}]}]}. Notebooks run in their own directory; the files themselves are not modified.
+{"type", "mimes", "text"/"plain" (the start of a stream or a text/plain rendering)}]}]}. Notebooks run in their own directory; the files themselves are not modified.
 """
 import json
 import os
@@ -31,6 +31,8 @@ def summarize(nb):
                 entry["text"] = o.text[-2000:]
             if "text/html" in o.get("data", {}):
                 entry["html_has_table"] = "<table" in o.data["text/html"]
+            if "text/plain" in o.get("data", {}):
+                entry["plain"] = o.data["text/plain"][:4000]  # what a table or figure says, for key-figure checks
             outs.append(entry)
         cells.append({"index": i, "outputs": outs})
     return errors, cells

@@ -14,6 +14,7 @@ import { loadModel } from '../sdk/model/index.ts';
 import { loadTokenizer } from '../sdk/tokenizer/index.ts';
 import { resolveTrainerConfig } from '../sdk/ppo/config.ts';
 import { evalSetSampling } from '../sdk/run/eval-sets.ts';
+import { trainingChart } from '../sdk/run/training-chart.ts';
 
 const ORZ = fileURLToPath(new URL('../bin/orz.js', import.meta.url));
 const MINI = fileURLToPath(new URL('../data/mini/', import.meta.url));
@@ -90,6 +91,10 @@ test('orz train with two eval sets logs eval/<name>/mean@n and pass@k for each a
     assert.equal(typeof row['eval/mini/level/4/mean@4'], 'number'); // the records' levels
     assert.equal(row['eval/accuracy'], undefined); // no evalData
   }
+
+  // the live chart and the report plot each set's mean@n
+  assert.deepEqual(trainingChart(rows).data.map((t) => (t as { name: string }).name).slice(2), ['mini mean@4', 'steps mean@4']);
+  assert.match(await readFile(join(dir, 'runs', 'sets', 'report.html'), 'utf8'), /"name":"eval\/steps\/mean@4"/);
 
   // iteration 0 is the base model: the columns are the harness's figures at the seed derived from the run seed
   const [model, tokenizer, mini, steps] = await Promise.all([

@@ -112,3 +112,13 @@ test('orz train with two eval sets logs eval/<name>/mean@n and pass@k for each a
   const again = await rowsOf(join(dir, 'runs', 'again'));
   assert.deepEqual(again.map(evalColumns), rows.map(evalColumns));
 }));
+
+test('an eval set that cannot be used is named when the trainer is built: a missing file (with where ORZ publishes it), gpqa without choices', () => withDir(async (dir) => {
+  const { trainerFromRunConfig } = await import('../sdk/run/run-config.ts');
+  const base = { name: 'x', model: join(MINI, 'base'), trainData: join(MINI, 'train.json'), iterations: 1, trainer: { template: 'mini' } };
+  const missing = join(dir, 'eval_data', 'aime2024.json');
+  await assert.rejects(trainerFromRunConfig({ ...base, evalSets: [{ path: missing }] }, { configSource: 'cfg.json' }),
+    (e: Error) => e.message.includes(`${missing}: cannot read: no such file; Open-Reasoner-Zero publishes it as data/eval_data/aime2024.json`));
+  await assert.rejects(trainerFromRunConfig({ ...base, evalSets: [{ path: join(MINI, 'eval.jsonl'), reward: 'gpqa' }] }, { configSource: 'cfg.json' }),
+    /cfg\.json: evalSets\[0\]\.reward is "gpqa" but the records of .*eval\.jsonl have no "choices"/);
+}));

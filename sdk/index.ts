@@ -30,10 +30,13 @@ export {
   DEFAULT_EVAL_SAMPLING, type EvalSuite, type EvalBenchmark, type EvalSampling, type EvalProgress, type EvalReport, type BenchmarkReport,
   type EvalSampleView, type EvalMetricsRow, type RewardName,
 } from './eval/index.ts';
+// what ORZ logs about responses: reflection words and repeatness
+export { reflectionWords, reflectionWordCounts, repeatness, responsePatterns, type ResponsePatterns } from './eval/index.ts';
 // ppo
 export { Trainer, type TrainerInit, type TrainerState, type Experience, type EvalResult } from './ppo/trainer.ts';
 export { resolveTrainerConfig, ORZ_DEFAULTS, type TrainerConfig, type TrainerConfigInput } from './ppo/config.ts';
 export { Critic } from './ppo/critic.ts';
+export { experienceTokens, ExperienceTokens, type ExperienceTokensOptions } from './ppo/experience-table.ts';
 export { advantagesGAE, advantagesGRPO, normalizeAdvantages, tokenRewards } from './ppo/advantages.ts';
 export { policyLoss, valueLoss, klPerToken, maskedMean } from './ppo/losses.ts';
 export { Adam, type AdamConfig } from './ppo/optimizer.ts';
@@ -41,6 +44,7 @@ export { MetricsLog, type MetricsRow } from './ppo/metrics-log.ts';
 // run: the loop, run directories, checkpoints, run configs, the report and the live chart
 export { runTrainer, resumeFrom, latestCheckpoint, type RunOptions } from './run/loop.ts';
 export { readRunConfig, trainerFromRunConfig, type RunConfig } from './run/run-config.ts';
+export type { EvalSetConfig } from './run/eval-sets.ts';
 export { trainingChart, renderReport } from './run/index.ts';
 // memory pre-flight: will a run fit? (sdk/run)
 export { memoryPlan, type MemoryPlan, type MemoryPlanInput, type MemoryTerm } from './run/memory-plan.ts';

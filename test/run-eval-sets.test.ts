@@ -14,6 +14,7 @@ import { loadModel } from '../sdk/model/index.ts';
 import { loadTokenizer } from '../sdk/tokenizer/index.ts';
 import { resolveTrainerConfig } from '../sdk/ppo/config.ts';
 import { evalSetSampling } from '../sdk/run/eval-sets.ts';
+import { trainingChart } from '../sdk/run/training-chart.ts';
 
 const ORZ = fileURLToPath(new URL('../bin/orz.js', import.meta.url));
 const MINI = fileURLToPath(new URL('../data/mini/', import.meta.url));
@@ -91,6 +92,10 @@ test('orz train with two eval sets logs eval/<name>/mean@n and pass@k for each a
     assert.equal(row['eval/accuracy'], undefined); // no evalData
   }
 
+  // the live chart and the report plot each set's mean@n
+  assert.deepEqual(trainingChart(rows).data.map((t) => (t as { name: string }).name).slice(2), ['mini mean@4', 'steps mean@4']);
+  assert.match(await readFile(join(dir, 'runs', 'sets', 'report.html'), 'utf8'), /"name":"eval\/steps\/mean@4"/);
+
   // iteration 0 is the base model: the columns are the harness's figures at the seed derived from the run seed
   const [model, tokenizer, mini, steps] = await Promise.all([
     loadModel(join(MINI, 'base')), loadTokenizer(join(MINI, 'base')),
@@ -106,4 +111,14 @@ test('orz train with two eval sets logs eval/<name>/mean@n and pass@k for each a
   assert.equal(second.status, 0, second.stderr);
   const again = await rowsOf(join(dir, 'runs', 'again'));
   assert.deepEqual(again.map(evalColumns), rows.map(evalColumns));
+}));
+
+test('an eval set that cannot be used is named when the trainer is built: a missing file (with where ORZ publishes it), gpqa without choices', () => withDir(async (dir) => {
+  const { trainerFromRunConfig } = await import('../sdk/run/run-config.ts');
+  const base = { name: 'x', model: join(MINI, 'base'), trainData: join(MINI, 'train.json'), iterations: 1, trainer: { template: 'mini' } };
+  const missing = join(dir, 'eval_data', 'aime2024.json');
+  await assert.rejects(trainerFromRunConfig({ ...base, evalSets: [{ path: missing }] }, { configSource: 'cfg.json' }),
+    (e: Error) => e.message.includes(`${missing}: cannot read: no such file; Open-Reasoner-Zero publishes it as data/eval_data/aime2024.json`));
+  await assert.rejects(trainerFromRunConfig({ ...base, evalSets: [{ path: join(MINI, 'eval.jsonl'), reward: 'gpqa' }] }, { configSource: 'cfg.json' }),
+    /cfg\.json: evalSets\[0\]\.reward is "gpqa" but the records of .*eval\.jsonl have no "choices"/);
 }));

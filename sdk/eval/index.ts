@@ -13,3 +13,6 @@ export {
   passAtK, meanAtN, meanPassAtK, reportedKs, accuracyMetrics, metricsByLevel, lengthMetrics, questionOutcomes, isCorrect,
   type QuestionOutcome, type ScoredSample, type AccuracyMetrics, type LevelMetrics, type LengthMetrics,
 } from './metrics.ts';
+export {
+  reflectionWords, reflectionWordCounts, repeatness, responsePatterns, REFLECTION_PATTERNS, type ResponsePatterns,
+} from './response-patterns.ts';

@@ -9,6 +9,7 @@ import type { RolloutSample } from '../rollout/rollout-batch.ts';
 import { escapeHtml, inlineScriptSource, jsonForScript } from '../viz/html.ts';
 import { lineFigure, type LineSeries, type PlotlyFigure } from '../viz/plotly.ts';
 import { formatValue, tableBundle } from '../viz/table.ts';
+import { evalAccuracyColumns } from './training-chart.ts';
 
 export interface ReportOptions {
   title: string;
@@ -57,15 +58,16 @@ function curveFigures(rows: MetricsRow[]): { id: string; figure: PlotlyFigure }[
       figure: lineFigure({ title: 'Response length', x, series: lengthKeys.map((k) => series(k)), xTitle: 'iteration', yTitle: 'tokens' }),
     });
   }
-  if (present(METRIC.evalAccuracy)) {
+  const evalKeys = evalAccuracyColumns(rows);
+  if (evalKeys.length > 0) {
     // Eval runs every few iterations: plot only the rows that have it, so the line joins real points.
-    const evalRows = rows.map((row, i) => [x[i]!, row[METRIC.evalAccuracy]] as const).filter(([, v]) => finite(v));
+    const evalRows = rows.map((row, i) => [x[i]!, row] as const).filter(([, row]) => evalKeys.some((k) => finite(row[k])));
     figures.push({
       id: 'fig-eval',
       figure: lineFigure({
         title: 'Eval accuracy',
         x: evalRows.map(([it]) => it),
-        series: [{ name: METRIC.evalAccuracy, y: evalRows.map(([, v]) => v as number) }],
+        series: evalKeys.map((k) => ({ name: k, y: evalRows.map(([, row]) => (finite(row[k]) ? row[k] as number : null)) })),
         xTitle: 'iteration',
         yTitle: 'accuracy',
       }),

@@ -8,7 +8,7 @@ const finite = (v: unknown): v is number => typeof v === 'number' && Number.isFi
 
 /**
  * One point per training iteration (rows with a numeric iteration >= 1; missing metrics are gaps) and,
- * when any row has eval/accuracy, an eval trace over just the rows that have it (eval runs every few
+ * when rows have eval/accuracy or eval sets' eval/<name>/mean@n, an eval trace each over just the rows that have it (eval runs every few
  * iterations, and the base model's eval is iteration 0), so its line joins real points.
  */
 export function trainingChart(rows: readonly MetricsRow[], title = 'Training'): PlotlyFigure {
@@ -25,14 +25,32 @@ export function trainingChart(rows: readonly MetricsRow[], title = 'Training'): 
     yTitle: 'reward / accuracy',
     y2Title: 'tokens',
   });
-  const evalRows = rows.filter((row) => finite(row[METRIC.iteration]) && finite(row[METRIC.evalAccuracy]));
+  const evalKeys = evalAccuracyColumns(rows);
+  const evalRows = rows.filter((row) => finite(row[METRIC.iteration]) && evalKeys.some((k) => finite(row[k])));
   if (evalRows.length > 0) {
     const evalFig = lineFigure({
       title,
       x: evalRows.map((row) => row[METRIC.iteration] as number),
-      series: [{ name: 'eval accuracy', y: evalRows.map((row) => row[METRIC.evalAccuracy] as number) }],
+      series: evalKeys.map((k) => ({ name: evalSeriesName(k), y: evalRows.map((row) => (finite(row[k]) ? row[k] as number : null)) })),
     });
     fig.data.push(...evalFig.data);
   }
   return fig;
+}
+
+const EVAL_SET_MEAN = /^eval\/([^/]+)\/(mean@\d+)$/;
+
+/** The accuracy columns that hold a number in some row: eval/accuracy (the eval dataset), then each eval set's eval/<name>/mean@n. */
+export function evalAccuracyColumns(rows: readonly MetricsRow[]): string[] {
+  const keys = new Set<string>();
+  for (const row of rows) {
+    for (const [k, v] of Object.entries(row)) if (finite(v) && (k === METRIC.evalAccuracy || EVAL_SET_MEAN.test(k))) keys.add(k);
+  }
+  return [...keys].sort((a, b) => (a === METRIC.evalAccuracy ? -1 : b === METRIC.evalAccuracy ? 1 : 0));
+}
+
+/** "eval accuracy", or "math500 mean@16" for an eval set's column. */
+export function evalSeriesName(key: string): string {
+  const m = EVAL_SET_MEAN.exec(key);
+  return m ? `${m[1]} ${m[2]}` : 'eval accuracy';
 }

@@ -5,7 +5,9 @@ With ORZ_NOTEBOOK_TEST=1, a notebook whose metadata holds `orz.test_parameters` 
 new cell right after its cell tagged `parameters` (papermill's convention), so the test can run a long experiment at
 a smaller size while the committed notebook keeps the full one.
 Prints one JSON line per notebook: {"notebook", "seconds", "errors": [...], "cells": [{"index", "outputs": [
-{"type", "mimes", "text"/"plain" (the start of a stream or a text/plain rendering)}]}]}. Notebooks run in their own directory; the files themselves are not modified.
+{"type", "mimes", "text"/"plain" (the start of a stream or a text/plain rendering), and for plotly figures
+"plotly_traces", for data-resource tables "table_fields" and "table_rows"}]}]}. Notebooks run in their own directory;
+the files themselves are not modified.
 """
 import json
 import os
@@ -14,6 +16,23 @@ import time
 
 import nbformat
 from nbclient import NotebookClient
+
+
+def scalar(v):
+    return v[:80] if isinstance(v, str) else v if isinstance(v, (int, float, bool)) or v is None else str(v)[:80]
+
+
+def figure_and_table(data):
+    """The trace names of a plotly figure, the fields and first rows of a data-resource table (for key-figure checks)."""
+    out = {}
+    fig = data.get("application/vnd.plotly.v1+json")
+    if isinstance(fig, dict):
+        out["plotly_traces"] = [t.get("name") for t in fig.get("data", [])]
+    table = data.get("application/vnd.dataresource+json")
+    if isinstance(table, dict):
+        out["table_fields"] = [f.get("name") for f in table.get("schema", {}).get("fields", [])]
+        out["table_rows"] = [{k: scalar(v) for k, v in row.items()} for row in table.get("data", [])[:40]]
+    return out
 
 
 def summarize(nb):
@@ -33,6 +52,7 @@ def summarize(nb):
                 entry["html_has_table"] = "<table" in o.data["text/html"]
             if "text/plain" in o.get("data", {}):
                 entry["plain"] = o.data["text/plain"][:4000]  # what a table or figure says, for key-figure checks
+            entry.update(figure_and_table(o.get("data", {})))
             outs.append(entry)
         cells.append({"index": i, "outputs": outs})
     return errors, cells

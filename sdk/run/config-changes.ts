@@ -36,6 +36,7 @@ const TRAINER_FIELDS: Kinds<TrainerConfig> = {
   generation: 'guarded',
   // the objective and the optimizer: any change gives other weights from the same rollouts
   advantageEstimator: 'guarded',
+  grpoStd: 'guarded', // GRPO's divisor changes the advantages
   gamma: 'guarded',
   lambda: 'guarded',
   normalizeAdvantages: 'guarded',

@@ -35,6 +35,8 @@ let proj = '';
 const opened: { close(): unknown }[] = [];
 const track = <T extends { close(): unknown }>(x: T): T => (opened.push(x), x);
 const files = () => sessionFiles(sessionDir(NAME));
+/** The test daemon: started by the first test that needs it, reused by the others. */
+const local = async () => track(await Session.local({ name: NAME, backend: 'cpu', maxMessageSize: MAX_MESSAGE }));
 
 function orz(args: string[]) {
   return spawnSync(process.execPath, [ORZ, ...args], { cwd: REPO, encoding: 'utf8', env: process.env, timeout: 120_000 });
@@ -77,7 +79,7 @@ after(async () => {
 });
 
 test('setReward refuses, with the reason, on a trainer whose reward runs in the session; it arms a controller trainer', async () => {
-  const s = track(await Session.local({ name: NAME, backend: 'cpu', maxMessageSize: MAX_MESSAGE }));
+  const s = await local();
   const math = await s.trainerFromRunConfig(join(proj, 'cfg.json'), { name: 'math' });
   const why = /setReward: trainer trainer-\d+ \("math"\) scores with the session's built-in math reward, so a function set here would never be called; create the trainer with the function instead/;
   assert.throws(() => math.setReward(() => 1), why);
@@ -88,15 +90,16 @@ test('setReward refuses, with the reason, on a trainer whose reward runs in the 
 });
 
 test('a controller reward failing on one sample is reported once, with that sample\'s index', async () => {
-  const s = track(await Session.attach(NAME));
-  const ctl = await s.get<RemoteTrainer>('ctl', {
-    reward: (x: Sample) => { if (x['promptIndex'] === 1 && x['sampleIndex'] === 1) throw new Error('boom'); return 0; },
+  const s = await local();
+  const ctl = await s.trainerFromRunConfig(join(proj, 'cfg.json'), {
+    name: 'boom', reward: (x: Sample) => { if (x['promptIndex'] === 1 && x['sampleIndex'] === 1) throw new Error('boom'); return 0; },
   });
   await assert.rejects(ctl.step(), (e: Error) => {
     assert.ok(e instanceof RewardError, `${e}`);
     assert.equal(e.sampleIndex, 3); // prompt 1, sample 1 of 2
     assert.match(e.message, /threw: boom on sample 3 \(prompt /);
     assert.equal(e.message.split('boom').length, 2, `reported more than once: ${e.message}`);
+    assert.equal(e.message.match(/on sample/g)?.length, 1, `names more than one sample: ${e.message}`);
     assert.doesNotMatch(e.message, /whole batch/);
     return true;
   });
@@ -104,8 +107,8 @@ test('a controller reward failing on one sample is reported once, with that samp
 });
 
 test('a message over the limit is dropped, logged with its size and the limit, and answered; the client refuses to send one', async () => {
+  await local();
   const c = await readConnectionFile(files().connection);
-  assert.equal(c.maxMessageSize, MAX_MESSAGE);
   const raw = track(new Dealer({ receiveTimeout: 10_000 }));
   raw.connect(c.address);
   const signer = new Signer(c.key);
@@ -119,7 +122,8 @@ test('a message over the limit is dropped, logged with its size and the limit, a
   const log = await readFile(files().log, 'utf8');
   assert.match(log, new RegExp(`dropped a message from [0-9a-f]+: too_large: message of ${size} bytes exceeds the limit of ${MAX_MESSAGE} bytes`));
 
-  const s = track(await Session.attach(NAME));
+  assert.equal(c.maxMessageSize, MAX_MESSAGE, 'the connection file tells clients the limit');
+  const s = await local();
   const big = new HostTensor(new Float32Array(MAX_MESSAGE / 4 + 1), [MAX_MESSAGE / 4 + 1], 'float32');
   await assert.rejects(s.call('session.ping', null, { big }), (e: Error) => e instanceof SessionError && e.code === 'too_large' &&
     new RegExp(`session\\.ping: the request is \\d+ bytes, over session "${NAME}"'s limit of ${MAX_MESSAGE} bytes \\(connection file ${files().connection}\\); nothing was sent`).test(e.message));
@@ -127,6 +131,7 @@ test('a message over the limit is dropped, logged with its size and the limit, a
 });
 
 test('a bad key, a wrong key and a session that does not answer: each error names the connection file', async () => {
+  await local();
   const c = await readConnectionFile(files().connection);
   const write = async (name: string, fields: object) => {
     const path = join(home, name);

@@ -87,13 +87,13 @@ export class Session implements HandleHost {
     const files = sessionFiles(sessionDir(name, env));
     if (existsSync(files.connection)) {
       const c = await readConnectionFile(files.connection);
-      if (processAlive(c.pid)) return Session.attach(c);
+      if (processAlive(c.pid)) return Session.attach(files.connection);
     }
-    const c = await spawnDaemon({
+    await spawnDaemon({
       name, env, backend: opts.backend, checkpointEvery: opts.checkpointEvery, maxMessageSize: opts.maxMessageSize, workers: opts.workers,
       resume: opts.resume ?? existsSync(files.handles),
     });
-    return Session.attach(c);
+    return Session.attach(files.connection); // by its file, so that errors can name it
   }
 
   static async #inProcess(opts: LocalSessionOptions, env: NodeJS.ProcessEnv): Promise<Session> {

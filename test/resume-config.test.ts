@@ -6,13 +6,14 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readRunConfig, trainerFromRunConfig } from '../sdk/run/run-config.ts';
 import { resumeFrom } from '../sdk/run/resume.ts';
+import { configInForce, recordConfigChanges } from '../sdk/run/config-changes.ts';
 import { filesOf } from './support/files.ts';
 
 const ORZ = fileURLToPath(new URL('../bin/orz.js', import.meta.url));
@@ -127,4 +128,19 @@ test('resumeFrom() compares the trainer config the same way, and run() after it 
   await trainer.run({ iterations: 3, runDir: run, runConfig: rc, log: null });
   assert.deepEqual(await readFile(join(run, 'config.json')), configBefore);
   assert.deepEqual((await changeLines(run)).map((l) => [l['field'], l['new'], l['fromIteration']]), [['trainer.promptsPerIteration', 3, 3]]);
+});
+
+test('the config in force at an iteration: config.json plus the changes from that iteration on, in the order made', async () => {
+  const dir = join(work, 'in-force');
+  await mkdir(dir);
+  await writeFile(join(dir, 'config.json'), JSON.stringify({ iterations: 5, trainer: { policyLr: 1, kl: { coef: 0 } } }));
+  await recordConfigChanges(dir, [{ field: 'trainer.policyLr', old: 1, new: 2, guarded: true }], 6);
+  // a later resume that went back to iteration 3 (newer checkpoints unusable) changed it again from iteration 4
+  await recordConfigChanges(dir, [{ field: 'trainer.policyLr', old: 1, new: 3, guarded: true }, { field: 'trainer.kl.coef', old: 0, new: 0.1, guarded: true }], 4);
+  const lr = async (it: number) => ((await configInForce(dir, it))!['trainer'] as { policyLr: number }).policyLr;
+  assert.equal(await lr(3), 1);
+  assert.equal(await lr(4), 3);
+  assert.equal(await lr(6), 3, 'the newer change (made later, from iteration 4) wins over the one from iteration 6');
+  assert.deepEqual(((await configInForce(dir, 4))!['trainer'] as { kl: unknown }).kl, { coef: 0.1 });
+  assert.equal(await configInForce(join(work, 'no-such-run'), 1), null);
 });

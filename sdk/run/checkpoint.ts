@@ -80,14 +80,22 @@ export async function saveCheckpoint(trainer: Trainer, dir: string): Promise<voi
     };
     // orz.json last and atomically: a directory named iter-N with an orz.json is a complete checkpoint
     await writeFileAtomic(join(tmp, CHECKPOINT_META_FILE), JSON.stringify(meta, null, 2));
+    if (existsSync(dir)) await rm(dir, { recursive: true, force: true });
+    await rename(tmp, dir);
   } catch (e) {
     await rm(tmp, { recursive: true, force: true }).catch(() => {});
     const err = e as NodeJS.ErrnoException;
-    const noSpace = err.code === 'ENOSPC' || /ENOSPC|no space left/i.test(err.message ?? '');
-    throw new Error(`cannot write checkpoint ${dir}${noSpace ? ': no space left on device' : ''} (removed the partial ${tmp}): ${err.message}`, { cause: e });
+    throw new Error(`cannot write checkpoint ${dir}${diskFault(err)} (removed the partial ${tmp}): ${err.message}`, { cause: e });
   }
-  if (existsSync(dir)) await rm(dir, { recursive: true, force: true });
-  await rename(tmp, dir);
+}
+
+/** ": <what ran out>" for the errors of a full disk, a quota or a file size limit (writeFileAtomic keeps only the message). */
+function diskFault(err: NodeJS.ErrnoException): string {
+  const says = (code: string, words: RegExp) => err.code === code || words.test(err.message ?? '');
+  if (says('ENOSPC', /ENOSPC|no space left/i)) return ': no space left on device';
+  if (says('EDQUOT', /EDQUOT|quota exceeded/i)) return ': disk quota exceeded';
+  if (says('EFBIG', /EFBIG|file too large/i)) return ': a file is larger than the file size limit (ulimit -f)';
+  return '';
 }
 
 /** Checkpoint directories that were renamed into place (iter-N holding an orz.json), oldest first. */

@@ -4,6 +4,8 @@
 // the live chart and the notebook display.
 export { runTrainer, evalRow, metricsLine, resumeFrom, latestCheckpoint, type RunOptions } from './loop.ts';
 export { readRunConfig, trainerFromRunConfig, checkRunConfig, type RunConfig } from './run-config.ts';
+export type { ResumeOptions } from './resume.ts';
+export { configInForce, readConfigChanges, type ConfigChangeRecord } from './config-changes.ts';
 export { saveCheckpoint, loadCheckpoint, completeCheckpoints, readCheckpointMeta, type CheckpointMeta } from './checkpoint.ts';
 export { CheckpointPolicy, pruneCheckpoints } from './checkpoint-policy.ts';
 export { describeRunDir, holdsRun, inspectRunDir, type RunDirContents } from './run-dir.ts';

@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { RUN_CONFIG_FILE } from './config-changes.ts';
 import { basename, isAbsolute, join, relative, resolve, sep } from 'node:path';
-import { completeCheckpoints, saveCheckpoint } from './checkpoint.ts';
+import { completeCheckpoints, removeStaleCheckpointTemporaries, saveCheckpoint } from './checkpoint.ts';
 import { CheckpointPolicy, pruneCheckpoints, safetyCheckpointsOn, type CheckpointKind } from './checkpoint-policy.ts';
 import { writeFileAtomic } from '../util/atomic-write.ts';
 import { LATEST_FILE } from '../hub/checkpoint-path.ts';
@@ -101,6 +101,8 @@ export class RunRecorder {
     if (!this.opts.keepConfig || !existsSync(configPath)) {
       await writeFileAtomic(configPath, JSON.stringify({ ...this.opts.runConfig, trainer: this.trainer.config }, null, 2));
     }
+    // a killed writer's temporary directory takes space and is never completed
+    for (const stale of await removeStaleCheckpointTemporaries(this.runDir)) this.opts.log(`removed the partial checkpoint ${stale}, left by an earlier process`);
     // a checkpoint newer than the trainer (one resume found unusable) does not count: it is rewritten when reached
     const reached = (await completeCheckpoints(this.runDir)).filter((c) => c.iteration <= this.trainer.iteration);
     this.lastCheckpoint = reached.at(-1)?.iteration ?? null;

@@ -164,3 +164,17 @@ test('the sbatch script: directives, the session in the foreground listening on 
   assert.doesNotMatch(script, /key/i);
   assert.equal(spawnSync('bash', ['-n'], { input: script }).status, 0, 'bash parses it');
 });
+
+test('start: Slurm flags without --slurm, and --workers with --slurm, are usage errors; --listen sets where workers bind', async () => {
+  const { listenHost, workerEndpoints } = await import('../sdk/session/slurm.ts');
+  const noSlurm = spawnSync(process.execPath, [ORZ, 'session', 'start', '--nodes', '2'], { cwd: REPO, encoding: 'utf8', timeout: 60_000 });
+  assert.equal(noSlurm.status, 2);
+  assert.match(noSlurm.stderr, /--nodes needs --slurm/);
+  const both = spawnSync(process.execPath, [ORZ, 'session', 'start', '--slurm', '--workers', '2'], { cwd: REPO, encoding: 'utf8', timeout: 60_000 });
+  assert.equal(both.status, 2);
+  assert.match(both.stderr, /--nodes x --workers-per-node; drop --workers/);
+  assert.equal(listenHost('tcp://node7:5555'), 'node7');
+  assert.equal(listenHost('tcp://127.0.0.1:*'), '127.0.0.1');
+  assert.deepEqual(workerEndpoints(undefined), { bind: 'tcp://127.0.0.1:*', connectHost: null });
+  assert.equal(workerEndpoints('0.0.0.0').bind, 'tcp://0.0.0.0:*');
+});

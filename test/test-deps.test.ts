@@ -7,7 +7,7 @@ import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
-import { ensurePythonModules, installPlan, JUPYTER_CLIENTS, missingModules } from './support/system-packages.ts';
+import { ensureCommands, ensurePythonModules, installPlan, JUPYTER_CLIENTS, missingCommands, missingModules, SLURM } from './support/system-packages.ts';
 
 async function pythonWithoutSitePackages(): Promise<{ python: string; cleanup: () => Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), 'orz-python-'));
@@ -61,4 +61,14 @@ test('without root: sudo -n when it works, else an error that names the command 
   } finally {
     await cleanup();
   }
+});
+
+test('Slurm for the Slurm tests: a missing command plans slurm-wlm and munge; the installed ones are found', () => {
+  const req = { ...SLURM, commands: [...SLURM.commands, 'orz-no-such-slurm-command'] };
+  assert.deepEqual(missingCommands(req).slice(-1), ['orz-no-such-slurm-command']);
+  const logged: string[] = [];
+  assert.deepEqual(ensureCommands(req, { dryRun: true, uid: 0, log: (l) => logged.push(l) }).at(-1), ['apt-get', 'install', '-y', '--no-install-recommends', 'slurm-wlm', 'munge']);
+  assert.match(logged[0]!, /not installed: .*orz-no-such-slurm-command; installing slurm-wlm munge/);
+  const deps = readFileSync(new URL('./support/ensure-test-deps.ts', import.meta.url), 'utf8');
+  assert.match(deps, /ensureCommands\(SLURM/);
 });

@@ -35,8 +35,14 @@ export function slurmStepFromEnv(env: NodeJS.ProcessEnv = process.env): SlurmSte
   return { jobId, step, node: env['SLURMD_NODENAME'] ?? hostname() };
 }
 
+const COMMAND_TIMEOUT_MS = 60_000;
+
 function run(cmd: string, args: string[], env: NodeJS.ProcessEnv): string {
-  const r = spawnSync(cmd, args, { env, encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync(cmd, args, { env, encoding: 'utf8', timeout: COMMAND_TIMEOUT_MS });
+  if ((r.error as NodeJS.ErrnoException | undefined)?.code === 'ETIMEDOUT') {
+    const hint = cmd === 'salloc' ? ' (the cluster may be busy: get an allocation first, e.g. salloc, and start the session inside it)' : '';
+    throw new Error(`${cmd} ${args.join(' ')} did not finish within ${COMMAND_TIMEOUT_MS / 1000} s${hint}`);
+  }
   if (r.error) throw new Error(`cannot run ${cmd} (${r.error.message}); is Slurm installed and on PATH?`);
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (exit ${r.status ?? r.signal}): ${(r.stderr || r.stdout).trim()}`);
   return `${r.stdout}${r.stderr}`;

@@ -115,6 +115,8 @@ export async function startSlurmCluster(opts: { timeoutMs?: number; cpus?: numbe
     }
     const left = [...daemons.filter((d) => alive(d.pid!)).map((d) => `${d.spawnfile} (pid ${d.pid})`),
       ...slurmstepds().filter((p) => !stepdsBefore.has(p)).map((p) => `slurmstepd (pid ${p})`)];
+    // Reported as a failure, then ended anyway, so that a broken stop does not leave daemons on the machine.
+    for (const d of daemons) if (alive(d.pid!)) d.kill('SIGKILL');
     await rm(dir, { recursive: true, force: true });
     if (left.length) throw new Error(`Slurm test cluster: still running after stop: ${left.join(', ')}`);
   };

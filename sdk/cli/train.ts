@@ -54,7 +54,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
       'replace it with --overwrite, or choose another --name or --runs-dir');
   }
   process.stderr.write(`orz train: ${rc.name} | backend ${backend.name} | ${rc.iterations} iterations | run dir ${runDir}\n${pf.summary}\n`);
-  const trainer = await trainerFromRunConfig(rc, { configSource: configPath });
+  const trainer = await trainerFromRunConfig(rc, { configSource: configPath, ...(pf.inputs ? { inputs: pf.inputs } : {}) });
   if (values.resume && !holdsRun(found)) {
     process.stderr.write(`nothing to resume in ${runDir}; starting a new run\n`);
   } else if (values.resume) {

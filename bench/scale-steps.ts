@@ -125,7 +125,11 @@ async function train(policy: TransformerLM): Promise<void> {
 }
 
 function forwardOnce(policy: TransformerLM, ids2d: tf.Tensor2D): Float32Array {
-  return tf.tidy(() => policy.logits(policy.hidden(ids2d)).dataSync() as Float32Array);
+  // the logits are read inside the tidy but not returned from it: tidy walks what it returns element by
+  // element, and a [rows x T, vocab] array is beyond a Set's size at 30M and up
+  let logits: Float32Array = new Float32Array(0);
+  tf.tidy(() => { logits = policy.logits(policy.hidden(ids2d)).dataSync() as Float32Array; });
+  return logits;
 }
 
 async function forward(policy: TransformerLM): Promise<void> {

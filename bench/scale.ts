@@ -5,6 +5,11 @@
 // the peak RSS of every phase on both sides.
 //
 //   npm run bench -- scale [--sizes bench,30m,0.5b] [--no-install] [--out FILE] [--keep]
+//       [--reuse size=DIR,... --redo engine:phase,...] [--note TEXT]
+//
+// --keep leaves each size's directory (weights, size.json, every phase's result file); --reuse takes such a
+// directory back for a size: its weights and results are read, and only the --redo pieces (engine:phase for
+// every size, or size/engine:phase, e.g. 30m/orz:forward) run again. --note goes into the record (say there what the reused run was and why pieces were redone).
 //
 // Every (size, phase, engine) runs in its own process: its peak RSS is its own, and a phase killed
 // for memory is recorded as failed without ending the run. orz runs first in each phase (its init
@@ -35,6 +40,9 @@ const { values: args } = parseArgs({
     'no-install': { type: 'boolean', default: false },
     out: { type: 'string' },
     keep: { type: 'boolean', default: false },
+    reuse: { type: 'string', default: '' },
+    redo: { type: 'string', default: '' },
+    note: { type: 'string' },
   },
 });
 const sizes = args.sizes!.split(',').map((s) => s.trim()).filter(Boolean).map((name) => {
@@ -42,6 +50,13 @@ const sizes = args.sizes!.split(',').map((s) => s.trim()).filter(Boolean).map((n
   if (!size) throw new Error(`bench/scale: unknown size "${name}"; known: ${Object.keys(SCALE_SIZES).join(', ')}`);
   return size;
 });
+
+const reuse = new Map(args.reuse!.split(',').filter(Boolean).map((kv) => {
+  const [name, dir] = kv.split('=');
+  if (!name || !dir || !existsSync(join(dir, 'size.json'))) throw new Error(`bench/scale: --reuse ${kv}: expected size=DIR with DIR/size.json (a directory --keep left)`);
+  return [name, dir] as const;
+}));
+const redo = new Set(args.redo!.split(',').filter(Boolean));
 
 /** One engine's attempt at one phase: what it measured (possibly partial) and how it ended. */
 interface Attempt { result: PhaseResult | null; failed: string | null; wallSeconds: number }
@@ -63,20 +78,33 @@ const torch = (dir: string, phase: string, out: string) =>
 
 interface SizeRecord { size: ScaleSize; init: Attempt; phases: Record<Phase, { orz: Attempt; pytorch: Attempt }> }
 
+/** A result file of a reused directory, read instead of run. */
+function reused(out: string): Attempt {
+  const result = existsSync(out) ? (JSON.parse(readFileSync(out, 'utf8')) as PhaseResult) : null;
+  return { result, failed: result ? null : 'no result in the reused directory (see the note)', wallSeconds: NaN };
+}
+
 async function runSize(size: ScaleSize): Promise<SizeRecord> {
-  const dir = await mkdtemp(join(tmpdir(), `orz-scale-${size.name}-`));
+  const kept = reuse.get(size.name);
+  const dir = kept ?? await mkdtemp(join(tmpdir(), `orz-scale-${size.name}-`));
   process.stderr.write(`== size ${size.name}: ${size.what} (in ${dir})\n`);
   try {
-    await writeFileAtomic(join(dir, 'size.json'), `${JSON.stringify({ ...size, trainer: SCALE_TRAINER }, null, 1)}\n`);
-    const init = orz(dir, 'init', null);
-    if (init.failed) throw new Error(`bench/scale: writing the ${size.name} weights failed (${init.failed})`);
-    const phases = {} as SizeRecord['phases'];
-    for (const phase of PHASES) {
-      phases[phase] = { orz: orz(dir, phase, join(dir, `orz-${phase}.json`)), pytorch: torch(dir, phase, join(dir, `pytorch-${phase}.json`)) };
+    let init: Attempt = { result: null, failed: null, wallSeconds: NaN };
+    if (!kept) {
+      await writeFileAtomic(join(dir, 'size.json'), `${JSON.stringify({ ...size, trainer: SCALE_TRAINER }, null, 1)}\n`);
+      init = orz(dir, 'init', null);
+      if (init.failed) throw new Error(`bench/scale: writing the ${size.name} weights failed (${init.failed})`);
     }
+    const phases = {} as SizeRecord['phases'];
+    const piece = (engine: 'orz' | 'pytorch', phase: Phase) => {
+      const out = join(dir, `${engine}-${phase}.json`);
+      if (kept && !redo.has(`${engine}:${phase}`) && !redo.has(`${size.name}/${engine}:${phase}`)) return reused(out);
+      return engine === 'orz' ? orz(dir, phase, out) : torch(dir, phase, out);
+    };
+    for (const phase of PHASES) phases[phase] = { orz: piece('orz', phase), pytorch: piece('pytorch', phase) };
     return { size, init, phases };
   } finally {
-    if (!args.keep) await rm(dir, { recursive: true, force: true });
+    if (!args.keep && !kept) await rm(dir, { recursive: true, force: true });
   }
 }
 
@@ -87,11 +115,12 @@ function rowsOf(rec: SizeRecord): Row[] {
   const out: Row[] = [];
   for (const phase of PHASES) {
     const { orz: o, pytorch: p } = rec.phases[phase];
-    for (const r of o.result?.runs ?? []) {
-      const t = p.result?.runs.find((x) => x.T === r.T);
-      const orzS = median(r.seconds), torchS = t ? median(t.seconds) : NaN;
+    const lengths = [...new Set([...(o.result?.runs ?? []), ...(p.result?.runs ?? [])].map((x) => x.T))].sort((a, b) => a - b);
+    for (const T of lengths) {
+      const r = o.result?.runs.find((x) => x.T === T), t = p.result?.runs.find((x) => x.T === T);
+      const orzS = r ? median(r.seconds) : NaN, torchS = t ? median(t.seconds) : NaN;
       out.push({
-        size: rec.size.name, phase, T: r.T, rows: r.rows, orzS, torchS, ratio: orzS / torchS,
+        size: rec.size.name, phase, T, rows: (r ?? t)!.rows, orzS, torchS, ratio: orzS / torchS,
         orzRssMB: o.result?.peakRssMB ?? NaN, torchRssMB: p.result?.peakRssMB ?? NaN,
       });
     }
@@ -146,6 +175,8 @@ const loadEnd = loadavg();
 const record = {
   bench: 'scale',
   date: started.toISOString(),
+  ...(args.note ? { note: args.note } : {}),
+  ...(reuse.size ? { reused: Object.fromEntries(reuse), redone: [...redo] } : {}),
   wallMinutes: +((Date.now() - started.getTime()) / 60000).toFixed(1),
   machine: {
     cpuModel: cpus()[0]?.model, cores: cpus().length, memoryGB: Math.round(totalmem() / 2 ** 30), node: process.version,

@@ -55,7 +55,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
   }
   if (!pf.fits) throw new Error(`this run does not fit in memory:\n${pf.lines.join('\n')}`);
   process.stderr.write(`orz train: ${rc.name} | backend ${backend.name} | ${rc.iterations} iterations | run dir ${runDir}\n${pf.summary}\n`);
-  const trainer = await trainerFromRunConfig(rc, { configSource: configPath });
+  const trainer = await trainerFromRunConfig(rc, { configSource: configPath, ...(pf.inputs ? { inputs: pf.inputs } : {}) });
   if (values.resume && !holdsRun) {
     process.stderr.write(`nothing to resume in ${runDir}; starting a new run\n`);
   } else if (values.resume) {

@@ -54,9 +54,14 @@ export interface MemoryPlanInput {
   baselineBytes?: number;
   /** Buffer-pool cap (ORZ_POOL_MB in bytes); only the onnxruntime backend pools. */
   poolBytes?: number;
+  /**
+   * The eval set the run decodes every `evalEvery` iterations: its samples (records x evalGeneration.n)
+   * and longest prompt in tokens. Absent, or evalEvery 0: no evaluate phase.
+   */
+  evaluation?: { samples: number; promptTokens: number };
 }
 
-export type Phase = 'run' | 'generate' | 'advantages' | 'critic update' | 'policy update';
+export type Phase = 'run' | 'generate' | 'advantages' | 'critic update' | 'policy update' | 'evaluate';
 
 export interface MemoryTerm {
   name: string;
@@ -77,6 +82,15 @@ export interface MemoryPlan {
   peakBytes: number;
   peakPhase: Exclude<Phase, 'run'>;
   shapes: { params: number; promptTokens: number; newTokens: number; T: number; generationRows: number; criticRows: number; policyRows: number; advantageRows: number; samples: number };
+}
+
+/** The evaluate phase's shapes, or null when the run does not evaluate. */
+function evalShapes(input: MemoryPlanInput, maxPositions: number): { rows: number; P: number; newTokens: number } | null {
+  const e = input.evaluation;
+  if (!e || input.trainer.evalEvery <= 0 || e.samples <= 0) return null;
+  const newTokens = Math.min(input.trainer.evalGeneration.maxNewTokens, maxPositions - e.promptTokens);
+  if (!(e.promptTokens >= 1) || newTokens < 1) throw new Error(`memoryPlan: an eval prompt of ${e.promptTokens} tokens leaves no room under max_position_embeddings=${maxPositions}`);
+  return { rows: Math.min(input.generationRows ?? DEFAULT_GENERATION_ROWS, e.samples), P: e.promptTokens, newTokens };
 }
 
 /** Parameters of a model config (every weight weightSpecs lists). */
@@ -154,6 +168,15 @@ export function memoryPlan(input: MemoryPlanInput): MemoryPlan {
   add('generate', 'prefill activations', `${generationRows} rows x prompt x ((layers + 4) x hidden${fused ? '' : ' + heads x prompt x 3'}) x 4 B, plus the mask rows x prompt^2`,
     generationRows * P * ((m.L + 4) * m.H + (fused ? 0 : 3 * m.heads * P) + P));
 
+  // --- evaluate: the eval set decoded with its own maxNewTokens (often longer than training's) and rows
+  const ev = evalShapes(input, c.max_position_embeddings);
+  if (ev) {
+    const evSlots = kvPeakSlots(ev.P, ev.newTokens - 1);
+    add('evaluate', 'eval KV cache', `${ev.rows} rows x ${evSlots} slots (eval prompt + evalGeneration.maxNewTokens, grown by doubling) x layers x 2 x kv_heads x head_dim x 4 B`, ev.rows * evSlots * m.L * 2 * m.kv * m.d);
+    add('evaluate', 'eval prefill activations', `${ev.rows} rows x eval prompt x ((layers + 4) x hidden${fused ? '' : ' + heads x prompt x 3'}) x 4 B, plus the mask rows x prompt^2`,
+      ev.rows * ev.P * ((m.L + 4) * m.H + (fused ? 0 : 3 * m.heads * ev.P) + ev.P));
+  }
+
   // --- advantages: no tape, but hidden() keeps every layer's output until it returns
   const advForwards = (gae ? 1 : 0) + (reference ? 1 : 0);
   if (advForwards > 0) {
@@ -193,10 +216,13 @@ export function memoryPlan(input: MemoryPlanInput): MemoryPlan {
     const firstTrain = gae ? 'critic update' : 'policy update';
     scratch.push({ phase: firstTrain, name: 'training layer kernel scratch', formula: `${words(trainRows, `T=${T}`, k.train)}, forward and backward kernels`, floats: layerScratch(trainRows, T, k.train) });
     scratch.push({ phase: 'policy update', name: 'LM head kernel scratch', formula: `${policyRows * newTokens} tokens x vocab x ${k.headTrain} x 4 B (logits, log-softmax, probabilities, their gradient)`, floats: k.headTrain * policyRows * newTokens * m.V });
+    if (ev) scratch.push({ phase: 'evaluate', name: 'eval prefill kernel scratch', formula: words(ev.rows, 'prompt', k.infer), floats: layerScratch(ev.rows, ev.P, k.infer) });
     for (const s of scratch) add(s.phase, s.name, s.formula, s.floats);
   }
 
-  const order = (['generate', 'advantages', 'critic update', 'policy update'] as const).filter((p) => p !== 'critic update' || gae);
+  // evaluation runs after an iteration's update (every evalEvery), with the training scratch still kept
+  const order = (['generate', 'advantages', 'critic update', 'policy update', 'evaluate'] as const)
+    .filter((p) => (p !== 'critic update' || gae) && (p !== 'evaluate' || ev !== null));
   const isScratch = (t: MemoryTerm) => t.name.endsWith('kernel scratch');
   const pool = fused ? input.poolBytes ?? DEFAULT_POOL_BYTES : 0;
   // The terms resident at each phase's peak: the run's, the scratch onnxruntime kept from earlier

@@ -20,7 +20,12 @@ export interface PreflightOptions {
   /** The process's resident memory with the backend loaded and no model (default: measured now, VmRSS). */
   baselineBytes?: number;
   generationRows?: number;
+  /** The eval set's samples and longest prompt (memory-plan.ts MemoryPlanInput.evaluation). */
+  evaluation?: { samples: number; promptTokens: number };
 }
+
+/** The backend the runtime terms (kernel scratch, buffer pool, baseline) were fitted and checked on. */
+export const FITTED_BACKEND = 'onnxruntime';
 
 export interface Suggestion {
   /** Settings to change together (one, or micro-batch rows and one more), by dotted path in the run config. */
@@ -74,6 +79,7 @@ export function preflight(rc: RunConfig, model: ModelConfig, opts: PreflightOpti
   const baseline = opts.baselineBytes ?? residentBytes();
   const input: MemoryPlanInput = { model, trainer, backend: opts.backend, promptTokens: opts.promptTokens, baselineBytes: baseline };
   if (opts.generationRows !== undefined) input.generationRows = opts.generationRows;
+  if (opts.evaluation) input.evaluation = opts.evaluation;
   const plan = memoryPlan(input);
   // Free memory already excludes what this process holds (the baseline); a stated budget covers everything.
   const stated = opts.budgetBytes !== undefined;
@@ -83,7 +89,7 @@ export function preflight(rc: RunConfig, model: ModelConfig, opts: PreflightOpti
   const fits = plan.peakBytes <= available;
   const suggestions = fits ? [] : suggest(input, available);
   const summary = `memory: estimated peak ${fmtBytes(plan.peakBytes)} (${plan.peakPhase}) of ${fmtBytes(available)} available (${availableFrom}): ${fits ? 'fits' : 'does not fit'}`;
-  return { plan, estimate: plan.peakBytes, available, availableFrom, fits, suggestions, lines: report(rc.name, plan, available, availableFrom, fits, suggestions), summary };
+  return { plan, estimate: plan.peakBytes, available, availableFrom, fits, suggestions, lines: report(rc.name, plan, available, availableFrom, fits, suggestions, opts.backend), summary };
 }
 
 interface Knob { setting: string; current: number; min: number; set: (c: TrainerConfig, v: number) => TrainerConfig }
@@ -126,13 +132,16 @@ function largestFitting(lo: number, hi: number, fits: (v: number) => boolean): n
   return lo;
 }
 
-function report(name: string, plan: MemoryPlan, available: number, from: string, fits: boolean, suggestions: Suggestion[]): string[] {
+function report(name: string, plan: MemoryPlan, available: number, from: string, fits: boolean, suggestions: Suggestion[], backend: string): string[] {
   const s = plan.shapes;
   const lines = [
     `memory pre-flight (${name}): ${fmtCount(s.params)} params, ${s.samples} samples, T=${s.T} (prompt ${s.promptTokens} + ${s.newTokens} new), ` +
     `generation ${s.generationRows} rows, training ${s.policyRows} rows per micro-batch; peak in the ${plan.peakPhase}`,
   ];
   const width = Math.max(...plan.terms.map((t) => t.name.length), 5);
+  if (backend !== FITTED_BACKEND) {
+    lines.push(`  (backend ${backend}: these formulas were fitted and checked against measured peaks on ${FITTED_BACKEND} only; on ${backend} the estimate is unchecked)`);
+  }
   for (const t of plan.terms) lines.push(`  ${t.name.padEnd(width)}  ${fmtBytes(t.bytes).padStart(9)}  ${t.formula}`);
   lines.push(`  ${'total'.padEnd(width)}  ${fmtBytes(plan.peakBytes).padStart(9)}  peak of one iteration; available ${fmtBytes(available)} (${from})`);
   if (fits) {

@@ -10,7 +10,7 @@ import { modelReference } from '../hub/resolve.ts';
 import { loadModel, type TransformerLM } from '../model/index.ts';
 import { loadTokenizer, type Tokenizer } from '../tokenizer/index.ts';
 import type { RolloutEngine } from '../rollout/engine.ts';
-import { readDataset } from '../data/index.ts';
+import { readDataset, type ProblemRecord } from '../data/index.ts';
 import { mathReward, type RewardFn } from '../reward/index.ts';
 import { resolveTrainerConfig, TRAINER_CONFIG_SCHEMA, type TrainerConfig, type TrainerConfigInput } from '../ppo/config.ts';
 import { assertValid, deepPartial, number, object, oneOf, string } from '../util/schema.ts';
@@ -89,21 +89,26 @@ export async function readRunConfig(path: string): Promise<RunConfig> {
  */
 export async function trainerFromRunConfig(
   rc: RunConfig,
-  opts: { reward?: RewardFn; configSource?: string; engine?: (policy: TransformerLM, tokenizer: Tokenizer) => RolloutEngine } = {},
+  opts: {
+    reward?: RewardFn; configSource?: string; engine?: (policy: TransformerLM, tokenizer: Tokenizer) => RolloutEngine;
+    /** The tokenizer and datasets already read (the pre-flight's, sdk/run/preflight-run.ts), the eval set already cut to evalLimit. */
+    inputs?: { tokenizer: Tokenizer; dataset: ProblemRecord[]; evalDataset: ProblemRecord[] };
+  } = {},
 ): Promise<Trainer> {
   const source = opts.configSource ?? 'run config';
   const config = checkRunConfig(rc, source);
+  const given = opts.inputs;
   const [policy, tokenizer, dataset, evalDataset] = await Promise.all([
     loadModel(rc.model),
-    loadTokenizer(rc.model),
-    readDataset(rc.trainData),
-    rc.evalData ? readDataset(rc.evalData) : Promise.resolve([]),
+    given?.tokenizer ?? loadTokenizer(rc.model),
+    given?.dataset ?? readDataset(rc.trainData),
+    given?.evalDataset ?? (rc.evalData ? readDataset(rc.evalData) : Promise.resolve([])),
   ]);
   // after the model and the data, so a missing train file is named first
   const evalSets = await loadEvalSets(rc.evalSets ?? [], config, source);
   const trainer = new Trainer({
     policy, tokenizer, dataset,
-    evalDataset: rc.evalLimit === undefined ? evalDataset : evalDataset.slice(0, rc.evalLimit),
+    evalDataset: rc.evalLimit === undefined || given ? evalDataset : evalDataset.slice(0, rc.evalLimit),
     reward: opts.reward ?? mathReward,
     config,
     engine: opts.engine?.(policy, tokenizer),

@@ -2,6 +2,7 @@
 // resume, which is what makes a resumed session hold the same objects. Paths in recipes are absolute.
 
 import { isAbsolute } from 'node:path';
+import { parseHubId } from '../hub/cache.ts';
 import { loadModel, type TransformerLM } from '../model/index.ts';
 import { loadTokenizer, type Tokenizer } from '../tokenizer/index.ts';
 import { readDataset, type ProblemRecord } from '../data/index.ts';
@@ -22,6 +23,11 @@ function absolute(path: string, what: string): string {
   return path;
 }
 
+/** A model or tokenizer: an absolute path, or a hub id that loadModel/loadTokenizer fetch into (or read from) the HF cache. */
+function pathOrHubId(path: string, what: string): string {
+  return parseHubId(path) && !isAbsolute(path) ? path : absolute(path, `${what} (or a hub id owner/name[@revision])`);
+}
+
 /** `controller` is the reward that forwards to the client; the session installs it once the handle exists. */
 export function rewardFor(spec: RewardSpec, controller: RewardFn): RewardFn {
   return spec === 'math' ? mathReward : controller;
@@ -31,9 +37,9 @@ export function rewardFor(spec: RewardSpec, controller: RewardFn): RewardFn {
 export async function buildFromRecipe(recipe: Recipe, id: string, registry: HandleRegistry, controllerReward: RewardFn, engine?: EngineMaker): Promise<Built> {
   switch (recipe.kind) {
     case 'model':
-      return { object: await loadModel(absolute(recipe.path, 'model path')), queueKey: id };
+      return { object: await loadModel(pathOrHubId(recipe.path, 'model path')), queueKey: id };
     case 'tokenizer':
-      return { object: await loadTokenizer(absolute(recipe.path, 'tokenizer path')), queueKey: id };
+      return { object: await loadTokenizer(pathOrHubId(recipe.path, 'tokenizer path')), queueKey: id };
     case 'dataset':
       return { object: await readDataset(absolute(recipe.path, 'dataset path')), queueKey: id };
     case 'engine': {

@@ -11,6 +11,7 @@
 
 import { appendFileSync, existsSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
+import { modelReference } from '../hub/resolve.ts';
 import { mathReward, scoreSamples, type RewardFn, type Sample } from '../reward/index.ts';
 import type { TrainerConfigInput } from '../ppo/config.ts';
 import { listSessions, processAlive, readConnectionFile, type SessionConnection } from './connection-file.ts';
@@ -64,6 +65,8 @@ export interface SessionTrainerInit {
 const ref = (h: { id: string } | string) => (typeof h === 'string' ? h : h.id);
 /** Paths are resolved here, against the caller's working directory; a remote session needs absolute paths of its machine. */
 const absolute = (p: string) => (isAbsolute(p) ? p : resolve(p));
+/** A model or tokenizer: a local path made absolute, or a hub id ("owner/name[@rev]") kept as the id for the session to fetch. */
+const modelPathOrId = (p: string) => modelReference(process.cwd(), p);
 
 export class Session implements HandleHost {
   readonly events = new SessionEvents();
@@ -193,8 +196,8 @@ export class Session implements HandleHost {
     return handleFor(this, (await this.call(op, null, args)) as HandleInfo) as T;
   }
 
-  loadModel(path: string, opts: { name?: string } = {}) { return this.#create<RemoteModel>('session.loadModel', { path: absolute(path), ...opts }); }
-  loadTokenizer(path: string, opts: { name?: string } = {}) { return this.#create<RemoteTokenizer>('session.loadTokenizer', { path: absolute(path), ...opts }); }
+  loadModel(pathOrId: string, opts: { name?: string } = {}) { return this.#create<RemoteModel>('session.loadModel', { path: modelPathOrId(pathOrId), ...opts }); }
+  loadTokenizer(pathOrId: string, opts: { name?: string } = {}) { return this.#create<RemoteTokenizer>('session.loadTokenizer', { path: modelPathOrId(pathOrId), ...opts }); }
   readDataset(path: string, opts: { name?: string } = {}) { return this.#create<RemoteDataset>('session.readDataset', { path: absolute(path), ...opts }); }
   rolloutEngine(model: RemoteModel | string, tokenizer: RemoteTokenizer | string, opts: { name?: string; maxBatchRows?: number } = {}) {
     return this.#create<RemoteEngine>('session.rolloutEngine', { model: ref(model), tokenizer: ref(tokenizer), ...opts });

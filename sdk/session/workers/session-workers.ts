@@ -2,6 +2,8 @@
 // own engine so that Trainer.generate (and so step, run and evaluate) generates on the workers. The session tells
 // it when a policy's weights change (after each iteration, after update()); it then broadcasts them at once.
 
+import { resolve } from 'node:path';
+import { resolveModelPath } from '../../hub/resolve.ts';
 import type { Trainer } from '../../ppo/trainer.ts';
 import { readRunConfig } from '../../run/run-config.ts';
 import type { EngineMaker } from '../recipes.ts';
@@ -16,17 +18,18 @@ export interface WorkersOptions extends Omit<PoolOptions, 'slurm'> {
   slurm?: SlurmOptions & { sessionName: string; sessionDir: string };
 }
 
-/** The policy of a trainer recipe, as paths a worker on this machine can load. */
+/** The policy of a trainer recipe, as absolute paths a worker on this machine can load (a hub id as its cached snapshot). */
 export async function policySource(recipe: Recipe, registry: HandleRegistry): Promise<PolicySource> {
   if (recipe.kind !== 'trainer') throw new Error(`rollout workers serve trainers, not ${recipe.kind} handles`);
+  const local = async (pathOrId: string, need: 'model' | 'tokenizer') => resolve(await resolveModelPath(pathOrId, need));
   if (recipe.from === 'runConfig') {
     const model = (await readRunConfig(recipe.path)).model;
-    return { modelDir: model, tokenizerPath: model };
+    return { modelDir: await local(model, 'model'), tokenizerPath: await local(model, 'tokenizer') };
   }
   const model = registry.get(recipe.policy, 'model').recipe;
   const tokenizer = registry.get(recipe.tokenizer, 'tokenizer').recipe;
   if (model.kind !== 'model' || tokenizer.kind !== 'tokenizer') throw new Error(`trainer recipe refers to ${recipe.policy} and ${recipe.tokenizer}, which are not a model and a tokenizer`);
-  return { modelDir: model.path, tokenizerPath: tokenizer.path };
+  return { modelDir: await local(model.path, 'model'), tokenizerPath: await local(tokenizer.path, 'tokenizer') };
 }
 
 export class SessionWorkers {

@@ -19,6 +19,7 @@ import { RolloutBatch, type RolloutSample, type SkippedPrompt } from './rollout-
 import { ResponseText } from './response-text.ts';
 import { TokenSampler, type SamplingParams } from './sampling.ts';
 import { decodeModelOf } from './token-text.ts';
+import { generateContinuous } from './continuous.ts';
 
 /** ORZ stops a response at the closing answer tag or when the model starts a new turn (stop text kept). */
 export const ORZ_STOP = ['</answer>', 'User:', 'Human:', 'Assistant:'];
@@ -77,16 +78,25 @@ export interface RolloutEngineOptions {
    * round-off, which on some backends depends on the number of rows in a batch.
    */
   finishedRowsFraction?: number;
+  /**
+   * 'continuous' (the default): maxBatchRows decode slots, a finished row's slot refilled with the next
+   * waiting sequence (sdk/rollout/continuous.ts). 'static': chunks of maxBatchRows decoded until their
+   * longest row ends. Each row draws from its own stream either way, so the samples are the same.
+   */
+  batching?: 'continuous' | 'static';
 }
 
 export class RolloutEngine {
   /** Rows decoded together; bounds the KV cache's memory. */
   readonly maxBatchRows: number;
   readonly finishedRowsFraction: number;
+  readonly batching: 'continuous' | 'static';
 
   constructor(readonly model: TransformerLM, readonly tokenizer: Tokenizer, opts: RolloutEngineOptions = {}) {
     this.maxBatchRows = opts.maxBatchRows ?? 256;
     this.finishedRowsFraction = opts.finishedRowsFraction ?? 0;
+    this.batching = opts.batching ?? 'continuous';
+    if (this.batching !== 'continuous' && this.batching !== 'static') throw new RangeError(`RolloutEngine: batching must be 'continuous' or 'static', got ${String(this.batching)}`);
     const f = this.finishedRowsFraction;
     if (!(f >= 0 && f < 1)) throw new RangeError(`RolloutEngine: finishedRowsFraction must be in [0, 1), got ${f}`);
   }
@@ -109,24 +119,24 @@ export class RolloutEngine {
     const start = performance.now();
     const samples: RolloutSample[] = [];
     let tokens = 0;
-    for (let i = 0; i < rows.length; i += this.maxBatchRows) {
+    const countTokens = (t: number) => { tokens += t; };
+    const push = (chunk: typeof rows, out: Awaited<ReturnType<RolloutEngine['generateChunk']>>) => chunk.forEach((r, j) => {
+      const { prompt, groundTruth, ...extra } = r.input;
+      samples.push({ ...extra, promptIndex: r.promptIndex, sampleIndex: r.sampleIndex, prompt, groundTruth: groundTruth ?? '', ...out[j]! });
+    });
+    const progress = (finished: number) => opts.onProgress?.({ finished, total: rows.length, tokens, elapsedSec: (performance.now() - start) / 1000 });
+    const rngsOf = (chunk: typeof rows) => chunk.map((r) => new Rng(rowSeed(p.seed, r.promptIndex, r.sampleIndex)));
+    if (this.batching === 'continuous' && rows.length > 0) {
+      let finished = 0;
+      push(rows, await generateContinuous(this.model, this.tokenizer, rows.map((r) => r.ids), rngsOf(rows), p, this.maxBatchRows, {
+        signal: opts.signal, countTokens, rowDone: () => { if (++finished % this.maxBatchRows === 0) progress(finished); },
+      }));
+      progress(rows.length);
+    }
+    for (let i = 0; this.batching === 'static' && i < rows.length; i += this.maxBatchRows) {
       const chunk = rows.slice(i, i + this.maxBatchRows);
-      const rngs = chunk.map((r) => new Rng(rowSeed(p.seed, r.promptIndex, r.sampleIndex)));
-      const out = await this.generateChunk(chunk.map((r) => r.ids), p, rngs, opts.signal, (t) => {
-        tokens += t;
-      });
-      chunk.forEach((r, j) => {
-        const { prompt, groundTruth, ...extra } = r.input;
-        samples.push({
-          ...extra,
-          promptIndex: r.promptIndex,
-          sampleIndex: r.sampleIndex,
-          prompt,
-          groundTruth: groundTruth ?? '',
-          ...out[j]!,
-        });
-      });
-      opts.onProgress?.({ finished: samples.length, total: rows.length, tokens, elapsedSec: (performance.now() - start) / 1000 });
+      push(chunk, await this.generateChunk(chunk.map((r) => r.ids), p, rngsOf(chunk), opts.signal, countTokens));
+      progress(samples.length);
     }
     return RolloutBatch.fromSamples(samples, skipped);
   }

@@ -25,6 +25,9 @@ export interface RowOutput {
   response: string; promptIds: number[]; responseIds: number[]; logprobs: number[]; finishReason: 'stop' | 'length';
 }
 
+/** A prompt's prefill: row `row` of `cache`, and its last position's logits at values[offset ..]. */
+interface Prefilled { cache: KVCache; row: number; values: Float32Array; offset: number }
+
 /** A sequence in a slot: its row, the cache column of its first token, and its next position. */
 interface Slot { row: number; start: number; nextPos: number }
 
@@ -33,7 +36,8 @@ const MIN_DROP = 16;
 
 export async function generateContinuous(
   model: TransformerLM, tok: Tokenizer, promptIds: number[][], rngs: Rng[], p: ContinuousParams, slotCount: number,
-  hooks: { signal?: AbortSignal; countTokens: (n: number) => void; rowDone: () => void },
+  sharePrefixes: boolean,
+  hooks: { signal?: AbortSignal; countTokens: (n: number) => void; rowDone: () => void; prefilled?: (prompts: number) => void },
 ): Promise<RowOutput[]> {
   const V = model.config.vocab_size, maxPos = model.config.max_position_embeddings, eos = tok.eosId;
   const budget = promptIds.map((ids) => Math.min(p.maxNewTokens, maxPos - ids.length));
@@ -49,24 +53,39 @@ export async function generateContinuous(
   // per slot: the logits row to sample from next (decode output or the row's prefill)
   let logitsOf: ({ values: Float32Array; offset: number } | null)[] = new Array(slotsN).fill(null);
 
+  // prefills that waiting rows still need; with sharePrefixes the n samples of a prompt (consecutive rows
+  // with the same ids array) share one: prefilled once, its KV copied into each of their slots
+  let held = new Map<unknown, Prefilled>();
+  const keyOf = (r: number): unknown => (sharePrefixes ? promptIds[r] : r);
+
   /** Prefills the next waiting rows into the free slots; their first logits come from the prefill. */
   const admit = (free: number[]): void => {
     const take = free.slice(0, promptIds.length - waiting);
     if (take.length === 0) return;
     const rows = take.map(() => waiting++);
-    const P = Math.max(...rows.map((r) => promptIds[r]!.length));
-    const { cache: fresh, values } = prefill(model, tok, rows.map((r) => promptIds[r]!), P);
-    if (cache === null) cache = fresh;
-    else {
-      if (cache.length < P) shiftAll(cache, slots, P - cache.length);
-      take.forEach((slot, i) => cache!.copyRowFrom(fresh, i, slot));
-      fresh.dispose();
+    const missing = [...new Set(rows.map(keyOf))].filter((k) => !held.has(k));
+    if (missing.length > 0) {
+      const prompts = missing.map((k) => promptIds[rows.find((r) => keyOf(r) === k)!]!);
+      const P = Math.max(...prompts.map((ids) => ids.length));
+      const { cache: fresh, values } = prefill(model, tok, prompts, P);
+      missing.forEach((k, i) => held.set(k, { cache: fresh, row: i, values, offset: i * V }));
+      hooks.prefilled?.(prompts.length);
     }
+    const need = Math.max(...rows.map((r) => held.get(keyOf(r))!.cache.length));
+    if (cache === null) cache = model.newCache(slotsN, need);
+    if (cache.length < need) shiftAll(cache, slots, need - cache.length);
     take.forEach((slot, i) => {
-      const r = rows[i]!;
+      const r = rows[i]!, h = held.get(keyOf(r))!;
+      cache!.copyRowFrom(h.cache, h.row, slot);
       slots[slot] = { row: r, start: cache!.length - promptIds[r]!.length, nextPos: promptIds[r]!.length };
-      logitsOf[slot] = { values, offset: i * V };
+      logitsOf[slot] = { values: h.values, offset: h.offset };
     });
+    // rows of one prompt are consecutive: only the next waiting row's prompt can still be needed
+    const next = waiting < promptIds.length ? keyOf(waiting) : undefined;
+    const kept = new Map([...held].filter(([k]) => k === next));
+    const live = new Set([...kept.values()].map((h) => h.cache));
+    for (const h of held.values()) if (!live.has(h.cache)) h.cache.dispose();
+    held = kept;
   };
 
   admit(Array.from({ length: slotsN }, (_, i) => i));
@@ -108,6 +127,7 @@ export async function generateContinuous(
     }
   } finally {
     (cache as KVCache | null)?.dispose();
+    for (const h of held.values()) h.cache.dispose();
   }
   out.forEach((o, r) => { if (!stoppedByText.has(r)) o.response = texts[r]!.text(); });
   return out;

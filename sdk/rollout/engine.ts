@@ -84,6 +84,13 @@ export interface RolloutEngineOptions {
    * longest row ends. Each row draws from its own stream either way, so the samples are the same.
    */
   batching?: 'continuous' | 'static';
+  /**
+   * Continuous batching only: the n samples of a prompt prefill it once and copy its keys/values into
+   * their slots (default true). Same samples either way.
+   */
+  sharePrefixes?: boolean;
+  /** Called with the number of prompts each prefill computes (continuous batching): for benchmarks. */
+  onPrefill?: (prompts: number) => void;
 }
 
 export class RolloutEngine {
@@ -91,11 +98,15 @@ export class RolloutEngine {
   readonly maxBatchRows: number;
   readonly finishedRowsFraction: number;
   readonly batching: 'continuous' | 'static';
+  readonly sharePrefixes: boolean;
+  private readonly onPrefill: ((prompts: number) => void) | undefined;
 
   constructor(readonly model: TransformerLM, readonly tokenizer: Tokenizer, opts: RolloutEngineOptions = {}) {
     this.maxBatchRows = opts.maxBatchRows ?? 256;
     this.finishedRowsFraction = opts.finishedRowsFraction ?? 0;
     this.batching = opts.batching ?? 'continuous';
+    this.sharePrefixes = opts.sharePrefixes ?? true;
+    this.onPrefill = opts.onPrefill;
     if (this.batching !== 'continuous' && this.batching !== 'static') throw new RangeError(`RolloutEngine: batching must be 'continuous' or 'static', got ${String(this.batching)}`);
     const f = this.finishedRowsFraction;
     if (!(f >= 0 && f < 1)) throw new RangeError(`RolloutEngine: finishedRowsFraction must be in [0, 1), got ${f}`);
@@ -128,8 +139,8 @@ export class RolloutEngine {
     const rngsOf = (chunk: typeof rows) => chunk.map((r) => new Rng(rowSeed(p.seed, r.promptIndex, r.sampleIndex)));
     if (this.batching === 'continuous' && rows.length > 0) {
       let finished = 0;
-      push(rows, await generateContinuous(this.model, this.tokenizer, rows.map((r) => r.ids), rngsOf(rows), p, this.maxBatchRows, {
-        signal: opts.signal, countTokens, rowDone: () => { if (++finished % this.maxBatchRows === 0) progress(finished); },
+      push(rows, await generateContinuous(this.model, this.tokenizer, rows.map((r) => r.ids), rngsOf(rows), p, this.maxBatchRows, this.sharePrefixes, {
+        signal: opts.signal, countTokens, ...(this.onPrefill ? { prefilled: this.onPrefill } : {}), rowDone: () => { if (++finished % this.maxBatchRows === 0) progress(finished); },
       }));
       progress(rows.length);
     }

@@ -14,6 +14,7 @@ export const BENCHES: Record<string, Bench> = {
   'reward-orz-agreement': { script: 'reward-orz-agreement.ts', what: 'mathReward\'s verdicts against ORZ\'s own checker', options: '' },
   tokenizers: { script: 'tokenizers.ts', what: 'orz\'s tokenizer against @huggingface/tokenizers on real tokenizer.json files', options: '' },
   'memory-plan': { script: 'memory-plan.ts', what: 'the memory pre-flight: a run config\'s estimated peak, or (--check) estimate vs measured peak RSS at three sizes', options: '<run-config.json> [--prompt-tokens N] [--memory-budget GB] | --check' },
+  rollout: { script: 'rollout.ts', what: 'generation: static against continuous batching, with and without shared prompt prefixes (tokens/s, peak memory, prefill time)', options: '[--prompts 16] [--n 8] [--prefix-n 8,64] [--slots 32] [--max-new-tokens 40] [--backend B]' },
   'session-workers': { script: 'session-workers.ts', what: 'generation throughput on 0, 1 and 2 rollout worker processes', options: '[--workers 0,1,2] [--prompts 64]' },
 };
 

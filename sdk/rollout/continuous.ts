@@ -37,7 +37,7 @@ const MIN_DROP = 16;
 export async function generateContinuous(
   model: TransformerLM, tok: Tokenizer, promptIds: number[][], rngs: Rng[], p: ContinuousParams, slotCount: number,
   sharePrefixes: boolean,
-  hooks: { signal?: AbortSignal; countTokens: (n: number) => void; rowDone: () => void; prefilled?: (prompts: number) => void },
+  hooks: { signal?: AbortSignal; countTokens: (n: number) => void; rowDone: () => void; prefilled?: (prompts: number, seconds: number) => void },
 ): Promise<RowOutput[]> {
   const V = model.config.vocab_size, maxPos = model.config.max_position_embeddings, eos = tok.eosId;
   const budget = promptIds.map((ids) => Math.min(p.maxNewTokens, maxPos - ids.length));
@@ -67,9 +67,10 @@ export async function generateContinuous(
     if (missing.length > 0) {
       const prompts = missing.map((k) => promptIds[rows.find((r) => keyOf(r) === k)!]!);
       const P = Math.max(...prompts.map((ids) => ids.length));
+      const t0 = performance.now();
       const { cache: fresh, values } = prefill(model, tok, prompts, P);
       missing.forEach((k, i) => held.set(k, { cache: fresh, row: i, values, offset: i * V }));
-      hooks.prefilled?.(prompts.length);
+      hooks.prefilled?.(prompts.length, (performance.now() - t0) / 1000);
     }
     const need = Math.max(...rows.map((r) => held.get(keyOf(r))!.cache.length));
     if (cache === null) cache = model.newCache(slotsN, need);

@@ -89,8 +89,8 @@ export interface RolloutEngineOptions {
    * their slots (default true). Same samples either way.
    */
   sharePrefixes?: boolean;
-  /** Called with the number of prompts each prefill computes (continuous batching): for benchmarks. */
-  onPrefill?: (prompts: number) => void;
+  /** Called with the prompts each prefill computes and its seconds (continuous batching): for benchmarks. */
+  onPrefill?: (prompts: number, seconds: number) => void;
 }
 
 export class RolloutEngine {
@@ -99,7 +99,7 @@ export class RolloutEngine {
   readonly finishedRowsFraction: number;
   readonly batching: 'continuous' | 'static';
   readonly sharePrefixes: boolean;
-  private readonly onPrefill: ((prompts: number) => void) | undefined;
+  private readonly onPrefill: ((prompts: number, seconds: number) => void) | undefined;
 
   constructor(readonly model: TransformerLM, readonly tokenizer: Tokenizer, opts: RolloutEngineOptions = {}) {
     this.maxBatchRows = opts.maxBatchRows ?? 256;

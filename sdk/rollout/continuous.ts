@@ -73,11 +73,14 @@ export async function generateContinuous(
       hooks.prefilled?.(prompts.length, (performance.now() - t0) / 1000);
     }
     const need = Math.max(...rows.map((r) => held.get(keyOf(r))!.cache.length));
+    // the first wave without shared prompts is its own prefill, row for slot: no copy
+    const asPrefilled = cache === null && take.length === slotsN && rows.every((r, i) => held.get(keyOf(r))!.row === i && held.get(keyOf(r))!.cache === held.get(keyOf(rows[0]!))!.cache);
+    if (asPrefilled) cache = held.get(keyOf(rows[0]!))!.cache;
     if (cache === null) cache = model.newCache(slotsN, need);
     if (cache.length < need) shiftAll(cache, slots, need - cache.length);
     take.forEach((slot, i) => {
       const r = rows[i]!, h = held.get(keyOf(r))!;
-      cache!.copyRowFrom(h.cache, h.row, slot);
+      if (!asPrefilled) cache!.copyRowFrom(h.cache, h.row, slot);
       slots[slot] = { row: r, start: cache!.length - promptIds[r]!.length, nextPos: promptIds[r]!.length };
       logitsOf[slot] = { values: h.values, offset: h.offset };
     });
@@ -85,7 +88,7 @@ export async function generateContinuous(
     const next = waiting < promptIds.length ? keyOf(waiting) : undefined;
     const kept = new Map([...held].filter(([k]) => k === next));
     const live = new Set([...kept.values()].map((h) => h.cache));
-    for (const h of held.values()) if (!live.has(h.cache)) h.cache.dispose();
+    for (const h of held.values()) if (!live.has(h.cache) && h.cache !== cache) h.cache.dispose();
     held = kept;
   };
 
@@ -128,7 +131,7 @@ export async function generateContinuous(
     }
   } finally {
     (cache as KVCache | null)?.dispose();
-    for (const h of held.values()) h.cache.dispose();
+    for (const h of held.values()) if (h.cache !== cache) h.cache.dispose();
   }
   out.forEach((o, r) => { if (!stoppedByText.has(r)) o.response = texts[r]!.text(); });
   return out;

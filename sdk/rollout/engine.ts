@@ -72,7 +72,7 @@ export interface RolloutEngineOptions {
   /** Rows decoded together; bounds the KV cache's memory (default 256). */
   maxBatchRows?: number;
   /**
-   * Finished rows stay in the KV cache (computed and ignored) until they are at least this fraction
+   * Static batching only: finished rows stay in the KV cache (computed and ignored) until they are at least this fraction
    * of its rows, then all are dropped at once: fewer cache copies, some wasted row-steps. 0 (the
    * default) drops them the step they finish. Samples are the same either way up to float
    * round-off, which on some backends depends on the number of rows in a batch.

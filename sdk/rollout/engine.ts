@@ -1,6 +1,7 @@
 // RolloutEngine: prompts in, sampled responses out (with token ids, log-probs and finish reasons).
+// Continuous batching (the default) is in continuous.ts; this file's loop is the static mode.
 //
-// Batched generation with a KV cache: prompts are left-padded so every row's next token sits in
+// Static batched generation with a KV cache: prompts are left-padded so every row's next token sits in
 // the same column; each step feeds one token per row. Each row has its own positions and its own
 // budget, min(maxNewTokens, max_position_embeddings - its prompt length), so a long prompt in the
 // batch shortens no other row; a prompt with no room at all is skipped and listed in the batch's

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { tf } from '../sdk/engine/tf.ts';
 import { Rng } from '../sdk/engine/rng.ts';
-import { TransformerLM, type ModelConfig } from '../sdk/model/index.ts';
+import { KVCache, TransformerLM, type ModelConfig } from '../sdk/model/index.ts';
 import { sharpModel } from './support/sharp-model.ts';
 
 const TINY: ModelConfig = {
@@ -126,4 +126,29 @@ test('bad inputs are refused with the argument named', () => {
   assert.throws(() => model.logits(tf.zeros([2, 5]) as tf.Tensor2D), /last axis is 5, expected hidden_size=64/);
   cache.dispose();
   model.dispose();
+});
+
+test('shiftTime moves every row\'s steps along the time axis; copyRowFrom puts a row at the end', () => {
+  // 1 layer, 1 head, headDim 1, 2 rows; key = 10 * row + step + 1, value = -key
+  const c = new KVCache(1, 1, 1, 2, 4);
+  c.write(0, Float32Array.from([1, 2, 3, 11, 12, 13]), Float32Array.from([-1, -2, -3, -11, -12, -13]), 3);
+  c.advance(3);
+  const filled = (k: KVCache) => {
+    const { keys, values } = k.view(0);
+    const [kd, vd] = [keys.dataSync(), values.dataSync()];
+    keys.dispose(); values.dispose();
+    return [0, 1].slice(0, k.batch).map((r) => Array.from(kd.slice(r * k.capacity, r * k.capacity + k.length)).concat(Array.from(vd.slice(r * k.capacity, r * k.capacity + k.length))));
+  };
+  c.shiftTime(2);
+  assert.equal(c.length, 5);
+  assert.deepEqual(filled(c), [[0, 0, 1, 2, 3, 0, 0, -1, -2, -3], [0, 0, 11, 12, 13, 0, 0, -11, -12, -13]]);
+  c.shiftTime(-3);
+  assert.deepEqual(filled(c), [[2, 3, -2, -3], [12, 13, -12, -13]]);
+  const src = new KVCache(1, 1, 1, 1, 1);
+  src.write(0, Float32Array.from([7]), Float32Array.from([-7]), 1);
+  src.advance(1);
+  c.copyRowFrom(src, 0, 1);
+  assert.deepEqual(filled(c), [[2, 3, -2, -3], [12, 7, -12, -7]]);
+  assert.throws(() => c.shiftTime(-3), /cannot shift 2 steps by -3/);
+  assert.throws(() => src.copyRowFrom(c, 0, 0), /2 steps do not fit in 1/);
 });

@@ -129,3 +129,25 @@ test('a prompt with no room for a new token is skipped and listed; the other pro
   assert.deepEqual(slice.withRewards([]).skipped, [{ promptIndex: 7, promptTokens: n, limit: 64 }]);
   await assert.rejects(engine.generate([''], { maxNewTokens: 4 }), /prompt 0 encodes to zero tokens/);
 });
+
+test('continuous batching (slots refilled as rows finish), with and without shared prefixes, gives the static engine\'s samples on the same seeds', async () => {
+  const prompts = ['abc', 'hello there 345 abc '.repeat(2), 'hello', 'User: hello there 345', '12', 'hello there 345 abc '.repeat(40), 'abc 12 abc'];
+  const params = { temperature: 1, maxNewTokens: 40, n: 4, stop: ['e', '3'], seed: 8 };
+  for (const slots of [3, 8]) {
+    const view = (b: Awaited<ReturnType<RolloutEngine['generate']>>) => b.samples().map((s) => [s.promptIndex, s.sampleIndex, s.responseIds, s.response, s.finishReason]);
+    const stat = await new RolloutEngine(model, tokenizer, { maxBatchRows: slots, batching: 'static' }).generate(prompts, params);
+    let prefilled = 0, prefilledApart = 0;
+    const cont = await new RolloutEngine(model, tokenizer, { maxBatchRows: slots, onPrefill: (k) => { prefilled += k; } }).generate(prompts, params);
+    const apart = await new RolloutEngine(model, tokenizer, { maxBatchRows: slots, sharePrefixes: false, onPrefill: (k) => { prefilledApart += k; } })
+      .generate(prompts, params);
+    assert.equal(prefilled, 6, 'each prompt that fits is prefilled once for its 4 samples');
+    assert.equal(prefilledApart, 24);
+    assert.deepEqual(view(apart), view(stat), `${slots} slots, prefixes not shared`);
+    const lengths = new Set(stat.samples().map((s) => s.responseIds.length));
+    assert.ok(lengths.size > 4, `rows finish at different steps (${[...lengths]})`);
+    assert.deepEqual(view(cont), view(stat), `${slots} slots`);
+    cont.samples().forEach((s, i) => s.logprobs.forEach((l, j) => assert.ok(Math.abs(l - stat.sample(i).logprobs[j]!) < 1e-5)));
+    assert.deepEqual(cont.skipped, stat.skipped);
+  }
+  assert.throws(() => new RolloutEngine(model, tokenizer, { batching: 'paged' as 'static' }), /batching must be 'continuous' or 'static'/);
+});

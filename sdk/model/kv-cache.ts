@@ -139,6 +139,45 @@ export class KVCache {
     this.rows = rows.length;
   }
 
+  /**
+   * Moves every row's time steps by `delta` slots (continuous batching keeps sequences that started at
+   * different steps on one time axis): delta > 0 adds empty slots at the front, delta < 0 drops the
+   * first -delta slots (ones no row attends to any more). Copies the cache.
+   */
+  shiftTime(delta: number): void {
+    if (!Number.isInteger(delta) || -delta > this.len) throw new Error(`KVCache.shiftTime: cannot shift ${this.len} steps by ${delta}`);
+    if (delta === 0) return;
+    const d = this.headDim, blocks = this.rows * this.kvHeads, len = this.len + delta;
+    const cap = Math.max(CAPACITY_QUANTUM, Math.ceil(Math.max(len, this.cap + Math.max(delta, 0)) / CAPACITY_QUANTUM) * CAPACITY_QUANTUM);
+    const from = Math.max(-delta, 0), to = Math.max(delta, 0), kept = this.len - from;
+    const move = (old: Float32Array): Float32Array => {
+      const next = new Float32Array(blocks * cap * d);
+      for (let i = 0; i < blocks; i++) next.set(old.subarray((i * this.cap + from) * d, (i * this.cap + from + kept) * d), (i * cap + to) * d);
+      return next;
+    };
+    this.keys = this.keys.map(move);
+    this.values = this.values.map(move);
+    this.cap = cap;
+    this.len = len;
+  }
+
+  /**
+   * Copies row `srcRow` of `src` (all its time steps) into row `dstRow` here, ending at this cache's
+   * last time step: a sequence prefilled apart joins a running batch. Same layers and heads.
+   */
+  copyRowFrom(src: KVCache, srcRow: number, dstRow: number): void {
+    if (src.len > this.len) throw new Error(`KVCache.copyRowFrom: ${src.len} steps do not fit in ${this.len} (shiftTime first)`);
+    if (src.numLayers !== this.numLayers || src.kvHeads !== this.kvHeads || src.headDim !== this.headDim) throw new Error('KVCache.copyRowFrom: caches of different shapes');
+    const d = this.headDim, n = src.len * d, at = this.len - src.len;
+    for (let l = 0; l < this.numLayers; l++) {
+      for (let j = 0; j < this.kvHeads; j++) {
+        const s = (srcRow * this.kvHeads + j) * src.cap * d, t = ((dstRow * this.kvHeads + j) * this.cap + at) * d;
+        this.keys[l]!.set(src.keys[l]!.subarray(s, s + n), t);
+        this.values[l]!.set(src.values[l]!.subarray(s, s + n), t);
+      }
+    }
+  }
+
   dispose(): void {
     this.keys = [];
     this.values = [];

@@ -1,6 +1,7 @@
 // RolloutEngine: prompts in, sampled responses out (with token ids, log-probs and finish reasons).
+// Continuous batching (the default) is in continuous.ts; this file's loop is the static mode.
 //
-// Batched generation with a KV cache: prompts are left-padded so every row's next token sits in
+// Static batched generation with a KV cache: prompts are left-padded so every row's next token sits in
 // the same column; each step feeds one token per row. Each row has its own positions and its own
 // budget, min(maxNewTokens, max_position_embeddings - its prompt length), so a long prompt in the
 // batch shortens no other row; a prompt with no room at all is skipped and listed in the batch's
@@ -19,6 +20,7 @@ import { RolloutBatch, type RolloutSample, type SkippedPrompt } from './rollout-
 import { ResponseText } from './response-text.ts';
 import { TokenSampler, type SamplingParams } from './sampling.ts';
 import { decodeModelOf } from './token-text.ts';
+import { generateContinuous } from './continuous.ts';
 
 /** ORZ stops a response at the closing answer tag or when the model starts a new turn (stop text kept). */
 export const ORZ_STOP = ['</answer>', 'User:', 'Human:', 'Assistant:'];
@@ -71,22 +73,42 @@ export interface RolloutEngineOptions {
   /** Rows decoded together; bounds the KV cache's memory (default 256). */
   maxBatchRows?: number;
   /**
-   * Finished rows stay in the KV cache (computed and ignored) until they are at least this fraction
+   * Static batching only: finished rows stay in the KV cache (computed and ignored) until they are at least this fraction
    * of its rows, then all are dropped at once: fewer cache copies, some wasted row-steps. 0 (the
    * default) drops them the step they finish. Samples are the same either way up to float
    * round-off, which on some backends depends on the number of rows in a batch.
    */
   finishedRowsFraction?: number;
+  /**
+   * 'continuous' (the default): maxBatchRows decode slots, a finished row's slot refilled with the next
+   * waiting sequence (sdk/rollout/continuous.ts). 'static': chunks of maxBatchRows decoded until their
+   * longest row ends. Each row draws from its own stream either way, so the samples are the same.
+   */
+  batching?: 'continuous' | 'static';
+  /**
+   * Continuous batching only: the n samples of a prompt prefill it once and copy its keys/values into
+   * their slots (default true). Same samples either way.
+   */
+  sharePrefixes?: boolean;
+  /** Called with the prompts each prefill computes and its seconds (continuous batching): for benchmarks. */
+  onPrefill?: (prompts: number, seconds: number) => void;
 }
 
 export class RolloutEngine {
   /** Rows decoded together; bounds the KV cache's memory. */
   readonly maxBatchRows: number;
   readonly finishedRowsFraction: number;
+  readonly batching: 'continuous' | 'static';
+  readonly sharePrefixes: boolean;
+  private readonly onPrefill: ((prompts: number, seconds: number) => void) | undefined;
 
   constructor(readonly model: TransformerLM, readonly tokenizer: Tokenizer, opts: RolloutEngineOptions = {}) {
     this.maxBatchRows = opts.maxBatchRows ?? 256;
     this.finishedRowsFraction = opts.finishedRowsFraction ?? 0;
+    this.batching = opts.batching ?? 'continuous';
+    this.sharePrefixes = opts.sharePrefixes ?? true;
+    this.onPrefill = opts.onPrefill;
+    if (this.batching !== 'continuous' && this.batching !== 'static') throw new RangeError(`RolloutEngine: batching must be 'continuous' or 'static', got ${String(this.batching)}`);
     const f = this.finishedRowsFraction;
     if (!(f >= 0 && f < 1)) throw new RangeError(`RolloutEngine: finishedRowsFraction must be in [0, 1), got ${f}`);
   }
@@ -109,24 +131,24 @@ export class RolloutEngine {
     const start = performance.now();
     const samples: RolloutSample[] = [];
     let tokens = 0;
-    for (let i = 0; i < rows.length; i += this.maxBatchRows) {
+    const countTokens = (t: number) => { tokens += t; };
+    const push = (chunk: typeof rows, out: Awaited<ReturnType<RolloutEngine['generateChunk']>>) => chunk.forEach((r, j) => {
+      const { prompt, groundTruth, ...extra } = r.input;
+      samples.push({ ...extra, promptIndex: r.promptIndex, sampleIndex: r.sampleIndex, prompt, groundTruth: groundTruth ?? '', ...out[j]! });
+    });
+    const progress = (finished: number) => opts.onProgress?.({ finished, total: rows.length, tokens, elapsedSec: (performance.now() - start) / 1000 });
+    const rngsOf = (chunk: typeof rows) => chunk.map((r) => new Rng(rowSeed(p.seed, r.promptIndex, r.sampleIndex)));
+    if (this.batching === 'continuous' && rows.length > 0) {
+      let finished = 0;
+      push(rows, await generateContinuous(this.model, this.tokenizer, rows.map((r) => r.ids), rngsOf(rows), p, this.maxBatchRows, this.sharePrefixes, {
+        signal: opts.signal, countTokens, ...(this.onPrefill ? { prefilled: this.onPrefill } : {}), rowDone: () => { if (++finished % this.maxBatchRows === 0) progress(finished); },
+      }));
+      progress(rows.length);
+    }
+    for (let i = 0; this.batching === 'static' && i < rows.length; i += this.maxBatchRows) {
       const chunk = rows.slice(i, i + this.maxBatchRows);
-      const rngs = chunk.map((r) => new Rng(rowSeed(p.seed, r.promptIndex, r.sampleIndex)));
-      const out = await this.generateChunk(chunk.map((r) => r.ids), p, rngs, opts.signal, (t) => {
-        tokens += t;
-      });
-      chunk.forEach((r, j) => {
-        const { prompt, groundTruth, ...extra } = r.input;
-        samples.push({
-          ...extra,
-          promptIndex: r.promptIndex,
-          sampleIndex: r.sampleIndex,
-          prompt,
-          groundTruth: groundTruth ?? '',
-          ...out[j]!,
-        });
-      });
-      opts.onProgress?.({ finished: samples.length, total: rows.length, tokens, elapsedSec: (performance.now() - start) / 1000 });
+      push(chunk, await this.generateChunk(chunk.map((r) => r.ids), p, rngsOf(chunk), opts.signal, countTokens));
+      progress(samples.length);
     }
     return RolloutBatch.fromSamples(samples, skipped);
   }

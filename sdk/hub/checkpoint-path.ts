@@ -19,8 +19,16 @@ export const CHECKPOINT_POLICY_DIR = 'policy';
 export const LATEST_FILE = 'latest';
 const CHECKPOINT_NAME = /^iter-(\d+)$/;
 
-const isDir = (p: string) => statSync(p, { throwIfNoEntry: false })?.isDirectory() ?? false;
-const isFile = (p: string) => statSync(p, { throwIfNoEntry: false })?.isFile() ?? false;
+// throwIfNoEntry covers ENOENT only: `tokenizer.json/orz.json` fails with ENOTDIR, which also means "not there".
+function statOrNull(p: string) {
+  try {
+    return statSync(p, { throwIfNoEntry: false }) ?? null;
+  } catch {
+    return null;
+  }
+}
+const isDir = (p: string) => statOrNull(p)?.isDirectory() ?? false;
+const isFile = (p: string) => statOrNull(p)?.isFile() ?? false;
 
 /** True for a `latest` file as run() writes it: one line naming a checkpoint directory beside it. */
 function isLatestPointer(path: string): boolean {

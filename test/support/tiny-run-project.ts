@@ -11,14 +11,20 @@ export const TINY_TRAINER = {
   evalEvery: 0, policyLr: 1e-2, criticLr: 1e-3, warmupSteps: 0, kl: { log: false }, saveRollouts: false,
 };
 
+/** What a test may vary; the defaults are the Slurm and worker tests' project. */
+export interface TinyRunProject {
+  problemSeed?: number; problems?: number; vocabSize?: number; modelSeed?: number; iterations?: number;
+  trainer?: Record<string, unknown>;
+}
+
 /** Writes the project into `dir`; returns the run config's path. */
-export async function writeTinyRunProject(dir: string): Promise<string> {
-  const problems = arithProblems({ seed: 2, count: 16, levels: [1] });
-  const tok = trainByteLevelBPE(problems.map((p) => p.question), { vocabSize: 300, specialTokens: ['<|endoftext|>', '<|pad|>'], addedTokens: ['<answer>', '</answer>'] });
+export async function writeTinyRunProject(dir: string, o: TinyRunProject = {}): Promise<string> {
+  const problems = arithProblems({ seed: o.problemSeed ?? 2, count: o.problems ?? 16, levels: [1] });
+  const tok = trainByteLevelBPE(problems.map((p) => p.question), { vocabSize: o.vocabSize ?? 300, specialTokens: ['<|endoftext|>', '<|pad|>'], addedTokens: ['<answer>', '</answer>'] });
   const model = TransformerLM.init({
     model_type: 'orz', vocab_size: tok.vocabSize, hidden_size: 16, intermediate_size: 32, num_hidden_layers: 1,
     num_attention_heads: 2, max_position_embeddings: 96, tie_word_embeddings: true, hidden_act: 'silu', eos_token_id: tok.eosId,
-  }, 3);
+  }, o.modelSeed ?? 3);
   await saveModel(model, join(dir, 'base'));
   await saveTokenizer(tok, join(dir, 'base', 'tokenizer.json'));
   model.dispose();
@@ -26,6 +32,6 @@ export async function writeTinyRunProject(dir: string): Promise<string> {
     { from: 'human', value: p.question }, { from: 'assistant', ground_truth: { value: String(p.answer) } },
   ])));
   const cfg = join(dir, 'cfg.json');
-  await writeFile(cfg, JSON.stringify({ name: 'tiny', model: 'base', trainData: 'train.json', iterations: 3, trainer: TINY_TRAINER }));
+  await writeFile(cfg, JSON.stringify({ name: 'tiny', model: 'base', trainData: 'train.json', iterations: o.iterations ?? 3, trainer: o.trainer ?? TINY_TRAINER }));
   return cfg;
 }

@@ -73,6 +73,25 @@ test('a reward that throws in iteration 3: the error propagates, and iterations 
   });
 });
 
+test('run({ stop }): asked to stop during iteration 2, the run finishes it, checkpoints it and returns without an error', async () => {
+  await withDir(async (dir) => {
+    const stop = new AbortController();
+    let calls = 0;
+    // the first reward call of iteration 2 asks to stop: iteration 2 is in flight (generated, being scored)
+    const t = makeTrainer({}, inProcessReward((s: Sample) => {
+      if (++calls === SAMPLES_PER_ITERATION + 1) stop.abort();
+      return evenFirst(s);
+    }));
+    const rows = await t.run({ iterations: 5, runDir: dir, stop: stop.signal, log: null });
+    assert.equal(t.iteration, 2);
+    assert.equal(calls, 2 * SAMPLES_PER_ITERATION, 'iteration 3 must not start');
+    assert.deepEqual(rows.map((r) => r.iteration), [1, 2]);
+    assert.deepEqual(await iterationsOnDisk(dir), [1, 2]);
+    assert.equal((await readFile(join(dir, 'checkpoints', 'latest'), 'utf8')).trim(), 'iter-2');
+    t.dispose();
+  });
+});
+
 test('an evaluation that throws after iteration 2: that iteration is already on disk (row, rollouts) and is checkpointed', async () => {
   await withDir(async (dir) => {
     // iterations 1 and 2 score 8 samples; the evaluation after iteration 2 (2 records, greedy) fails

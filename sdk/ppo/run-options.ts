@@ -10,6 +10,12 @@ export interface RunOptions {
   runDir?: string;
   /** Stops the run at the next iteration boundary (default: the notebook cell's interrupt, when in a kernel). */
   signal?: AbortSignal;
+  /**
+   * A request to stop (`orz train`'s first Ctrl-C): unlike `signal`, nothing in flight is aborted. The iteration
+   * in progress (or the base-model evaluation) finishes with its evaluation and is recorded; the run then ends as
+   * at its last iteration, with a checkpoint and the report.
+   */
+  stop?: AbortSignal;
   /** Called with each iteration's metrics row. */
   onIteration?: (row: MetricsRow) => void;
   /**

@@ -34,12 +34,6 @@ export type { RunHooks } from './recorder.ts';
 /** RunOptions plus what an entry point adds to the loop (a session: its checkpoint period, persistence and events). */
 export interface LoopOptions extends RunOptions {
   hooks?: RunHooks;
-  /**
-   * A request to stop (`orz train`'s first Ctrl-C): unlike `signal`, nothing in flight is aborted. The iteration
-   * in progress (or the base-model evaluation) finishes with its evaluation and is recorded; the run then ends as
-   * at its last iteration, with a checkpoint and the report.
-   */
-  stop?: AbortSignal;
   /** Told what the loop starts on next (`orz train` names the work a second Ctrl-C loses). */
   onPhase?: (phase: LoopPhase) => void;
 }

@@ -9,6 +9,7 @@ import type { TrainerConfig } from './config.ts';
 import { rowOf, rowsOf, type Experience, type ExperienceColumns } from './experience.ts';
 import { klValue } from './losses.ts';
 import type { MetricsRow } from './metrics-log.ts';
+import { METRIC } from './metric-names.ts';
 import { explainedVariance, tokenStats } from './rollout-stats.ts';
 
 type EstimatorConfig = Pick<TrainerConfig, 'advantageEstimator' | 'grpoStd' | 'gamma' | 'lambda' | 'kl' | 'normalizeAdvantages'>;
@@ -46,10 +47,10 @@ export function estimateAdvantages(c: EstimatorConfig, x: ExperienceColumns, val
   }
   const stats: MetricsRow = { ...tokenStats('advantage', rowsOf(x, advantages)) };
   if (c.normalizeAdvantages) normalizeAdvantages(rowsOf(x, advantages)); // A <- (A - mean) / std over all tokens
-  if (kl) stats['kl/mean'] = tokenStats('kl', rowsOf(x, kl))['kl/mean'] ?? null;
+  if (kl) stats[METRIC.klMean] = tokenStats('kl', rowsOf(x, kl))['kl/mean'] ?? null;
   if (values && returns) {
-    stats['critic/explained_variance'] = explainedVariance(rowsOf(x, values), rowsOf(x, returns));
-    stats['critic/value_mean'] = tokenStats('v', rowsOf(x, values))['v/mean'] ?? null;
+    stats[METRIC.criticExplainedVariance] = explainedVariance(rowsOf(x, values), rowsOf(x, returns));
+    stats[METRIC.criticValueMean] = tokenStats('v', rowsOf(x, values))['v/mean'] ?? null;
   }
   return { ...x, values, returns, refLogprobs, advantages, stats };
 }

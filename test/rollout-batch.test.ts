@@ -159,3 +159,32 @@ test('the Jupyter display bundle has escaped HTML, plain text and a data resourc
   assert.equal(resource.data[1]!.response, '<script>alert(1)</script>', 'data keeps raw values');
   assert.equal(resource.data[3]!.responseLength, 3);
 });
+
+test('skipped prompts travel with the rows: saved file, IPC stream, withRewards, concat; bad metadata is named', async () => {
+  const samples = makeSamples();
+  const skipped = [{ promptIndex: 2, promptTokens: 130, limit: 128 }];
+  const batch = RolloutBatch.fromSamples(samples, skipped);
+  await withTempDir(async (dir) => {
+    const path = join(dir, 'iter-1.arrow');
+    await batch.save(path);
+    const loaded = await RolloutBatch.load(path);
+    assert.deepEqual(loaded.skipped, skipped);
+    assert.deepEqual(loaded.samples(), samples);
+  });
+  assert.deepEqual(RolloutBatch.fromTable(arrow.tableFromIPC(arrow.tableToIPC(batch.table, 'stream'))).skipped, skipped);
+  assert.deepEqual(batch.withRewards([0, 0, 1, 1]).skipped, skipped);
+  assert.deepEqual(RolloutBatch.fromSamples(samples).skipped, [], 'none by default');
+
+  // Two slices of one call (as two rollout workers return them): rows in order, skipped merged by prompt index.
+  const a = RolloutBatch.fromSamples(samples.slice(0, 2), [{ promptIndex: 5, promptTokens: 200, limit: 128 }]);
+  const b = RolloutBatch.fromSamples(samples.slice(2), [{ promptIndex: 1, promptTokens: 129, limit: 128 }]);
+  const both = RolloutBatch.concat([b, a]);
+  assert.deepEqual(both.samples(), [...samples.slice(2), ...samples.slice(0, 2)]);
+  assert.deepEqual(both.skipped.map((s) => s.promptIndex), [1, 5]);
+
+  const bad = arrow.tableFromIPC(arrow.tableToIPC(batch.table, 'stream'));
+  bad.schema.metadata.set('orz.skipped', '[{"promptIndex": -1, "promptTokens": 3, "limit": 2}]');
+  assert.throws(() => RolloutBatch.fromTable(bad), /RolloutBatch\.fromTable: schema metadata "orz\.skipped" entry 0: "promptIndex" must be a non-negative integer, got -1/);
+  bad.schema.metadata.set('orz.skipped', '{oops');
+  assert.throws(() => RolloutBatch.fromTable(bad), /"orz\.skipped" is not JSON/);
+});

@@ -153,6 +153,13 @@ test('the worker protocol: load, versioned weights, refusal of stale weights, N 
     assert.deepEqual(viaWorker.samples(), (await new RolloutEngine(model, tok).generate(prompts, params)).samples());
     const subset = await engine.generate([prompts[2]!, prompts[0]!], params, { promptIndices: [2, 0] });
     assert.deepEqual(subset.samples(), (await new RolloutEngine(model, tok).generate([prompts[2]!, prompts[0]!], params, { promptIndices: [2, 0] })).samples());
+    // A prompt with no room under the 96-position context is skipped in the worker and listed in the session's batch.
+    const withLong = [prompts[0]!, '1 + 2 + 3 + 4 = '.repeat(30), prompts[1]!];
+    const skippedViaWorker = await engine.generate(withLong, params);
+    const skippedLocal = await new RolloutEngine(model, tok).generate(withLong, params);
+    assert.equal(skippedLocal.skipped.length, 1);
+    assert.deepEqual(skippedViaWorker.skipped, skippedLocal.skipped, 'skipped prompts come back from the worker');
+    assert.deepEqual(skippedViaWorker.samples(), skippedLocal.samples());
   } finally {
     model.dispose();
   }

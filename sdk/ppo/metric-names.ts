@@ -28,6 +28,8 @@ export const METRIC = {
   responseLengthCorrect: 'response_length/correct',
   responseLengthIncorrect: 'response_length/incorrect',
   truncatedFraction: 'truncated_fraction',
+  /** Prompts of the iteration with no room for a response under the context (only in rows that had some). */
+  skippedPrompts: 'skipped_prompts',
   passAtN: 'pass@n',
   evalAccuracy: 'eval/accuracy',
   evalResponseLength: 'eval/response_length',

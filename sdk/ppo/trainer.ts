@@ -373,6 +373,7 @@ export class Trainer {
       ...exp.stats,
       ...upd,
       ...named,
+      ...(batch.skipped.length > 0 ? { [METRIC.skippedPrompts]: batch.skipped.length } : {}),
     };
     this.metrics.append(row);
     return row;

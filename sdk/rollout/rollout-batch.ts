@@ -27,6 +27,31 @@ export interface RolloutSample {
  */
 export interface SkippedPrompt { promptIndex: number; promptTokens: number; limit: number }
 
+// The skipped prompts travel in the table's schema metadata (JSON under this key), so an Arrow IPC stream on the
+// wire and a saved iter-N.arrow file carry them with the rows, and a batch read back lists them again.
+const SKIPPED_KEY = 'orz.skipped';
+
+function skippedOf(table: arrow.Table, where: string): SkippedPrompt[] {
+  const text = table.schema.metadata.get(SKIPPED_KEY);
+  if (text === undefined) return [];
+  let list: unknown;
+  try {
+    list = JSON.parse(text);
+  } catch (err) {
+    throw new Error(`${where}: schema metadata "${SKIPPED_KEY}" is not JSON: ${(err as Error).message}`);
+  }
+  if (!Array.isArray(list)) throw new Error(`${where}: schema metadata "${SKIPPED_KEY}" must be a JSON array`);
+  return list.map((x: unknown, i) => {
+    const o = x as Record<string, unknown>;
+    for (const k of ['promptIndex', 'promptTokens', 'limit'] as const) {
+      if (typeof o?.[k] !== 'number' || !Number.isInteger(o[k]) || (o[k] as number) < 0) {
+        throw new Error(`${where}: schema metadata "${SKIPPED_KEY}" entry ${i}: "${k}" must be a non-negative integer, got ${JSON.stringify(o?.[k])}`);
+      }
+    }
+    return { promptIndex: o.promptIndex as number, promptTokens: o.promptTokens as number, limit: o.limit as number };
+  });
+}
+
 const int32List = () => new arrow.List(new arrow.Field('item', new arrow.Int32(), true));
 const float32List = () => new arrow.List(new arrow.Field('item', new arrow.Float32(), true));
 
@@ -144,6 +169,7 @@ export class RolloutBatch {
     this.table = table;
     this.extras = extras;
     this.skipped = skipped;
+    if (skipped.length > 0) table.schema.metadata.set(SKIPPED_KEY, JSON.stringify(skipped));
   }
 
   static fromSamples(samples: RolloutSample[], skipped: readonly SkippedPrompt[] = []): RolloutBatch {
@@ -164,8 +190,18 @@ export class RolloutBatch {
     return new RolloutBatch(new arrow.Table(columns), [...kinds.keys()], skipped);
   }
 
+  /** A table of RolloutBatch columns (e.g. read from Arrow IPC); its skipped prompts come from the schema metadata. */
   static fromTable(table: arrow.Table): RolloutBatch {
-    return new RolloutBatch(table, checkTable(table));
+    return new RolloutBatch(table, checkTable(table), skippedOf(table, 'RolloutBatch.fromTable'));
+  }
+
+  /**
+   * One batch of several batches' rows in order, and their skipped prompts (by prompt index): what the slices of
+   * one generate call, e.g. on several rollout workers, add up to.
+   */
+  static concat(batches: readonly RolloutBatch[]): RolloutBatch {
+    const skipped = batches.flatMap((b) => b.skipped).sort((a, b) => a.promptIndex - b.promptIndex);
+    return RolloutBatch.fromSamples(batches.flatMap((b) => b.samples()), skipped);
   }
 
   /** Read an Arrow IPC file written by save(). */

@@ -224,6 +224,11 @@ async function baseEvaluation(trainer: Trainer, opts: LoopOptions, { signal, log
 function warnSkippedSteps(trainer: Trainer, row: MetricsRow, log: (line: string) => void): void {
   const skipped = ([['policy', METRIC.policySkippedSteps], ['critic', METRIC.criticSkippedSteps]] as const).map(([who, name]) => [who, row[name]] as const).filter(([, n]) => typeof n === 'number' && n > 0);
   for (const [who, n] of skipped) log(`warning: iteration ${trainer.iteration}: skipped ${n} ${who} optimizer step(s) with a NaN or Inf loss or gradient (weights and optimizer state unchanged)`);
+  const prompts = trainer.lastBatch?.skipped ?? [];
+  if (prompts.length > 0) {
+    const first = prompts[0]!;
+    log(`warning: iteration ${trainer.iteration}: skipped ${prompts.length} prompt(s) with no room for a response under the ${first.limit}-position context (first: prompt ${first.promptIndex} of the batch, ${first.promptTokens} tokens); they have no samples and teach nothing`);
+  }
 }
 
 async function iterations(trainer: Trainer, opts: LoopOptions, { signal, log, live, recorder, hooks }: LoopContext, rows: MetricsRow[]): Promise<void> {

@@ -148,7 +148,7 @@ export class WorkerEngine extends RolloutEngine {
       if (opts.signal?.aborted) throw opts.signal.reason ?? new Error('generation aborted');
       if (cause !== null) throw explain(cause);
       const batches = results.map((r) => (r as PromiseFulfilledResult<unknown>).value as RolloutBatch);
-      return RolloutBatch.fromSamples(batches.flatMap((b) => b.samples()));
+      return RolloutBatch.concat(batches);
     } finally {
       opts.signal?.removeEventListener('abort', onAbort);
     }

@@ -137,11 +137,18 @@ test('continuous batching (slots refilled as rows finish), with and without shar
     const view = (b: Awaited<ReturnType<RolloutEngine['generate']>>) => b.samples().map((s) => [s.promptIndex, s.sampleIndex, s.responseIds, s.response, s.finishReason]);
     const stat = await new RolloutEngine(model, tokenizer, { maxBatchRows: slots, batching: 'static' }).generate(prompts, params);
     let prefilled = 0, prefilledApart = 0;
+    const callsApart: number[] = [];
     const cont = await new RolloutEngine(model, tokenizer, { maxBatchRows: slots, onPrefill: (k) => { prefilled += k; } }).generate(prompts, params);
-    const apart = await new RolloutEngine(model, tokenizer, { maxBatchRows: slots, sharePrefixes: false, onPrefill: (k) => { prefilledApart += k; } })
+    const apart = await new RolloutEngine(model, tokenizer, { maxBatchRows: slots, sharePrefixes: false, onPrefill: (k) => { prefilledApart += k; callsApart.push(k); } })
       .generate(prompts, params);
     assert.equal(prefilled, 6, 'each prompt that fits is prefilled once for its 4 samples');
     assert.equal(prefilledApart, 24);
+    // a refill prefills the rows it needs and a look-ahead of ceil(slots / 4) waiting ones (or all that remain)
+    const ahead = Math.ceil(slots / 4);
+    callsApart.slice(1).reduce((done, k) => {
+      assert.ok(k >= Math.min(1 + ahead, 24 - done), `${slots} slots: refill prefills ${callsApart} (look-ahead ${ahead})`);
+      return done + k;
+    }, callsApart[0]!);
     assert.deepEqual(view(apart), view(stat), `${slots} slots, prefixes not shared`);
     const lengths = new Set(stat.samples().map((s) => s.responseIds.length));
     assert.ok(lengths.size > 4, `rows finish at different steps (${[...lengths]})`);

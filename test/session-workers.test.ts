@@ -5,14 +5,13 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Dealer } from 'zeromq';
-import { loadModel, saveModel, TransformerLM } from '../sdk/model/index.ts';
-import { loadTokenizer, saveTokenizer, trainByteLevelBPE } from '../sdk/tokenizer/index.ts';
-import { arithProblems } from '../sdk/data/arith.ts';
+import { loadModel } from '../sdk/model/index.ts';
+import { loadTokenizer } from '../sdk/tokenizer/index.ts';
 import { RolloutEngine } from '../sdk/rollout/engine.ts';
 import type { RolloutBatch } from '../sdk/rollout/rollout-batch.ts';
 import { Session } from '../sdk/session/session.ts';
@@ -24,13 +23,10 @@ import { sessionDir, sessionFiles } from '../sdk/session/paths.ts';
 import { encodeMessage, Signer } from '../sdk/session/wire.ts';
 import { WorkerPool } from '../sdk/session/workers/worker-pool.ts';
 import { WorkerEngine } from '../sdk/session/workers/worker-engine.ts';
+import { writeTinyRunProject } from './support/tiny-run-project.ts';
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
 const ORZ = join(REPO, 'bin', 'orz.js');
-const TINY = {
-  seed: 5, template: 'mini', promptsPerIteration: 5, samplesPerPrompt: 2, generation: { maxNewTokens: 6 }, criticUpdateSteps: 1,
-  evalEvery: 0, policyLr: 1e-2, criticLr: 1e-3, warmupSteps: 0, kl: { log: false }, saveRollouts: false,
-};
 
 let home = '';
 let proj = '';
@@ -43,19 +39,7 @@ before(async () => {
   process.env['ORZ_HOME'] = join(home, 'orz');
   process.env['ORZ_BACKEND'] = 'cpu';
   proj = join(home, 'proj');
-  const problems = arithProblems({ seed: 2, count: 16, levels: [1] });
-  const tok = trainByteLevelBPE(problems.map((p) => p.question), { vocabSize: 300, specialTokens: ['<|endoftext|>', '<|pad|>'], addedTokens: ['<answer>', '</answer>'] });
-  const model = TransformerLM.init({
-    model_type: 'orz', vocab_size: tok.vocabSize, hidden_size: 16, intermediate_size: 32, num_hidden_layers: 1,
-    num_attention_heads: 2, max_position_embeddings: 96, tie_word_embeddings: true, hidden_act: 'silu', eos_token_id: tok.eosId,
-  }, 3);
-  await saveModel(model, join(proj, 'base'));
-  await saveTokenizer(tok, join(proj, 'base', 'tokenizer.json'));
-  model.dispose();
-  await writeFile(join(proj, 'train.json'), JSON.stringify(problems.map((p) => [
-    { from: 'human', value: p.question }, { from: 'assistant', ground_truth: { value: String(p.answer) } },
-  ])));
-  await writeFile(join(proj, 'cfg.json'), JSON.stringify({ name: 'tiny', model: 'base', trainData: 'train.json', iterations: 3, trainer: TINY }));
+  await writeTinyRunProject(proj);
 });
 
 after(async () => {

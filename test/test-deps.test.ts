@@ -7,7 +7,7 @@ import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
-import { ensureCommands, ensurePythonModules, installPlan, JUPYTER_CLIENTS, missingCommands, missingModules, SLURM } from './support/system-packages.ts';
+import { ensureCommands, ensurePythonModules, installPlan, JUPYTER_CLIENTS, missingCommands, missingModules, SLURM, TORCH_REFERENCE } from './support/system-packages.ts';
 
 async function pythonWithoutSitePackages(): Promise<{ python: string; cleanup: () => Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), 'orz-python-'));
@@ -71,4 +71,16 @@ test('Slurm for the Slurm tests: a missing command plans slurm-wlm and munge; th
   assert.match(logged[0]!, /not installed: .*orz-no-such-slurm-command; installing slurm-wlm munge/);
   const deps = readFileSync(new URL('./support/ensure-test-deps.ts', import.meta.url), 'utf8');
   assert.match(deps, /ensureCommands\(SLURM/);
+});
+
+test('a missing torch for the PyTorch reference scripts is detected and installed with OpenBLAS, and the test command asks for it', async () => {
+  const { python, cleanup } = await pythonWithoutSitePackages();
+  try {
+    assert.deepEqual(missingModules({ ...TORCH_REFERENCE, python }), ['torch']);
+    const commands = ensurePythonModules({ ...TORCH_REFERENCE, python }, { dryRun: true, uid: 0, log: () => {} });
+    assert.deepEqual(commands.at(-1), ['apt-get', 'install', '-y', '--no-install-recommends', 'python3-torch', 'libopenblas0-pthread']);
+  } finally {
+    await cleanup();
+  }
+  assert.match(readFileSync(new URL('./support/ensure-test-deps.ts', import.meta.url), 'utf8'), /ensurePythonModules\(TORCH_REFERENCE/);
 });

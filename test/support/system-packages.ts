@@ -1,6 +1,6 @@
 // What the test suite needs from the operating system, installed by the test command itself so that
 // `npm test` passes on a fresh machine: Debian's Jupyter clients (the kernel and notebook tests drive the
-// orz kernel with them) and Slurm with munge (the Slurm tests start a one-node cluster of their own). Missing packages are installed with apt-get as root, or through `sudo -n` when
+// orz kernel with them), PyTorch for the reference scripts and Slurm with munge (the Slurm tests start a one-node cluster of their own). Missing packages are installed with apt-get as root, or through `sudo -n` when
 // that works without a password; otherwise the suite stops at once with the exact command to run.
 
 import { spawnSync } from 'node:child_process';
@@ -18,6 +18,14 @@ export const JUPYTER_CLIENTS: PythonRequirement = {
   python: '/usr/bin/python3',
   modules: ['jupyter_client', 'nbclient', 'nbformat', 'jupyter_kernel_test'],
   packages: ['python3-jupyter-client', 'python3-nbclient', 'python3-nbformat', 'python3-jupyter-kernel-test'],
+};
+
+// The PyTorch references (bench/*_reference.py and the model tests' reference scripts): Debian's torch, with
+// OpenBLAS behind it (without libopenblas0-pthread Debian's torch falls back to the reference BLAS, ~30x slower).
+export const TORCH_REFERENCE: PythonRequirement = {
+  python: '/usr/bin/python3',
+  modules: ['torch'],
+  packages: ['python3-torch', 'libopenblas0-pthread'],
 };
 
 /** Programs the tests run, and the Debian packages that provide them. */

@@ -11,6 +11,10 @@ import { preflight } from '../sdk/run/preflight.ts';
 import { preflightRun } from '../sdk/run/preflight-run.ts';
 import { readRunConfig, trainerFromRunConfig } from '../sdk/run/run-config.ts';
 import { selectBackend } from '../sdk/engine/backend.ts';
+import { readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { recordPrompt, resolveBenchmarkTemplate } from '../sdk/eval/benchmark.ts';
+import { evalSetsOf } from '../sdk/run/eval-sets.ts';
 
 // the tiny model of memory-plan.test.ts: 1 layer, 1 KV head of head_dim 2, hidden 4
 const TINY: ModelConfig = {
@@ -68,5 +72,41 @@ test('preflightRun measures the eval set too and hands its reads to trainerFromR
   } finally {
     trainer.dispose();
     trainer.policy.dispose();
+  }
+});
+
+test('the eval sets are in the evaluate phase too: their records as the harness prompts them, the larger evaluation the peak, read once', async () => {
+  await selectBackend('cpu');
+  const rc = await readRunConfig(fileURLToPath(new URL('../data/mini/train-config.json', import.meta.url)));
+  const sets = [{ path: resolve('../shared/data/orz-eval/math500.json'), limit: 40 }, { path: resolve('../shared/data/orz-eval/gpqa_diamond.json'), limit: 40 }];
+  const pf = await preflightRun({ ...rc, evalSets: sets }, { backend: 'cpu', budgetBytes: 64 * 2 ** 30 });
+  const only = await preflightRun({ ...rc, evalData: undefined, evalSets: sets }, { backend: 'cpu', budgetBytes: 64 * 2 ** 30 });
+  const mini = await preflightRun(rc, { backend: 'cpu', budgetBytes: 64 * 2 ** 30 });
+
+  // expected, from the public pieces: every record that leaves room under the 128-token context, n samples each
+  const tok = pf.inputs!.tokenizer;
+  const trainer = resolveTrainerConfig(rc.trainer);
+  const fitting = pf.inputs!.evalSets.benchmarks.flatMap((b) => b.records.map((r, i) => tok.encode(recordPrompt(r, resolveBenchmarkTemplate(b.template), i).prompt).length)).filter((t) => t < 128);
+  assert.ok(fitting.length > 0 && fitting.length < 80, `${fitting.length} of 80 records fit`);
+  const evalTerms = (p: { plan: { allTerms: { phase: string; name: string; bytes: number }[] } }) => p.plan.allTerms.filter((t) => t.phase === 'evaluate').map((t) => [t.name, t.bytes]);
+  const expected = memoryPlan({
+    model: JSON.parse(await readFile(join(rc.model, 'config.json'), 'utf8')) as ModelConfig, trainer, backend: 'cpu', promptTokens: 1, baselineBytes: 0,
+    evaluation: { samples: fitting.length * trainer.evalGeneration.n, promptTokens: Math.max(...fitting) },
+  });
+  assert.deepEqual(evalTerms(only), evalTerms({ plan: expected }), 'eval sets alone');
+  // with the eval dataset as well, the larger evaluation is the phase: here the 113 eval records (rows x length)
+  // outweigh the eval sets' few records that fit, though those are longer
+  assert.notDeepEqual(evalTerms(only), evalTerms(mini));
+  assert.deepEqual(evalTerms(pf), evalTerms(mini));
+  const few = await preflightRun({ ...rc, evalLimit: 2, evalSets: sets }, { backend: 'cpu', budgetBytes: 64 * 2 ** 30 });
+  assert.deepEqual(evalTerms(few), evalTerms(only), 'with 2 eval records the eval sets are the larger evaluation');
+
+  // what the pre-flight read goes on to the trainer: the set files are not read again
+  const t = await trainerFromRunConfig({ ...rc, evalSets: sets.map((s, i) => ({ ...s, path: `/nonexistent/set-${i}.json` })) }, { inputs: pf.inputs! });
+  try {
+    assert.equal(evalSetsOf(t)?.benchmarks.length, 2);
+  } finally {
+    t.dispose();
+    t.policy.dispose();
   }
 });

@@ -48,7 +48,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
   // The pre-flight runs before the model loads: its baseline is this process's memory now.
   const { preflightRun } = await import('../run/preflight-run.ts');
   const budget = values['memory-budget'] === undefined ? {} : { budgetBytes: values['memory-budget'] * 2 ** 30 };
-  const pf = await preflightRun(rc, { backend: backend.name, ...budget });
+  const pf = await preflightRun(rc, { backend: backend.name, configSource: configPath, ...budget });
   if (values['dry-run']) {
     process.stdout.write(`${pf.lines.join('\n')}\n`);
     return pf.fits ? 0 : 1;

@@ -11,6 +11,8 @@ import { resolveModelPath } from '../hub/index.ts';
 import { applyTemplate, readDataset, resolveTemplate, type ProblemRecord } from '../data/index.ts';
 import { resolveTrainerConfig } from '../ppo/config.ts';
 import type { RunConfig } from './run-config.ts';
+import { loadEvalSets, type EvalSets } from './eval-sets.ts';
+import { recordPrompt, resolveBenchmarkTemplate } from '../eval/benchmark.ts';
 import { preflight, promptTokensOf, residentBytes, type PreflightResult } from './preflight.ts';
 
 export interface RunPreflightOptions {
@@ -19,10 +21,12 @@ export interface RunPreflightOptions {
   budgetBytes?: number;
   /** The longest prompt in tokens, when known; default: measured on rc.trainData with the model's tokenizer. */
   promptTokens?: number;
+  /** Names the config in errors about its eval sets (default: "run config <name>"). */
+  configSource?: string;
 }
 
 /** What the pre-flight read to measure the prompts, for trainerFromRunConfig to take instead of reading it again. */
-export interface RunInputs { tokenizer: Tokenizer; dataset: ProblemRecord[]; evalDataset: ProblemRecord[] }
+export interface RunInputs { tokenizer: Tokenizer; dataset: ProblemRecord[]; evalDataset: ProblemRecord[]; evalSets: EvalSets }
 
 export interface RunPreflight extends PreflightResult {
   /** Absent when promptTokens was given (nothing was read). */
@@ -49,7 +53,33 @@ export async function preflightRun(rc: RunConfig, opts: RunPreflightOptions): Pr
   const trainer = resolveTrainerConfig(rc.trainer, `run config ${rc.name}`, 'trainer');
   const template = resolveTemplate(trainer.template);
   const longest = (records: ProblemRecord[]) => promptTokensOf(records.map((r) => applyTemplate(template, r.prompt)), (t) => tokenizer.encode(t));
-  const evaluation = evalDataset.length > 0 ? { samples: evalDataset.length * trainer.evalGeneration.n, promptTokens: longest(evalDataset) } : undefined;
+  const evalSets = await loadEvalSets(rc.evalSets ?? [], trainer, opts.configSource ?? `run config ${rc.name}`);
+  const n = trainer.evalGeneration.n;
+  const phases = [
+    evalDataset.length > 0 ? { samples: evalDataset.length * n, promptTokens: longest(evalDataset) } : undefined,
+    evalSetsPhase(evalSets, (t) => tokenizer.encode(t).length, model.max_position_embeddings, n),
+  ].filter((p) => p !== undefined);
+  // the eval dataset and the eval sets are evaluated one after the other: the larger of the two is the peak
+  const size = (p: { samples: number; promptTokens: number }) => p.samples * (p.promptTokens + trainer.evalGeneration.maxNewTokens);
+  const evaluation = phases.sort((a, b) => size(b) - size(a))[0];
   const result = preflight(rc, model, { ...base, promptTokens: longest(dataset), ...(evaluation ? { evaluation } : {}) });
-  return { ...result, inputs: { tokenizer, dataset, evalDataset } };
+  return { ...result, inputs: { tokenizer, dataset, evalDataset, evalSets } };
+}
+
+/**
+ * What one evaluation of the eval sets generates: the harness runs all their records in one generate call, each
+ * record's prompt as it builds it (choices listed for GPQA); a prompt with no room under the context is skipped.
+ */
+function evalSetsPhase(sets: EvalSets, tokens: (text: string) => number, context: number, n: number): { samples: number; promptTokens: number } | undefined {
+  let records = 0, promptTokens = 0;
+  for (const b of sets.benchmarks) {
+    const template = resolveBenchmarkTemplate(b.template);
+    b.records.forEach((r, i) => {
+      const t = tokens(recordPrompt(r, template, i).prompt);
+      if (t >= context) return;
+      records++;
+      promptTokens = Math.max(promptTokens, t);
+    });
+  }
+  return records > 0 ? { samples: records * n, promptTokens } : undefined;
 }

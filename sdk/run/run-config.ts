@@ -16,7 +16,7 @@ import { resolveTrainerConfig, TRAINER_CONFIG_SCHEMA, type TrainerConfig, type T
 import { assertValid, deepPartial, number, object, oneOf, string } from '../util/schema.ts';
 import { readJsonObject } from '../util/json-file.ts';
 import { Trainer } from '../ppo/trainer.ts';
-import { attachEvalSets, checkEvalSets, EVAL_SET_SCHEMA, loadEvalSets, type EvalSetConfig } from './eval-sets.ts';
+import { attachEvalSets, checkEvalSets, EVAL_SET_SCHEMA, loadEvalSets, type EvalSetConfig, type EvalSets } from './eval-sets.ts';
 
 export interface RunConfig {
   name: string;
@@ -92,7 +92,7 @@ export async function trainerFromRunConfig(
   opts: {
     reward?: RewardFn; configSource?: string; engine?: (policy: TransformerLM, tokenizer: Tokenizer) => RolloutEngine;
     /** The tokenizer and datasets already read (the pre-flight's, sdk/run/preflight-run.ts), the eval set already cut to evalLimit. */
-    inputs?: { tokenizer: Tokenizer; dataset: ProblemRecord[]; evalDataset: ProblemRecord[] };
+    inputs?: { tokenizer: Tokenizer; dataset: ProblemRecord[]; evalDataset: ProblemRecord[]; evalSets?: EvalSets };
   } = {},
 ): Promise<Trainer> {
   const source = opts.configSource ?? 'run config';
@@ -105,7 +105,7 @@ export async function trainerFromRunConfig(
     given?.evalDataset ?? (rc.evalData ? readDataset(rc.evalData) : Promise.resolve([])),
   ]);
   // after the model and the data, so a missing train file is named first
-  const evalSets = await loadEvalSets(rc.evalSets ?? [], config, source);
+  const evalSets = given?.evalSets ?? await loadEvalSets(rc.evalSets ?? [], config, source);
   const trainer = new Trainer({
     policy, tokenizer, dataset,
     evalDataset: rc.evalLimit === undefined || given ? evalDataset : evalDataset.slice(0, rc.evalLimit),

@@ -9,9 +9,6 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { Dealer } from 'zeromq';
-import { TransformerLM, saveModel } from '../sdk/model/index.ts';
-import { saveTokenizer, trainByteLevelBPE } from '../sdk/tokenizer/index.ts';
-import { arithProblems } from '../sdk/data/arith.ts';
 import { inProcessReward, RewardError, type Sample } from '../sdk/reward/index.ts';
 import { Session } from '../sdk/session/session.ts';
 import { RemoteTrainer } from '../sdk/session/remote-handles.ts';
@@ -20,6 +17,7 @@ import { SessionError } from '../sdk/session/errors.ts';
 import { processAlive, readConnectionFile, type SessionConnection } from '../sdk/session/connection-file.ts';
 import { decodeMessage, encodeMessage, PROTOCOL, Signer } from '../sdk/session/wire.ts';
 import { sessionDir, sessionFiles } from '../sdk/session/paths.ts';
+import { writeTinyRunProject } from './support/tiny-run-project.ts';
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
 const ORZ = join(REPO, 'bin', 'orz.js');
@@ -51,18 +49,7 @@ before(async () => {
   process.env['ORZ_HOME'] = join(home, 'orz');
   process.env['ORZ_BACKEND'] = 'cpu';
   proj = join(home, 'proj');
-  const problems = arithProblems({ seed: 1, count: 12, levels: [1] });
-  const tok = trainByteLevelBPE(problems.map((p) => p.question), { vocabSize: 300, specialTokens: ['<|endoftext|>', '<|pad|>'], addedTokens: ['<answer>', '</answer>'] });
-  const model = TransformerLM.init({
-    model_type: 'orz', vocab_size: tok.vocabSize, hidden_size: 16, intermediate_size: 32, num_hidden_layers: 1,
-    num_attention_heads: 2, max_position_embeddings: 96, tie_word_embeddings: true, hidden_act: 'silu', eos_token_id: tok.eosId,
-  }, 1);
-  await saveModel(model, join(proj, 'base'));
-  await saveTokenizer(tok, join(proj, 'base', 'tokenizer.json'));
-  await writeFile(join(proj, 'train.json'), JSON.stringify(problems.slice(0, 8).map((p) => [
-    { from: 'human', value: p.question }, { from: 'assistant', ground_truth: { value: String(p.answer) } },
-  ])));
-  await writeFile(join(proj, 'cfg.json'), JSON.stringify({ name: 'tiny', model: 'base', trainData: 'train.json', iterations: 2, trainer: TINY }));
+  await writeTinyRunProject(proj, { problemSeed: 1, problems: 12, trainProblems: 8, modelSeed: 1, iterations: 2, trainer: TINY });
 });
 
 after(async () => {

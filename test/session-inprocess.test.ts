@@ -2,18 +2,16 @@
 // the Trainer's step-by-step API through handles, and persistence across close and reopen.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { TransformerLM, saveModel } from '../sdk/model/index.ts';
-import { saveTokenizer, trainByteLevelBPE } from '../sdk/tokenizer/index.ts';
-import { arithProblems } from '../sdk/data/arith.ts';
 import { selectBackend } from '../sdk/engine/backend.ts';
 import { RolloutBatch } from '../sdk/rollout/rollout-batch.ts';
 import { MetricsLog } from '../sdk/ppo/metrics-log.ts';
 import type { Sample } from '../sdk/reward/index.ts';
 import { Session } from '../sdk/session/session.ts';
 import type { RemoteTrainer } from '../sdk/session/remote-handles.ts';
+import { writeTinyRunProject } from './support/tiny-run-project.ts';
 
 let home = '';
 let cfg = '';
@@ -22,22 +20,10 @@ before(async () => {
   await selectBackend('cpu');
   home = await mkdtemp(join(tmpdir(), 'orz-session-ip-'));
   const proj = join(home, 'proj');
-  const problems = arithProblems({ seed: 2, count: 8, levels: [1] });
-  const tok = trainByteLevelBPE(problems.map((p) => p.question), { vocabSize: 300, specialTokens: ['<|endoftext|>', '<|pad|>'] });
-  const model = TransformerLM.init({
-    model_type: 'orz', vocab_size: tok.vocabSize, hidden_size: 16, intermediate_size: 32, num_hidden_layers: 1,
-    num_attention_heads: 2, max_position_embeddings: 96, tie_word_embeddings: true, hidden_act: 'silu', eos_token_id: tok.eosId,
-  }, 3);
-  await saveModel(model, join(proj, 'base'));
-  await saveTokenizer(tok, join(proj, 'base', 'tokenizer.json'));
-  await writeFile(join(proj, 'train.json'), JSON.stringify(problems.map((p) => [
-    { from: 'human', value: p.question }, { from: 'assistant', ground_truth: { value: String(p.answer) } },
-  ])));
-  cfg = join(proj, 'cfg.json');
-  await writeFile(cfg, JSON.stringify({
-    name: 'tiny', model: 'base', trainData: 'train.json', iterations: 2,
+  cfg = await writeTinyRunProject(proj, {
+    problems: 8, addedTokens: [], iterations: 2,
     trainer: { template: 'mini', promptsPerIteration: 2, samplesPerPrompt: 2, generation: { maxNewTokens: 4 }, criticUpdateSteps: 2, evalEvery: 0, policyLr: 1e-3, criticLr: 1e-3, warmupSteps: 0, kl: { log: false } },
-  }));
+  });
 });
 
 after(async () => {

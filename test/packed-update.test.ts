@@ -11,6 +11,7 @@ import { fusedKernel, FUSED } from '../sdk/engine/fused.ts';
 import { Rng } from '../sdk/engine/rng.ts';
 import { TransformerLM, type ModelConfig } from '../sdk/model/index.ts';
 import { Critic } from '../sdk/ppo/critic.ts';
+import { resolveTrainerConfig } from '../sdk/ppo/config.ts';
 import { experienceColumns, type Experience } from '../sdk/ppo/experience.ts';
 import { responseLogprobs } from '../sdk/ppo/forward.ts';
 import { maskedMean, policyLoss, valueLoss } from '../sdk/ppo/losses.ts';
@@ -99,6 +100,14 @@ test('packRows: first-fit decreasing, every fed row placed once, within capacity
   assert.equal(pk.width, 12);
   assert.deepEqual(packRows(fed, 10), pk, 'deterministic');
   assert.throws(() => packRows(fed, 0), /capacity must be a positive integer/);
+});
+
+test('trainer.packingMaxLen: "auto" by default, 0 or a count accepted, anything else refused by name', () => {
+  assert.equal(resolveTrainerConfig({}).packingMaxLen, 'auto');
+  assert.equal(resolveTrainerConfig({ packingMaxLen: 0 }).packingMaxLen, 0);
+  assert.equal(resolveTrainerConfig({ packingMaxLen: 4096 }).packingMaxLen, 4096);
+  assert.throws(() => resolveTrainerConfig({ packingMaxLen: 'full' as never }, 'c.json'), /c\.json: packingMaxLen must be "auto" or a non-negative integer \(0 = padded rows\), got the string "full"/);
+  assert.throws(() => resolveTrainerConfig({ packingMaxLen: -1 }), /packingMaxLen must be "auto" or a non-negative integer/);
 });
 
 test('a packed row with an empty prompt is refused with its row named', () => {

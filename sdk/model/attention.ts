@@ -19,16 +19,20 @@ const MASKED = -1e9;
 /**
  * The additive mask M [B, T, S] of one forward pass, S = past + T: 0 where query t may attend key s
  * (s <= past + t and key s is a real token), MASKED elsewhere. `keyMask` is [B, S] row-major or null
- * (all real). Built once per forward and shared by every layer and head.
+ * (all real). `segments` [B, T] (packed samples, past = 0) adds "and key s is in query t's segment":
+ * a block-diagonal causal mask, so masked keys leave the softmax exactly as padding does.
+ * Built once per forward and shared by every layer and head (and by the fused kernels, which take M).
  */
-export function attentionMask(keyMask: ArrayLike<number> | null, B: number, T: number, past: number): tf.Tensor3D {
+export function attentionMask(keyMask: ArrayLike<number> | null, B: number, T: number, past: number, segments: ArrayLike<number> | null = null): tf.Tensor3D {
   const S = past + T;
+  if (segments !== null && past !== 0) throw new Error('attentionMask: segments (packed samples) need past = 0');
   const m = new Float32Array(B * T * S);
   for (let b = 0; b < B; b++) {
     for (let t = 0; t < T; t++) {
       const row = (b * T + t) * S;
       for (let s = 0; s < S; s++) {
-        const visible = s <= past + t && (keyMask === null || keyMask[b * S + s] !== 0);
+        const visible = s <= past + t && (keyMask === null || keyMask[b * S + s] !== 0)
+          && (segments === null || segments[b * T + s] === segments[b * T + t]);
         if (!visible) m[row + s] = MASKED;
       }
     }

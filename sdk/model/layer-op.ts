@@ -107,6 +107,7 @@ export interface LayerStack { config: ResolvedModelConfig; arch: Architecture; l
 export interface LayerInputs {
   positions: Int32Array;             // [B*T] position of each token
   keyMask: ArrayLike<number> | null; // [B, past + T] 1 = real token; null = all real
+  segments?: Int32Array | null;      // [B*T] packed sample of each token (attend within it); no cache
   B: number;
   T: number;
   past: number;
@@ -124,12 +125,12 @@ export const decoderLayers = fusedOp({
 /** Every layer op by op (any backend). */
 function compositeLayers(stack: LayerStack, x: tf.Tensor2D, at: LayerInputs): tf.Tensor2D {
   const { config: c, rope } = stack;
-  const { positions, keyMask, B, T, past, cache } = at;
+  const { positions, keyMask, segments, B, T, past, cache } = at;
   const d = c.head_dim;
   const ctx = {
     B, T, heads: c.num_attention_heads, kvHeads: c.num_key_value_heads, headDim: d, rope,
     qAngles: rope.angles(positions, 1 / Math.sqrt(d)), kAngles: rope.angles(positions),
-    mask: attentionMask(keyMask, B, T, past), layer: 0,
+    mask: attentionMask(keyMask, B, T, past, segments ?? null), layer: 0,
     ...(cache ? { cache } : {}),
   };
   const a = stack.arch;
@@ -160,14 +161,14 @@ function mlp(a: Architecture, x: tf.Tensor2D, l: LayerWeights): tf.Tensor2D {
 /** Every layer as one fused kernel call; a cache is read in place. */
 function fusedLayers(stack: LayerStack, x: tf.Tensor2D, at: LayerInputs): tf.Tensor2D {
   const { config: c, rope } = stack;
-  const { positions, keyMask, B, T, past, cache } = at;
+  const { positions, keyMask, segments, B, T, past, cache } = at;
   const d = c.head_dim;
   const { cos, sin } = rope.tables(positions);
   const ctx: FusedLayerContext = {
     heads: c.num_attention_heads, kvHeads: c.num_key_value_heads, headDim: d, act: stack.arch.act, eps: stack.arch.eps,
     norm: stack.arch.norm, parallel: stack.arch.parallelResidual, rotaryDims: stack.arch.rotaryDims,
     cos: tf.tensor2d(cos, [B * T, d]), sin: tf.tensor2d(sin, [B * T, d]),
-    mask: cache && past > 0 ? cacheAttentionMask(keyMask, B, T, past, cache.capacity) : attentionMask(keyMask, B, T, past),
+    mask: cache && past > 0 ? cacheAttentionMask(keyMask, B, T, past, cache.capacity) : attentionMask(keyMask, B, T, past, segments ?? null),
     layer: 0,
     ...(cache ? { cache } : {}),
   };

@@ -25,6 +25,11 @@ export interface HiddenOptions {
   keyMask?: tf.Tensor2D;
   /** Appended to; queries also attend everything cached. */
   cache?: KVCache;
+  /**
+   * int32 [B, T]: several samples packed in one row (training; no cache). A query attends only keys of
+   * its own segment (causal AND same segment), so samples never see each other.
+   */
+  segmentIds?: tf.Tensor2D;
 }
 
 export class TransformerLM {
@@ -115,13 +120,20 @@ export class TransformerLM {
       keyMask = opts.keyMask.dataSync();
     }
 
+    let segments: Int32Array | null = null;
+    if (opts.segmentIds) {
+      if (cache) throw new Error('TransformerLM.hidden: segmentIds (packed samples) cannot be used with a cache');
+      if (opts.segmentIds.shape.join() !== `${B},${T}`) throw new Error(`TransformerLM.hidden: segmentIds has shape [${opts.segmentIds.shape}], expected [${B}, ${T}]`);
+      segments = Int32Array.from(opts.segmentIds.dataSync());
+    }
+
     cache?.reserve(T);
     const out = tf.tidy(() => {
       const flatIds = tf.cast(ids.reshape([-1]), 'int32') as tf.Tensor1D;
       const a = this.architecture;
       let x = embeddingLookup(this.weights.get(this.embeddingName) as tf.Tensor2D, flatIds); // [B*T, H]
       const stack = { config: c, arch: a, layers: layerWeights(c, a, this.weights, this.splits), rope: this.rope };
-      x = decoderLayers(stack, x, { positions, keyMask, B, T, past, ...(cache ? { cache } : {}) });
+      x = decoderLayers(stack, x, { positions, keyMask, segments, B, T, past, ...(cache ? { cache } : {}) });
       const normW = this.weights.get(`${a.family.finalNorm}.weight`) as tf.Tensor1D;
       const normed = a.norm === 'rms' ? rmsNorm(x, normW, a.eps) : layerNorm(x, normW, this.weights.get(`${a.family.finalNorm}.bias`) as tf.Tensor1D, a.eps);
       return normed.reshape([B, T, c.hidden_size]) as tf.Tensor3D;

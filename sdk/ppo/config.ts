@@ -4,7 +4,7 @@
 import type { KLEstimator } from './losses.ts';
 import { resolveTemplate } from '../data/template.ts';
 import { ORZ_STOP } from '../rollout/engine.ts';
-import { assertValid, arrayOf, boolean, ConfigError, deepPartial, number, object, oneOf, pair, refine, string, type DeepPartial } from '../util/schema.ts';
+import { assertValid, arrayOf, boolean, ConfigError, deepPartial, describeValue, number, object, oneOf, pair, refine, string, type DeepPartial, type Schema } from '../util/schema.ts';
 
 export interface TrainerConfig {
   seed: number;
@@ -42,6 +42,15 @@ export interface TrainerConfig {
   entropyCoef: number;
   /** Rows per forward/backward chunk inside a minibatch (gradient accumulation); 0 = whole minibatch. */
   microBatchRows: number;
+  /**
+   * Packed training (ORZ's packing_max_len): each micro-batch's rows laid end to end in sequences of at
+   * most this many tokens, every sample with its own positions and attending only within itself, instead
+   * of padded to the longest row. 'auto' (default) = the micro-batch's longest row: with a dense [W, W]
+   * attention mask per sequence a longer sequence costs more than it saves, so this is never above the
+   * padded batch's cost. 0 = padded rows (the layout before packing). A row longer than n packs alone.
+   * Changes float summation order only (the same losses and gradients).
+   */
+  packingMaxLen: number | 'auto';
   /** Evaluate every k iterations (0 = never) and at the start and end of run(). */
   evalEvery: number;
   /** Eval decoding: greedy by default; with temperature > 0, `n` samples per prompt (accuracy = mean over samples). */
@@ -90,6 +99,7 @@ export const ORZ_DEFAULTS: TrainerConfig = {
   kl: { coef: 0, estimator: 'k3', where: 'reward', log: true },
   entropyCoef: 0,
   microBatchRows: 0,
+  packingMaxLen: 'auto',
   evalEvery: 5,
   evalGeneration: { temperature: 0, maxNewTokens: 8000, n: 1 },
   checkpointEvery: 10,
@@ -105,6 +115,18 @@ const positiveInt = () => number({ int: true, min: 1 });
 const countFromZero = () => number({ int: true, min: 0 });
 const positive = () => number({ min: 0, exclusiveMin: true });
 const nonNegative = () => number({ min: 0 });
+
+/** 'auto' or a token count (0 = padded). */
+function packingLength(): Schema<number | 'auto'> {
+  const expected = '"auto" or a non-negative integer';
+  return {
+    expected,
+    check(v, path, issues) {
+      if (v === 'auto' || (typeof v === 'number' && Number.isInteger(v) && v >= 0)) return;
+      issues.push(`${path} must be ${expected} (0 = padded rows), got ${describeValue(v)}`);
+    },
+  };
+}
 
 function isTemplate(t: string): boolean {
   try {
@@ -151,6 +173,7 @@ export const TRAINER_CONFIG_SCHEMA = object<TrainerConfig>({
   }),
   entropyCoef: nonNegative(),
   microBatchRows: countFromZero(),
+  packingMaxLen: packingLength(),
   evalEvery: countFromZero(),
   evalGeneration: object<TrainerConfig['evalGeneration']>({
     temperature: nonNegative(),

@@ -7,7 +7,7 @@ import { tf } from '../engine/tf.ts';
 import type { RolloutBatch } from '../rollout/rollout-batch.ts';
 import type { MetricsRow } from './metrics-log.ts';
 import type { ScoredSample } from './rollout-stats.ts';
-import { disposeTokenBatch, packTokens, type TokenBatch } from './token-batch.ts';
+import { disposeTokenBatch, packTokens, type PackingSetting, type TokenBatch } from './token-batch.ts';
 
 /** What the rollout gives: tokens, lengths, the sampling policy's log-probs and the rewards. */
 export interface ExperienceColumns {
@@ -90,13 +90,17 @@ export function padColumn(perRow: ArrayLike<number>[], R: number): Float32Array 
   return out;
 }
 
-/** The training forward's token tensors for rows `rows`, trimmed to their longest prompt and response. */
-export function gatherTokens(x: ExperienceColumns, rows: number[], padId: number): TokenBatch {
+/**
+ * The training forward's token tensors for rows `rows`, trimmed to their longest prompt and response
+ * (packing 0), or packed into sequences (packing 'auto' or a token count; sdk/ppo/packing.ts).
+ */
+export function gatherTokens(x: ExperienceColumns, rows: number[], padId: number, packing: PackingSetting = 0): TokenBatch {
   return packTokens(
     rows.length,
     (b) => { const i = rows[b]!; return x.promptIds.subarray((i + 1) * x.P - x.promptLengths[i]!, (i + 1) * x.P); },
     (b) => { const i = rows[b]!; return x.responseIds.subarray(i * x.R, i * x.R + x.lengths[i]!); },
     padId,
+    packing,
   );
 }
 
@@ -104,11 +108,11 @@ export function gatherTokens(x: ExperienceColumns, rows: number[], padId: number
  * fn over the rows in chunks of `chunkRows` (memory: one chunk's activations at a time), each chunk's
  * [rows, R_chunk] output written back into one [N, R] column (0 beyond each row's length).
  */
-export function forwardInChunks(x: ExperienceColumns, chunkRows: number, padId: number, fn: (tb: TokenBatch) => tf.Tensor2D): Float32Array {
+export function forwardInChunks(x: ExperienceColumns, chunkRows: number, padId: number, fn: (tb: TokenBatch) => tf.Tensor2D, packing: PackingSetting = 0): Float32Array {
   const out = new Float32Array(x.N * x.R);
   for (let start = 0; start < x.N; start += chunkRows) {
     const rows = Array.from({ length: Math.min(chunkRows, x.N - start) }, (_, k) => start + k);
-    const tb = gatherTokens(x, rows, padId);
+    const tb = gatherTokens(x, rows, padId, packing);
     try {
       const t = fn(tb);
       const data = t.dataSync() as Float32Array;
@@ -130,8 +134,8 @@ export class MiniBatch {
   readonly tokens: TokenBatch;
   private readonly gathered = new Map<Float32Array, tf.Tensor2D>();
 
-  constructor(private readonly exp: Experience, readonly rows: number[], padId: number) {
-    this.tokens = gatherTokens(exp, rows, padId);
+  constructor(private readonly exp: Experience, readonly rows: number[], padId: number, packing: PackingSetting = 0) {
+    this.tokens = gatherTokens(exp, rows, padId, packing);
   }
 
   /** 1 on response tokens: [rows, R_mb]. */

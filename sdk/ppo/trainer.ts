@@ -232,8 +232,8 @@ export class Trainer {
     const padId = this.tokenizer.padId;
     const x = experienceColumns(batch, padId);
     const chunk = c.microBatchRows > 0 ? c.microBatchRows : x.N;
-    const values = this.critic ? forwardInChunks(x, chunk, padId, (tb) => this.critic!.values(tb)) : null;
-    const refLogprobs = this.reference ? forwardInChunks(x, chunk, padId, (tb) => responseLogprobs(this.reference!, tb).logp) : null;
+    const values = this.critic ? forwardInChunks(x, chunk, padId, (tb) => this.critic!.values(tb), c.packingMaxLen) : null;
+    const refLogprobs = this.reference ? forwardInChunks(x, chunk, padId, (tb) => responseLogprobs(this.reference!, tb).logp, c.packingMaxLen) : null;
     return estimateAdvantages(c, x, values, refLogprobs);
   }
 
@@ -246,7 +246,7 @@ export class Trainer {
     const c = this.config;
     const order = new Rng(deriveSeed(c.seed, 4, this.iteration)).shuffle(Array.from({ length: exp.N }, (_, i) => i));
     const epoch = (steps: number, params: Map<string, tf.Variable>, optimizer: Adam, loss: BatchLoss) =>
-      optimizeEpoch({ exp, order, steps, microBatchRows: c.microBatchRows, padId: this.tokenizer.padId, params, optimizer, loss });
+      optimizeEpoch({ exp, order, steps, microBatchRows: c.microBatchRows, padId: this.tokenizer.padId, packing: c.packingMaxLen, params, optimizer, loss });
     const out: MetricsRow = {};
     const t0 = performance.now();
 

@@ -1,11 +1,13 @@
 // One pass of minibatch optimisation over an iteration's experience: split the rows into k
 // minibatches (k optimizer steps), each optionally in micro-batches (gradient accumulation) whose
-// gradients add up to the minibatch's token-mean loss. A minibatch whose loss or gradient is NaN or Inf takes no optimizer step
+// gradients add up to the minibatch's token-mean loss. With packing, a micro-batch's rows are packed into
+// sequences (a micro-batch is still a set of rows; packing only changes its tensors' layout). A minibatch whose loss or gradient is NaN or Inf takes no optimizer step
 // (the weights and Adam state stay as they were); it is counted in `skipped_steps`.
 
 import { tf } from '../engine/tf.ts';
 import { MiniBatch, type Experience } from './experience.ts';
 import type { Adam } from './optimizer.ts';
+import type { PackingSetting } from './token-batch.ts';
 
 /** The token-mean loss of a (micro-)batch, plus scalar stats to average over the epoch's tokens. */
 export type BatchLoss = (mb: MiniBatch) => { loss: tf.Scalar; stats: Record<string, tf.Scalar> };
@@ -16,6 +18,8 @@ export function optimizeEpoch(opts: {
   steps: number;              // minibatches = optimizer steps
   microBatchRows: number;     // 0 = whole minibatch at once
   padId: number;
+  /** 0 = padded micro-batches; 'auto' or n > 0 = each micro-batch's rows packed into sequences (packing.ts). */
+  packing?: PackingSetting;
   params: Map<string, tf.Variable>;
   optimizer: Adam;
   loss: BatchLoss;
@@ -42,7 +46,7 @@ export function optimizeEpoch(opts: {
       const tokens = idx.reduce((a, i) => a + exp.lengths[i]!, 0);
       if (tokens === 0) continue;
       const weight = tokens / mbTokens; // the micro-batch's share of the minibatch's tokens
-      const micro = new MiniBatch(exp, idx, opts.padId);
+      const micro = new MiniBatch(exp, idx, opts.padId, opts.packing ?? 0);
       try {
         const kept: Record<string, tf.Scalar> = {};
         const { value, grads } = tf.variableGrads(() => {

@@ -55,6 +55,9 @@ const TRAINER_FIELDS: Kinds<TrainerConfig> = {
   entropyCoef: 'guarded',
   // the same gradient summed in other chunks (memory, not the result)
   microBatchRows: 'free',
+  // packed vs padded rows: the same per-sample losses and gradients, summed in another float order
+  // (like microBatchRows: memory and speed, not the result)
+  packingMaxLen: 'free',
   // measuring, recording and keeping: no effect on the weights
   evalEvery: 'free',
   evalGeneration: 'free',

@@ -77,6 +77,12 @@ export const SCALE_SIZES: Record<string, ScaleSize> = {
   },
 };
 
+/** A size at another depth (same widths, vocab, heads, workloads), named `<name>-L<layers>`. */
+export function withLayers(size: ScaleSize, layers: number): ScaleSize {
+  if (layers === size.config.num_hidden_layers) return size;
+  return { ...size, name: `${size.name}-L${layers}`, what: `${size.what}, cut to ${layers} layers`, config: { ...size.config, num_hidden_layers: layers } };
+}
+
 export const DEFAULT_SCALE_SIZES = ['bench', '30m', '0.5b'];
 
 /** Prompt and response lengths of a PPO row of T input tokens (P + R - 1 = T, prompts T/8). */

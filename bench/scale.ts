@@ -4,8 +4,12 @@
 // tokens per row (forward at T 256/1024/4096, the update at the lengths each size can afford), and
 // the peak RSS of every phase on both sides.
 //
-//   npm run bench -- scale [--sizes bench,30m,0.5b] [--no-install] [--out FILE] [--keep]
-//       [--reuse size=DIR,... --redo engine:phase,...] [--note TEXT]
+//   npm run bench -- scale [--sizes bench,30m,0.5b] [--phases train,forward,sampling] [--layers N]
+//       [--no-install] [--out FILE] [--keep] [--reuse size=DIR,... --redo engine:phase,...] [--note TEXT]
+//
+// --phases runs only those phases (the others are absent from the record); --layers N sets every chosen
+// size's depth to N layers (named e.g. 0.5b-L2): the same widths, vocab and heads at a fraction of the
+// memory, for measuring where an update's memory goes without the full model.
 //
 // --keep leaves each size's directory (weights, size.json, every phase's result file); --reuse takes such a
 // directory back for a size: its weights and results are read, and only the --redo pieces (engine:phase for
@@ -27,7 +31,7 @@ import { parseArgs } from 'node:util';
 import { writeFileAtomic } from '../sdk/util/atomic-write.ts';
 import { median } from './comparison.ts';
 import { ensurePythonTorch, PYTHON } from './python-torch.ts';
-import { DEFAULT_SCALE_SIZES, SCALE_SIZES, SCALE_TRAINER, type PhaseResult, type ScaleSize } from './scale-sizes.ts';
+import { DEFAULT_SCALE_SIZES, SCALE_SIZES, SCALE_TRAINER, withLayers, type PhaseResult, type ScaleSize } from './scale-sizes.ts';
 
 const PHASES = ['train', 'forward', 'sampling'] as const;
 type Phase = (typeof PHASES)[number];
@@ -43,12 +47,20 @@ const { values: args } = parseArgs({
     reuse: { type: 'string', default: '' },
     redo: { type: 'string', default: '' },
     note: { type: 'string' },
+    layers: { type: 'string' },
+    phases: { type: 'string', default: 'train,forward,sampling' },
   },
 });
+const selectedPhases = args.phases!.split(',').map((s) => s.trim()).filter(Boolean).map((p) => {
+  if (!(PHASES as readonly string[]).includes(p)) throw new Error(`bench/scale: --phases: unknown phase "${p}"; known: ${PHASES.join(', ')}`);
+  return p as Phase;
+});
+const layers = args.layers === undefined ? undefined : Number(args.layers);
+if (layers !== undefined && !(Number.isInteger(layers) && layers > 0)) throw new Error(`bench/scale: --layers ${args.layers}: expected a whole number of layers > 0`);
 const sizes = args.sizes!.split(',').map((s) => s.trim()).filter(Boolean).map((name) => {
   const size = SCALE_SIZES[name];
   if (!size) throw new Error(`bench/scale: unknown size "${name}"; known: ${Object.keys(SCALE_SIZES).join(', ')}`);
-  return size;
+  return layers === undefined ? size : withLayers(size, layers);
 });
 
 const reuse = new Map(args.reuse!.split(',').filter(Boolean).map((kv) => {
@@ -101,7 +113,8 @@ async function runSize(size: ScaleSize): Promise<SizeRecord> {
       if (kept && !redo.has(`${engine}:${phase}`) && !redo.has(`${size.name}/${engine}:${phase}`)) return reused(out);
       return engine === 'orz' ? orz(dir, phase, out) : torch(dir, phase, out);
     };
-    for (const phase of PHASES) phases[phase] = { orz: piece('orz', phase), pytorch: piece('pytorch', phase) };
+    const skipped: Attempt = { result: null, failed: null, wallSeconds: NaN };
+    for (const phase of PHASES) phases[phase] = selectedPhases.includes(phase) ? { orz: piece('orz', phase), pytorch: piece('pytorch', phase) } : { orz: skipped, pytorch: skipped };
     return { size, init, phases };
   } finally {
     if (!args.keep && !kept) await rm(dir, { recursive: true, force: true });

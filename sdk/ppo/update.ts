@@ -82,7 +82,7 @@ export function optimizeEpoch(opts: {
     if (acc) {
       if (nonFiniteLoss) skipped += 1;
       else {
-        const { gradNorm, lr, skipped: nonFiniteGrad } = opts.optimizer.apply(acc);
+        const { gradNorm, lr, skipped: nonFiniteGrad } = opts.optimizer.apply(acc, undefined, { releaseGrads: true }); // acc is disposed below either way
         if (nonFiniteGrad) skipped += 1;
         else {
           gradNormSum += gradNorm;

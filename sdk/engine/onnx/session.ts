@@ -93,6 +93,7 @@ export class OpSession {
         interOpNumThreads: 1,
         executionMode: 'sequential',
         graphOptimizationLevel: 'all',
+        ...(process.env['ORZ_ORT_ARENA'] === '0' ? { enableCpuMemArena: false, enableMemPattern: false } : {}),
         // idle pool threads would spin between our many tiny calls and steal the JS thread's core
         extra: { session: { intra_op: { allow_spinning: '0' } } },
       });

@@ -21,7 +21,7 @@
 // instead of a Square and a Sum per tensor and an AddN. One session per input count.
 
 import { ELEM, type OnnxGraph, type OnnxNode } from '../proto.ts';
-import { outputArray, runGraph, sizeOf, tensorValues, type KernelArgs, type TensorInfo } from '../kernel-util.ts';
+import { outputArray, sizeOf, tensorValues, type KernelArgs, type TensorInfo } from '../kernel-util.ts';
 import { ortTensor, sessionFor } from '../session.ts';
 import { FUSED } from '../../fused.ts';
 
@@ -125,14 +125,44 @@ function sumSquaresGraph(k: number): OnnxGraph {
   };
 }
 
+/**
+ * Elements per ORT run of OrzSumSquares. The graph casts its inputs to float64, so one run over every
+ * gradient at once holds a float64 copy of all of them (twice the gradients' bytes; onnxruntime's arena
+ * keeps it after the run): 1.1 GB for Qwen2.5-0.5B's embedding gradient alone. Runs of at most this many
+ * elements (a large gradient split into views, small ones packed together) bound that copy at 32 MB.
+ */
+export const SUM_SQUARES_CHUNK = 1 << 22;
+
 function sumSquares(args: KernelArgs): TensorInfo {
   // variadic inputs arrive as a map keyed 0..k-1 (integer keys enumerate in ascending order)
+  const { backend } = args;
   const xs = Object.values(args.inputs as Record<string, TensorInfo>);
   if (xs.length === 0) throw new Error(`${SUM_SQUARES_KERNEL}: needs at least one tensor`);
   for (const x of xs) if (x.dtype !== 'float32') throw new Error(`${SUM_SQUARES_KERNEL}: inputs must be float32, got ${x.dtype}`);
-  const k = xs.length;
-  return runGraph(args.backend, `${SUM_SQUARES_KERNEL}:${k}`, () => sumSquaresGraph(k),
-    xs.map((x): [TensorInfo, number[]] => [x, [sizeOf(x.shape)]]), [{ shape: [] }])[0]!;
+  // views of at most SUM_SQUARES_CHUNK elements, packed into runs of at most that many in all
+  const runs: Float32Array[][] = [[]];
+  let inRun = 0;
+  for (const x of xs) {
+    const values = tensorValues(backend, x) as Float32Array;
+    for (let start = 0; start < values.length; start += SUM_SQUARES_CHUNK) {
+      const view = values.subarray(start, Math.min(values.length, start + SUM_SQUARES_CHUNK));
+      if (inRun + view.length > SUM_SQUARES_CHUNK && inRun > 0) { runs.push([]); inRun = 0; }
+      runs.at(-1)!.push(view);
+      inRun += view.length;
+    }
+  }
+  let total = 0; // sum over runs, each accumulated in float64 inside the graph
+  for (const views of runs) {
+    const k = views.length;
+    if (k === 0) continue;
+    const out = new Float32Array(1);
+    sessionFor(`${SUM_SQUARES_KERNEL}:${k}`, () => sumSquaresGraph(k))
+      .run(views.map((v) => ortTensor('float32', v, [v.length])), [ortTensor('float32', out, [])]);
+    total += out[0]!;
+  }
+  const y = outputArray(backend, 'float32', 1, false);
+  y[0] = total;
+  return backend.makeTensorInfo([], 'float32', y);
 }
 
 export const adamKernels: { name: string; fn: (args: KernelArgs) => TensorInfo | TensorInfo[] }[] = [

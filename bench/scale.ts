@@ -8,8 +8,9 @@
 //       [--no-install] [--out FILE] [--keep] [--reuse size=DIR,... --redo engine:phase,...] [--note TEXT]
 //
 // --phases runs only those phases (the others are absent from the record); --layers N sets every chosen
-// size's depth to N layers (named e.g. 0.5b-L2): the same widths, vocab and heads at a fraction of the
-// memory, for measuring where an update's memory goes without the full model.
+// size's depth to N layers, and a size named <size>-L<N> (e.g. --sizes 30m,0.5b-L2) sets that one's: the
+// same widths, vocab and heads at a fraction of the memory. The full-depth 0.5b cells alone (~18 GB):
+//   npm run bench -- scale --sizes 0.5b --phases forward,train
 //
 // --keep leaves each size's directory (weights, size.json, every phase's result file); --reuse takes such a
 // directory back for a size: its weights and results are read, and only the --redo pieces (engine:phase for
@@ -58,7 +59,8 @@ const selectedPhases = args.phases!.split(',').map((s) => s.trim()).filter(Boole
 const layers = args.layers === undefined ? undefined : Number(args.layers);
 if (layers !== undefined && !(Number.isInteger(layers) && layers > 0)) throw new Error(`bench/scale: --layers ${args.layers}: expected a whole number of layers > 0`);
 const sizes = args.sizes!.split(',').map((s) => s.trim()).filter(Boolean).map((name) => {
-  const size = SCALE_SIZES[name];
+  const cut = /^(.+)-L(\d+)$/.exec(name); // e.g. 0.5b-L2: that size at 2 layers
+  const size = cut && SCALE_SIZES[cut[1]!] ? withLayers(SCALE_SIZES[cut[1]!]!, Number(cut[2])) : SCALE_SIZES[name];
   if (!size) throw new Error(`bench/scale: unknown size "${name}"; known: ${Object.keys(SCALE_SIZES).join(', ')}`);
   return layers === undefined ? size : withLayers(size, layers);
 });

@@ -104,6 +104,23 @@ test('--allow-config-change continues, records field, old and new value and the 
   assert.deepEqual(await readFile(join(run, 'config.json')), configBefore);
 });
 
+test('a config.json from before a trainer field existed resumes as if it held that field\'s default', async () => {
+  const run = await copyRun('older');
+  const saved = JSON.parse(await readFile(join(run, 'config.json'), 'utf8'));
+  assert.equal(saved.trainer.grpoStd, true, 'the field this test removes');
+  delete saved.trainer.grpoStd; // guarded, and added after the first runs
+  delete saved.trainer.kl.estimator; // a nested field
+  await writeFile(join(run, 'config.json'), JSON.stringify(saved));
+  const same = orz(['train', 'cfg.json', '--runs-dir', 'older', '--resume', '--iterations', '3'], work);
+  assert.equal(same.status, 0, same.stderr);
+  assert.doesNotMatch(same.stderr, /grpoStd|kl\.estimator/);
+  // a value other than the default is still a change, shown against the default the old run used
+  await writeFile(join(work, 'grpo.json'), JSON.stringify(config({ grpoStd: false }, 4)));
+  const changed = orz(['train', 'grpo.json', '--runs-dir', 'older', '--resume'], work);
+  assert.equal(changed.status, 1, changed.stderr);
+  assert.ok(changed.stderr.includes('\n  trainer.grpoStd true -> false\n'), changed.stderr);
+});
+
 test('--allow-config-change without --resume is a usage error', () => {
   const r = orz(['train', 'cfg.json', '--runs-dir', 'usage', '--allow-config-change'], work);
   assert.equal(r.status, 2, r.stderr);

@@ -12,7 +12,7 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { TrainerConfig } from '../ppo/config.ts';
+import { ORZ_DEFAULTS, type TrainerConfig } from '../ppo/config.ts';
 import type { RunConfig } from './run-config.ts';
 import { writeFileAtomic } from '../util/atomic-write.ts';
 import { readJsonObject } from '../util/json-file.ts';
@@ -116,6 +116,16 @@ export function diffConfigs(old: unknown, now: unknown, path: string[] = []): Co
   return [{ field: path.join('.'), old, new: now, guarded: kindOf(path) === 'guarded' }];
 }
 
+/** `old` with every field it lacks taken from `defaults`, recursively into objects both have. */
+function withMissingFrom(old: Record<string, unknown>, defaults: object): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...old };
+  for (const [k, d] of Object.entries(defaults)) {
+    if (!(k in out)) out[k] = structuredClone(d);
+    else if (isPlainObject(out[k]) && isPlainObject(d)) out[k] = withMissingFrom(out[k] as Record<string, unknown>, d);
+  }
+  return out;
+}
+
 function setPath(target: Record<string, unknown>, field: string, value: unknown): void {
   const keys = field.split('.');
   let node = target;
@@ -166,6 +176,9 @@ export function describeChange(c: ConfigChange): string {
 export async function checkResumeConfig(runDir: string, now: Record<string, unknown>, fromIteration: number, allow: boolean, flag: string): Promise<ConfigChange[]> {
   const before = await configInForce(runDir, fromIteration);
   if (!before) return [];
+  // A config.json written before a trainer field existed ran with that field's default (a new field's default
+  // is the behaviour from before it), so an unset old value compares as the default, not as a change.
+  if (isPlainObject(before['trainer'])) before['trainer'] = withMissingFrom(before['trainer'], ORZ_DEFAULTS);
   const compared = Object.fromEntries(Object.keys(now).map((k) => [k, before[k]]));
   const changes = diffConfigs(compared, now);
   const guarded = changes.filter((c) => c.guarded);

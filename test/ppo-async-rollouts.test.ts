@@ -18,7 +18,6 @@ import { behaviourVersion } from '../sdk/ppo/behaviour-policy.ts';
 import { METRIC } from '../sdk/ppo/metric-names.ts';
 import type { MetricsRow } from '../sdk/ppo/metrics-log.ts';
 import type { RewardFn, Sample } from '../sdk/reward/index.ts';
-import { inProcessReward } from '../sdk/reward/pool/reward-spec.ts';
 import { weightsDigest } from '../sdk/session/digest.ts';
 import { Signer } from '../sdk/session/wire.ts';
 import { WorkerPool } from '../sdk/session/workers/worker-pool.ts';
@@ -124,49 +123,61 @@ test('maxStaleness 1 on a rollout worker (prefetched during the update) equals i
 });
 
 test('an abort during the overlapped generation stops it on the worker and gives its prompts back', async () => {
-  // The reward freezes the worker (SIGSTOP) while it scores an iteration, so the next iteration's prefetched
-  // generation is certainly still on the worker when it is discarded; SIGCONT lets the worker read the cancel.
-  const pid = pool!.infos()[0]!.pid!;
-  let freeze = false;
-  const freezingReward = inProcessReward((x: Sample) => {
-    if (freeze) { freeze = false; process.kill(pid, 'SIGSTOP'); }
-    return evenFirst(x);
-  });
-  const cfg: TrainerConfigInput = { asyncRollouts: { maxStaleness: 1 }, generation: { maxNewTokens: 40, stop: [] } };
-  const remote = await makeTrainer(cfg, true, freezingReward);
-  freeze = true;
-  await remote.step();
-  assert.equal(remote.prefetching?.iteration, 2);
-  assert.equal(pool!.pendingCalls, 1, 'iteration 2 is on the (frozen) worker');
-  const discarded = remote.discardPrefetch();
-  process.kill(pid, 'SIGCONT');
-  assert.equal(await discarded, 'stopped', 'cut short, not left to finish');
-  assert.equal(pool!.pendingCalls, 0);
-  assert.equal(remote.dataCursor, 4, 'its prompts are not consumed');
-
-  // The same trainer in a run aborted while iteration 3 generates (the discarded iteration 2 is regenerated first).
-  const abort = new AbortController();
-  let pendingAtAbort = -1;
-  freeze = true;
-  const rows = await remote.run({
-    iterations: 4, signal: abort.signal, log: null,
-    onIteration: () => {
-      pendingAtAbort = pool!.pendingCalls;
-      abort.abort(new Error('test abort'));
-      setTimeout(() => process.kill(pid, 'SIGCONT'), 200);
+  // The worker is frozen (SIGSTOP) the moment the prefetch's generate request has left the head, so the
+  // prefetched generation is certainly still on the worker when it is discarded; SIGCONT lets the worker read
+  // the cancel. Freezing it earlier (say, while the head scores) would also freeze the weights broadcast the
+  // prefetch waits for. The pool is the real one; only its call() is wrapped to see the request go.
+  const p = pool!;
+  const pid = p.infos()[0]!.pid!;
+  let freezeAt = 0; // freeze on the freezeAt-th worker.generate from now (0: never)
+  const realCall = p.call.bind(p);
+  p.call = (worker, op, args, opts = {}) => realCall(worker, op, args, {
+    ...opts,
+    onSent: () => {
+      opts.onSent?.();
+      if (op === 'worker.generate' && freezeAt > 0 && --freezeAt === 0) process.kill(pid, 'SIGSTOP');
     },
   });
-  assert.equal(rows.length, 1);
-  assert.equal(pendingAtAbort, 1, 'iteration 3 was generating on the worker when the run was aborted');
-  assert.equal(remote.prefetching, null);
-  assert.equal(pool!.pendingCalls, 0, 'no generation left running on the worker');
-  assert.equal(remote.iteration, 2);
-  assert.equal(remote.dataCursor, 8, 'the prefetched prompts were given back');
-  // the next iteration is that of an uninterrupted run
-  const [again, ref] = [content(await remote.step({ prefetchNext: false })), await makeTrainer(cfg)];
-  assert.equal(remote.prefetching, null, 'prefetchNext: false starts none');
-  assert.deepEqual(again, (await steps(ref, 3))[2]);
-  remote.dispose(); ref.dispose();
+  try {
+    const cfg: TrainerConfigInput = { asyncRollouts: { maxStaleness: 1 }, generation: { maxNewTokens: 40, stop: [] } };
+    const remote = await makeTrainer(cfg, true);
+    freezeAt = 2; // iteration 1's generate, then the prefetch of iteration 2
+    await remote.step();
+    assert.equal(remote.prefetching?.iteration, 2);
+    assert.equal(p.pendingCalls, 1, 'iteration 2 is on the (frozen) worker');
+    const discarded = remote.discardPrefetch();
+    setTimeout(() => process.kill(pid, 'SIGCONT'), 100); // after the cancel is queued
+    assert.equal(await discarded, 'stopped', 'cut short, not left to finish');
+    assert.equal(p.pendingCalls, 0);
+    assert.equal(remote.dataCursor, 4, 'its prompts are not consumed');
+
+    // The same trainer in a run aborted while iteration 3 generates (the discarded iteration 2 is regenerated first).
+    const abort = new AbortController();
+    let pendingAtAbort = -1;
+    freezeAt = 2; // iteration 2 regenerated, then the prefetch of iteration 3
+    const rows = await remote.run({
+      iterations: 4, signal: abort.signal, log: null,
+      onIteration: () => {
+        pendingAtAbort = p.pendingCalls;
+        abort.abort(new Error('test abort'));
+        setTimeout(() => process.kill(pid, 'SIGCONT'), 200);
+      },
+    });
+    assert.equal(rows.length, 1);
+    assert.equal(pendingAtAbort, 1, 'iteration 3 was generating on the worker when the run was aborted');
+    assert.equal(remote.prefetching, null);
+    assert.equal(p.pendingCalls, 0, 'no generation left running on the worker');
+    assert.equal(remote.iteration, 2);
+    assert.equal(remote.dataCursor, 8, 'the prefetched prompts were given back');
+    // the next iteration is that of an uninterrupted run
+    const [again, ref] = [content(await remote.step({ prefetchNext: false })), await makeTrainer(cfg)];
+    assert.equal(remote.prefetching, null, 'prefetchNext: false starts none');
+    assert.deepEqual(again, (await steps(ref, 3))[2]);
+    remote.dispose(); ref.dispose();
+  } finally {
+    p.call = realCall;
+    try { process.kill(pid, 'SIGCONT'); } catch { /* gone */ }
+  }
 });
 
 test('a checkpoint of a maxStaleness 1 run keeps the older weights; the resumed run equals an uninterrupted one', async () => {

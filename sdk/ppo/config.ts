@@ -72,6 +72,13 @@ export interface TrainerConfig {
   keepCheckpoints: number;
   /** Rollouts saved per iteration into runs/<name>/rollouts/ (0 = none). */
   saveRollouts: boolean;
+  /**
+   * Rollouts generated with older weights, so that rollout workers generate iteration i+1 while the head trains
+   * on iteration i (sdk/ppo/behaviour-policy.ts). With maxStaleness k >= 1 the rollouts of iteration i come from
+   * the weights of version max(0, i-1-k) (version v = after v iterations): PPO becomes off-policy by k updates,
+   * its ratios taken against the recorded behaviour log-probs. 0 (ORZ, the default): on-policy, as before.
+   */
+  asyncRollouts: { maxStaleness: number };
 }
 
 export const ORZ_DEFAULTS: TrainerConfig = {
@@ -107,6 +114,7 @@ export const ORZ_DEFAULTS: TrainerConfig = {
   checkpointMinutes: 10,
   keepCheckpoints: 1,
   saveRollouts: true,
+  asyncRollouts: { maxStaleness: 0 },
 };
 
 // The check for every field of TrainerConfig; the compiler refuses it unless it lists each field with a
@@ -185,6 +193,7 @@ export const TRAINER_CONFIG_SCHEMA = object<TrainerConfig>({
   checkpointMinutes: nonNegative(),
   keepCheckpoints: positiveInt(),
   saveRollouts: boolean(),
+  asyncRollouts: object<TrainerConfig['asyncRollouts']>({ maxStaleness: countFromZero() }),
 });
 
 export type TrainerConfigInput = DeepPartial<TrainerConfig>;

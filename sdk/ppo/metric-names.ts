@@ -53,6 +53,12 @@ export const METRIC = {
   criticSkippedSteps: 'critic/skipped_steps',
   genTokensPerSec: 'throughput/gen_tokens_per_s',
   iterationTime: 'time/iteration',
+  /** asyncRollouts only: the weights version (iterations completed) the iteration's rollouts were sampled with. */
+  rolloutWeightVersion: 'rollout/weight_version',
+  /** asyncRollouts only: updates between those weights and the ones the iteration trains (its version is i-1). */
+  rolloutStaleness: 'rollout/staleness',
+  /** asyncRollouts only: 1 when the rollouts were generated during the previous iteration's update (prefetched). */
+  rolloutPrefetched: 'rollout/prefetched',
 } as const;
 
 export type MetricName = (typeof METRIC)[keyof typeof METRIC] | `policy/${UpdateStat}` | `critic/${UpdateStat}`;

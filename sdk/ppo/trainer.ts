@@ -16,6 +16,7 @@ import { failpoint } from '../util/failpoint.ts';
 import type { RolloutBatch, RolloutSample, SkippedPrompt } from '../rollout/rollout-batch.ts';
 import { mathReward, scoreSamples, type RewardFn, type Sample } from '../reward/index.ts';
 import { estimateAdvantages } from './advantages.ts';
+import { BehaviourPolicy, behaviourVersion, Prefetch, type WeightsSnapshot } from './behaviour-policy.ts';
 import { resolveTrainerConfig, type TrainerConfig, type TrainerConfigInput } from './config.ts';
 import { Critic } from './critic.ts';
 import { experienceColumns, forwardInChunks, scoredSamples, type Experience } from './experience.ts';
@@ -62,6 +63,15 @@ export interface TrainerState {
 }
 
 export type { Experience } from './experience.ts';
+
+export interface StepOptions {
+  signal?: AbortSignal;
+  /**
+   * asyncRollouts on rollout workers: start the next iteration's generation during this update (default true;
+   * run() passes false for its last iteration). It is consumed by the next step(), or stopped by discardPrefetch().
+   */
+  prefetchNext?: boolean;
+}
 export type { RunOptions } from './run-options.ts';
 
 /**
@@ -116,6 +126,27 @@ export class Trainer {
     const adam = (lr: number) => ({ lr, betas: c.adamBetas, eps: 1e-8, weightDecay: c.weightDecay, gradClip: c.gradClip, warmupSteps: c.warmupSteps });
     this.policyOptimizer = new Adam(adam(c.policyLr), this.policy.weights);
     this.criticOptimizer = this.critic ? new Adam(adam(c.criticLr), this.critic.weights()) : null;
+    this.behaviour = c.asyncRollouts.maxStaleness > 0 ? new BehaviourPolicy(this.policy, c.asyncRollouts.maxStaleness, this.engine) : null;
+  }
+
+  /** asyncRollouts (maxStaleness >= 1): the older weights rollouts are sampled from (behaviour-policy.ts); else null. */
+  readonly behaviour: BehaviourPolicy | null;
+  #prefetch: Prefetch | null = null;
+  #usedPrefetch = false; // whether the last generateBehind() took a prefetched batch
+
+  /** The next iteration's generation started during the last update (rollout workers, maxStaleness >= 1), if any. */
+  get prefetching(): { iteration: number; version: number } | null {
+    return this.#prefetch ? { iteration: this.#prefetch.iteration, version: this.#prefetch.version } : null;
+  }
+
+  /**
+   * Stops a prefetched generation and waits for it to end on the workers; its prompts were never consumed.
+   * Says whether there was one, and whether it was cut short ('stopped') or had ended by itself.
+   */
+  async discardPrefetch(reason = 'the prefetched generation was discarded'): Promise<'stopped' | 'ended' | 'none'> {
+    const p = this.#prefetch;
+    this.#prefetch = null;
+    return p ? p.cancel(reason) : 'none';
   }
 
   /** Completed iterations. */
@@ -157,6 +188,7 @@ export class Trainer {
     if (later) throw new Error(`${source}: holds a metrics row for iteration ${later['iteration']}, after its iteration ${s.iteration}`);
     this.policyOptimizer.load(s.policyOptimizer, source);
     if (this.criticOptimizer) this.criticOptimizer.load(s.criticOptimizer!, source);
+    void this.discardPrefetch('the trainer was restored'); // drawn for the old state
     this.#iteration = s.iteration;
     this.#dataCursor = s.dataCursor;
     this.metrics.replaceRows(s.metrics);
@@ -164,13 +196,18 @@ export class Trainer {
 
   /** The next `promptsPerIteration` records in the seeded epoch order; advances the data cursor. */
   nextPrompts(): PromptInput[] {
+    const out = this.promptsAt(this.#dataCursor);
+    this.#dataCursor += out.length;
+    return out;
+  }
+
+  /** The `promptsPerIteration` records at data cursor `cursor`, without moving the trainer's. */
+  private promptsAt(cursor: number): PromptInput[] {
     const N = this.dataset.length;
     const out: PromptInput[] = [];
-    for (let k = 0; k < this.config.promptsPerIteration; k++) {
-      const epoch = Math.floor(this.#dataCursor / N);
-      const order = this.epochOrder(epoch);
-      out.push(this.toPrompt(this.dataset[order[this.#dataCursor % N]!]!));
-      this.#dataCursor++;
+    for (let k = 0; k < this.config.promptsPerIteration; k++, cursor++) {
+      const order = this.epochOrder(Math.floor(cursor / N));
+      out.push(this.toPrompt(this.dataset[order[cursor % N]!]!));
     }
     return out;
   }
@@ -322,12 +359,13 @@ export class Trainer {
    * an optimizer step was applied (a backend error: non-finite losses are skipped, not thrown), the weights
    * are partly updated, and the error says so: reload a checkpoint before retrying.
    */
-  async step(opts: { signal?: AbortSignal } = {}): Promise<MetricsRow & { iteration: number }> {
+  async step(opts: StepOptions = {}): Promise<MetricsRow & { iteration: number }> {
     const cursorBefore = this.dataCursor;
     const stepsBefore = this.optimizerSteps();
     try {
       return await this.stepOnce(opts);
     } catch (e) {
+      await this.discardPrefetch('the iteration before it failed');
       this.#dataCursor = cursorBefore;
       const stepsAfter = this.optimizerSteps();
       if (stepsAfter !== stepsBefore) {
@@ -342,13 +380,13 @@ export class Trainer {
     return this.policyOptimizer.step + (this.criticOptimizer?.step ?? 0);
   }
 
-  private async stepOnce(opts: { signal?: AbortSignal }): Promise<MetricsRow & { iteration: number }> {
+  private async stepOnce(opts: StepOptions): Promise<MetricsRow & { iteration: number }> {
     const t = performance.now();
     const producing = this.iteration + 1;
-    const generated = await this.generate(undefined, {
-      signal: opts.signal,
-      onProgress: (p) => { if (p.finished * 2 >= p.total) failpoint('generate', producing); },
-    });
+    const onProgress = (p: GenerateProgress) => { if (p.finished * 2 >= p.total) failpoint('generate', producing); };
+    const generated = this.behaviour
+      ? await this.generateBehind(producing, opts.signal, onProgress)
+      : await this.generate(undefined, { signal: opts.signal, onProgress });
     const genSec = (performance.now() - t) / 1000;
     const tScore = performance.now();
     const batch = await this.score(generated);
@@ -356,6 +394,7 @@ export class Trainer {
     const tAdv = performance.now();
     const exp = this.makeExperience(batch);
     const advSec = (performance.now() - tAdv) / 1000;
+    if (this.behaviour && this.engine.overlapsTraining && opts.prefetchNext !== false) await this.startPrefetch(producing + 1, opts.signal);
     const upd = await this.update(exp);
     this.#iteration += 1;
     this.lastBatch = batch;
@@ -374,9 +413,69 @@ export class Trainer {
       ...upd,
       ...named,
       ...(batch.skipped.length > 0 ? { [METRIC.skippedPrompts]: batch.skipped.length } : {}),
+      ...(this.behaviour ? {
+        [METRIC.rolloutWeightVersion]: behaviourVersion(producing, this.behaviour.maxStaleness),
+        [METRIC.rolloutStaleness]: producing - 1 - behaviourVersion(producing, this.behaviour.maxStaleness),
+        [METRIC.rolloutPrefetched]: this.#usedPrefetch ? 1 : 0,
+      } satisfies NamedMetrics : {}),
     };
     this.metrics.append(row);
     return row;
+  }
+
+  /** The sampling parameters of iteration `iteration`'s rollouts (its seed: the iteration before it). */
+  private rolloutParams(iteration: number) {
+    return { ...this.config.generation, n: this.config.samplesPerPrompt, seed: deriveSeed(this.config.seed, 3, iteration - 1) };
+  }
+
+  /**
+   * asyncRollouts: iteration `producing`'s rollouts, from the weights of version v(producing) (behaviour-policy.ts):
+   * the batch prefetched during the last update when there is one for these prompts, else generated now. Before
+   * that, the current weights (version producing - 1) are kept for the iterations that will sample from them.
+   */
+  private async generateBehind(producing: number, signal: AbortSignal | undefined, onProgress: (p: GenerateProgress) => void): Promise<RolloutBatch> {
+    const behaviour = this.behaviour!;
+    this.#usedPrefetch = false;
+    behaviour.record(producing - 1, producing);
+    const pf = this.#prefetch;
+    this.#prefetch = null;
+    if (pf && pf.iteration === producing && pf.cursor === this.#dataCursor) {
+      const batch = await pf.take(signal);
+      this.#dataCursor += pf.promptCount; // consumed only now
+      this.#usedPrefetch = true;
+      return batch;
+    }
+    await pf?.cancel('a prefetch for another iteration or data cursor');
+    behaviour.hold(behaviourVersion(producing, behaviour.maxStaleness), `Trainer.step (iteration ${producing})`);
+    return behaviour.engine.generate(this.nextPrompts(), this.rolloutParams(producing), { signal, onProgress });
+  }
+
+  /** Starts iteration `next`'s generation on the workers and waits until it is on them (then the update may block this thread). */
+  private async startPrefetch(next: number, signal: AbortSignal | undefined): Promise<void> {
+    const behaviour = this.behaviour!;
+    const version = behaviourVersion(next, behaviour.maxStaleness); // <= next - 2: kept by generateBehind's record
+    behaviour.hold(version, `Trainer.step (prefetching iteration ${next})`);
+    const cursor = this.#dataCursor;
+    const prompts = this.promptsAt(cursor);
+    this.#prefetch = new Prefetch(next, cursor, prompts.length, version,
+      (sig, onDispatched) => behaviour.engine.generate(prompts, this.rolloutParams(next), { signal: sig, onDispatched }), signal);
+    await this.#prefetch.dispatched;
+  }
+
+  /** The asyncRollouts weights versions kept besides the current one (for a checkpoint). */
+  behaviourWeights(): Map<number, WeightsSnapshot> {
+    const out = new Map<number, WeightsSnapshot>();
+    if (!this.behaviour) return out;
+    const needed = behaviourVersion(this.iteration + 1, this.behaviour.maxStaleness);
+    for (const v of this.behaviour.versions()) if (v >= needed && v < this.iteration) out.set(v, this.behaviour.snapshot(v)!);
+    return out;
+  }
+
+  /** Replaces the kept versions (from a checkpoint). */
+  setBehaviourWeights(weights: Map<number, WeightsSnapshot>): void {
+    if (!this.behaviour) return;
+    this.behaviour.clear();
+    for (const [v, w] of weights) this.behaviour.put(v, w);
   }
 
   /** The scored batch of the last step(), for a look at the samples. */
@@ -410,5 +509,7 @@ export class Trainer {
     this.criticOptimizer?.dispose();
     this.critic?.dispose();
     this.reference?.dispose();
+    void this.discardPrefetch('the trainer was disposed');
+    this.behaviour?.dispose();
   }
 }

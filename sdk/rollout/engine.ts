@@ -57,6 +57,11 @@ export interface GenerateOptions {
    * budget) gets the samples the whole batch would give them. Distinct integers >= 0.
    */
   promptIndices?: number[];
+  /**
+   * Called once the work has been handed to where it runs when that is not this thread (rollout workers), so
+   * the caller can start other work here meanwhile (see overlapsTraining). An in-process engine never calls it.
+   */
+  onDispatched?: () => void;
 }
 
 /**
@@ -111,6 +116,22 @@ export class RolloutEngine {
     if (this.batching !== 'continuous' && this.batching !== 'static') throw new RangeError(`RolloutEngine: batching must be 'continuous' or 'static', got ${String(this.batching)}`);
     const f = this.finishedRowsFraction;
     if (!(f >= 0 && f < 1)) throw new RangeError(`RolloutEngine: finishedRowsFraction must be in [0, 1), got ${f}`);
+  }
+
+  /** Whether generate() runs off this thread (rollout workers), so that it can overlap the trainer's update. */
+  get overlapsTraining(): boolean {
+    return false;
+  }
+
+  /**
+   * An engine like this one that samples from `model` instead (asyncRollouts' behaviour policy, whose weights
+   * the trainer sets to an older version; `weightsVersion()` names the version it holds).
+   */
+  forModel(model: TransformerLM, _weightsVersion: () => number): RolloutEngine {
+    return new RolloutEngine(model, this.tokenizer, {
+      maxBatchRows: this.maxBatchRows, finishedRowsFraction: this.finishedRowsFraction, batching: this.batching,
+      sharePrefixes: this.sharePrefixes, ...(this.onPrefill ? { onPrefill: this.onPrefill } : {}),
+    });
   }
 
   /** Generates `n` samples for each prompt. Rows are ordered prompt-major: prompt 0's samples first. */

@@ -4,7 +4,11 @@
 //   iter-N/critic/       the critic's backbone + value_head.safetensors
 //   iter-N/optimizer.safetensors   Adam moments of both optimizers
 //   iter-N/orz.json      iteration, data cursor, optimizer step counts, trainer config
+//   iter-N/behaviour.safetensors   asyncRollouts (maxStaleness k >= 1) only: the weights of the k versions
+//                        before N that iterations N+1..N+k sample from, as v<version>/<weight name>
 //
+// A batch prefetched for iteration N+1 is not in the checkpoint (its prompts were not consumed: dataCursor
+// stops before them); a resume regenerates it from the same version and seed, with the same samples.
 // The RNG needs no saved state: every random draw is seeded from (seed, purpose, iteration).
 // A checkpoint directory is written under a temporary name and renamed into place, so a crash
 // leaves either the old set of checkpoints or the new one, never half of one (plus, after a kill, an
@@ -69,6 +73,14 @@ export async function saveCheckpoint(trainer: Trainer, dir: string): Promise<voi
     momentsToTensors('policy', state.policyOptimizer, moments);
     if (state.criticOptimizer) momentsToTensors('critic', state.criticOptimizer, moments);
     await writeSafetensors(join(tmp, 'optimizer.safetensors'), moments);
+    const behind = trainer.behaviourWeights();
+    if (behind.size > 0) {
+      const tensors = new Map<string, { dtype: 'F32'; shape: number[]; data: Float32Array }>();
+      for (const [version, weights] of behind) {
+        for (const [name, data] of weights) tensors.set(`v${version}/${name}`, { dtype: 'F32', shape: [...trainer.policy.weights.get(name)!.shape], data });
+      }
+      await writeSafetensors(join(tmp, BEHAVIOUR_FILE), tensors);
+    }
     const meta: CheckpointMeta = {
       format: CHECKPOINT_FORMAT,
       iteration: state.iteration,
@@ -163,5 +175,28 @@ export async function loadCheckpoint(trainer: Trainer, checkpoint: string, metri
     policyOptimizer: momentsFromTensors('policy', meta.policyOptimizerStep, tensors),
     criticOptimizer: trainer.criticOptimizer ? momentsFromTensors('critic', meta.criticOptimizerStep ?? 0, tensors) : null,
   }, `${dir}/optimizer.safetensors`);
+  await loadBehaviourWeights(trainer, dir, meta.iteration);
   return meta;
+}
+
+const BEHAVIOUR_FILE = 'behaviour.safetensors';
+
+/** asyncRollouts: the older versions the next iterations sample from (none needed at iteration 0). */
+async function loadBehaviourWeights(trainer: Trainer, dir: string, iteration: number): Promise<void> {
+  if (!trainer.behaviour) return;
+  const path = join(dir, BEHAVIOUR_FILE);
+  const weights = new Map<number, Map<string, Float32Array>>();
+  if (existsSync(path)) {
+    for (const [key, t] of (await readSafetensors(path)).tensors) {
+      const m = /^v(\d+)\/(.+)$/.exec(key);
+      if (!m || !(t.data instanceof Float32Array)) throw new Error(`${path}: unexpected tensor ${key} (expected float32 v<version>/<weight>)`);
+      const v = Number(m[1]);
+      if (!weights.has(v)) weights.set(v, new Map());
+      weights.get(v)!.set(m[2]!, t.data);
+    }
+  } else if (iteration > 0) {
+    throw new Error(`${dir}: lacks ${BEHAVIOUR_FILE}, the older weights asyncRollouts (maxStaleness ${trainer.config.asyncRollouts.maxStaleness}) samples the next iterations from; ` +
+      'it was saved without asyncRollouts: resume it with maxStaleness 0');
+  }
+  trainer.setBehaviourWeights(weights);
 }

@@ -66,6 +66,8 @@ const TRAINER_FIELDS: Kinds<TrainerConfig> = {
   checkpointMinutes: 'free',
   keepCheckpoints: 'free',
   saveRollouts: 'free',
+  // rollouts from weights k updates old: other samples, other ratios
+  asyncRollouts: { maxStaleness: 'guarded' },
 };
 
 const RUN_FIELDS: Kinds<RunConfig> = {

@@ -188,9 +188,12 @@ async function runLoop(trainer: Trainer, opts: LoopOptions, ctx: LoopContext): P
     await recorder?.checkpointStart();
     await iterations(trainer, opts, ctx, rows);
   } catch (e) {
+    await trainer.discardPrefetch('the run failed');
     await recorder?.afterFailure();
     throw e;
   }
+  // a stop or an abort leaves the next iteration's prefetched generation unconsumed: stop it, its prompts are not spent
+  await trainer.discardPrefetch('the run stopped');
   opts.onPhase?.({ kind: 'finish' });
   await recorder?.finish();
   return rows;
@@ -250,7 +253,8 @@ async function iterations(trainer: Trainer, opts: LoopOptions, { signal, log, li
     opts.onPhase?.({ kind: 'iteration', iteration: trainer.iteration + 1 });
     let row: MetricsRow & { iteration: number };
     try {
-      row = await trainer.step({ signal });
+      // asyncRollouts on workers: the next iteration generates during this update, unless this is the last
+      row = await trainer.step({ signal, prefetchNext: trainer.iteration + 1 < opts.iterations && !opts.stop?.aborted });
     } catch (e) {
       if (signal?.aborted) { log(`stopping at iteration ${trainer.iteration} (aborted mid-iteration; its work is discarded)`); break; }
       throw e;

@@ -9,7 +9,7 @@ import { readRunConfig } from '../../run/run-config.ts';
 import type { EngineMaker } from '../recipes.ts';
 import type { Entry, HandleRegistry, Recipe } from '../registry.ts';
 import type { ReplicaInfo, WorkerInfo } from './protocol.ts';
-import { WorkerEngine, type PolicySource } from './worker-engine.ts';
+import { behaviourReplicaId, WorkerEngine, type PolicySource } from './worker-engine.ts';
 import { SlurmAllocation, writeWorkerKeyFile, type SlurmOptions } from '../slurm.ts';
 import { WorkerPool, type PoolOptions } from './worker-pool.ts';
 
@@ -88,10 +88,12 @@ export class SessionWorkers {
   /** The trainer is released: its replicas are dropped on the workers. */
   async release(id: string): Promise<void> {
     if (!this.#engines.delete(id)) return;
-    for (const w of this.pool.readyWorkers()) {
-      if (this.pool.replicaVersion(w, id) === undefined) continue;
-      this.pool.noteReplica(w, id, null);
-      await this.pool.call(w, 'worker.release', { policy: id }).catch((e: unknown) => this.log(`rollout worker ${w}: release of ${id}: ${(e as Error).message}`));
+    for (const replica of [id, behaviourReplicaId(id)]) { // the policy and its asyncRollouts behaviour copy
+      for (const w of this.pool.readyWorkers()) {
+        if (this.pool.replicaVersion(w, replica) === undefined) continue;
+        this.pool.noteReplica(w, replica, null);
+        await this.pool.call(w, 'worker.release', { policy: replica }).catch((e: unknown) => this.log(`rollout worker ${w}: release of ${replica}: ${(e as Error).message}`));
+      }
     }
   }
 

@@ -41,6 +41,11 @@ function explain(e: unknown): unknown {
   return e;
 }
 
+/** The replica id of a trainer's asyncRollouts behaviour policy on the workers. */
+export function behaviourReplicaId(policyId: string): string {
+  return `${policyId}@behaviour`;
+}
+
 export class WorkerEngine extends RolloutEngine {
   #version = 0;
   #marker: number | null = null;
@@ -54,6 +59,18 @@ export class WorkerEngine extends RolloutEngine {
     model: TransformerLM, tokenizer: Tokenizer, readonly weightsMarker: () => number, opts: { maxBatchRows?: number } = {},
   ) {
     super(model, tokenizer, opts);
+  }
+
+  override get overlapsTraining(): boolean {
+    return true;
+  }
+
+  /**
+   * The behaviour policy of asyncRollouts on the same workers: a second replica (`<policy>@behaviour`) that
+   * holds the weights `model` is set to, broadcast when `weightsVersion()` moves.
+   */
+  override forModel(model: TransformerLM, weightsVersion: () => number): WorkerEngine {
+    return new WorkerEngine(this.pool, behaviourReplicaId(this.policyId), this.source, model, this.tokenizer, weightsVersion, { maxBatchRows: this.maxBatchRows });
   }
 
   /** The weights version last broadcast (0: none yet). */
@@ -127,11 +144,13 @@ export class WorkerEngine extends RolloutEngine {
     const start = performance.now();
     let cause: unknown = null;
     try {
+      let unsent = slices.length;
       const results = await Promise.allSettled(slices.map(([a, b], i) => this.pool.call(workers[i]!, 'worker.generate', {
         policy: this.policyId, version: this.#version, prompts: inputs.slice(a, b), params: sent,
         firstPromptIndex: indices[a] ?? 0, promptIndices: indices.slice(a, b),
       }, {
         signal: cancel.signal,
+        onSent: () => { if (--unsent === 0) opts.onDispatched?.(); },
         onProgress: (kind, data) => {
           if (kind !== 'generate' || !opts.onProgress) return;
           Object.assign(progress[i]!, data as GenerateProgress);

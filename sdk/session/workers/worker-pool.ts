@@ -46,6 +46,8 @@ export function workerEnv(size: number, env: NodeJS.ProcessEnv = process.env): N
 export interface WorkerCallOptions {
   signal?: AbortSignal;
   onProgress?: (kind: string, data: unknown) => void;
+  /** The request has left this process (the worker may be working on it while this thread does other work). */
+  onSent?: () => void;
 }
 
 interface Slot {
@@ -102,6 +104,11 @@ export class WorkerPool {
       throw e;
     }
     return pool;
+  }
+
+  /** Calls sent to workers and not yet answered. */
+  get pendingCalls(): number {
+    return this.#pending.size;
   }
 
   get size(): number {
@@ -234,7 +241,7 @@ export class WorkerPool {
         f(x);
       };
       this.#pending.set(callId, { slot, resolve: done(resolve), reject: done(reject), onProgress: opts.onProgress });
-      this.#send(identity, 'request', { callId, op, args: json }, buffers).catch((e: unknown) => {
+      this.#send(identity, 'request', { callId, op, args: json }, buffers).then(() => opts.onSent?.(), (e: unknown) => {
         const p = this.#pending.get(callId);
         this.#pending.delete(callId);
         p?.reject(coded(`cannot reach rollout worker ${worker}: ${(e as Error).message}`, WORKER_ERRORS.exited));

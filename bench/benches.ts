@@ -20,6 +20,7 @@ export const BENCHES: Record<string, Bench> = {
   rollout: { script: 'rollout.ts', what: 'generation: static against continuous batching, with and without shared prompt prefixes, and PyTorch\'s static KV-cache loop as the peer (tokens/s, peak memory, prefill time)', options: '[--prompts 16] [--n 8] [--prefix-n 8,64] [--slots 32] [--max-new-tokens 40] [--reps 3] [--backend B] [--no-pytorch]' },
   'ablation-equal-updates': { script: 'ablation-equal-updates.ts', what: 'the policy-steps ablation read per policy update (equal samples) from a notebook 04 record; no training', options: '[--record bench/results/ablations-<date>.json] [--base ARM] [--alt ARM] [--out FILE]' },
   'ppo-packing': { script: 'ppo-packing.ts', what: 'the PPO update over padded rows against packed sequences (trainer.packingMaxLen) on a long-tailed length workload (time, peak RSS)', options: '[--rows 64] [--limit 512] [--micro 16] [--reps 3] [--backend B]' },
+  'async-overlap': { script: 'async-overlap.ts', what: 'iteration time of the main job on a rollout worker, asyncRollouts maxStaleness 1 against 0, head and worker pinned to their own cores', options: '[--iterations 8] [--staleness 0,1] [--no-pin] [--backend B]' },
   'session-workers': { script: 'session-workers.ts', what: 'generation throughput on 0, 1 and 2 rollout worker processes', options: '[--workers 0,1,2] [--prompts 64]' },
 };
 

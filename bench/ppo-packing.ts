@@ -12,7 +12,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { selectBackend } from '../sdk/engine/backend.ts';
 import { Rng } from '../sdk/engine/rng.ts';
@@ -33,6 +33,7 @@ const { values: args } = parseArgs({
     limit: { type: 'string', default: '512' },
     micro: { type: 'string', default: '16' },
     reps: { type: 'string', default: '3' },
+    out: { type: 'string' }, // default bench/results/ppo-packing-<backend>-<date>.json (bench/rollout.ts passes its own)
     backend: { type: 'string' },
   },
 });
@@ -97,7 +98,7 @@ async function runCase(packing: PackingSetting): Promise<CaseResult> {
 }
 
 function spawnCase(packing: string): CaseResult {
-  const pass = Object.entries(args).filter(([k]) => k !== 'case').flatMap(([k, v]) => [`--${k}`, String(v)]);
+  const pass = Object.entries(args).filter(([k]) => k !== 'case' && k !== 'out').flatMap(([k, v]) => [`--${k}`, String(v)]);
   const r = spawnSync(process.execPath, ['--import', 'tsx', import.meta.filename, '--case', packing, ...pass], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`bench/ppo-packing: case ${packing} failed:\n${r.stderr}`);
   return JSON.parse(r.stdout.trim().split('\n').at(-1)!) as CaseResult;
@@ -125,8 +126,8 @@ if (args.case) {
     },
     note: 'time = one optimizeEpoch (1 step, micro-batches of microBatchRows, policy loss only) after a warm-up, mean of reps; peak RSS is each case\'s own process; tensorTokens = token slots fed (padding included). Both cases gave the same loss.',
   };
-  const out = join(import.meta.dirname, 'results', `ppo-packing-${result.backend}-${result.date.slice(0, 10)}.json`);
-  await mkdir(join(import.meta.dirname, 'results'), { recursive: true });
+  const out = args.out ?? join(import.meta.dirname, 'results', `ppo-packing-${result.backend}-${result.date.slice(0, 10)}.json`);
+  await mkdir(dirname(out), { recursive: true });
   await writeFileAtomic(out, `${JSON.stringify(result, null, 2)}\n`);
   console.log(JSON.stringify({ ratios: result.ratios, workload: result.workload, seconds: [padded.secondsMean, packed.secondsMean], loadAverage: result.loadAverage }, null, 2));
   console.log(`wrote ${out}`);

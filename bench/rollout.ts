@@ -7,7 +7,10 @@
 // The peer is PyTorch's static KV-cache loop (bench/rollout_reference.py, Debian python3-torch) on the same model
 // and the static case's rows, each chunk decoded to its longest row, with the same useful tokens counted.
 //
-//   npm run bench -- rollout [--prompts 16] [--n 8] [--prefix-n 8,64] [--slots 32] [--max-new-tokens 40] [--reps 3] [--backend B] [--no-pytorch]
+// The same run also times the PPO update padded against packed (bench/ppo-packing.ts with its defaults, its record
+// nested under `packing`), so all of issue 16's ratios come from one run.
+//
+//   npm run bench -- rollout [--prompts 16] [--n 8] [--prefix-n 8,64] [--slots 32] [--max-new-tokens 40] [--reps 3] [--backend B] [--no-pytorch] [--no-packing]
 // Writes bench/results/rollout-<backend>-<date>.json. The machine is shared: the load average is recorded.
 
 import { spawnSync } from 'node:child_process';
@@ -35,6 +38,7 @@ const { values: args } = parseArgs({
     reps: { type: 'string', default: '3' }, // timed generate() calls per case: the median is reported (shared machine)
     backend: { type: 'string' },
     'no-pytorch': { type: 'boolean', default: false },
+    'no-packing': { type: 'boolean', default: false }, // skip the PPO update padded vs packed (bench/ppo-packing.ts, defaults)
     'peer-input': { type: 'string' }, // internal: where the static case writes its rows for the PyTorch peer
   },
 });
@@ -112,6 +116,7 @@ if (args.case) {
   const peerInput = join(tmp, 'rows.json');
   const cases = ['static', 'continuous', 'continuous+prefix'].map((c) => spawnCase(c, n, c === 'static' ? peerInput : undefined));
   const pytorch = args['no-pytorch'] ? null : await runPyTorchPeer(peerInput, join(tmp, 'pytorch.json'));
+  const packing = args['no-packing'] ? null : await runPackingBench(join(tmp, 'packing.json'));
   await rm(tmp, { recursive: true, force: true });
   const prefix = args['prefix-n']!.split(',').map((x) => int('prefix-n', x)).map((pn) => {
     const apart = pn === n ? cases[1]! : spawnCase('continuous', pn);
@@ -135,8 +140,14 @@ if (args.case) {
         continuousPrefixVsPyTorchTokensPerSec: cp.tokensPerSec / pytorch.tokensPerSec,
         continuousPrefixVsPyTorchPeakRss: cp.peakRssMB / pytorch.peakRssMB,
       } : {}),
+      ...(packing ? {
+        packedVsPaddedUpdateTime: packing.ratios.packedVsPaddedTime,
+        packedVsPaddedUpdatePeakRss: packing.ratios.packedVsPaddedPeakRss,
+        packedVsPaddedTokenSlots: packing.ratios.packedVsPaddedTensorTokens,
+      } : {}),
     },
     pytorch,
+    packing,
     prefix,
     note: 'tokens/s = response tokens / the median wall time of --reps generate() calls after a warm-up; peak RSS is each case\'s own process (model and runtime included); prefill time is summed over the continuous engine\'s prefills. All cases gave the same tokens. pytorch: the static KV-cache loop of bench/rollout_reference.py on the static case\'s rows (its own samples, the same useful tokens per row; each chunk decoded to its longest row).',
   };
@@ -145,6 +156,16 @@ if (args.case) {
   await writeFileAtomic(out, `${JSON.stringify(result, null, 2)}\n`);
   console.log(JSON.stringify({ ratios: result.ratios, prefix, lengths: st.lengths, loadAverage: result.loadAverage }, null, 2));
   console.log(`wrote ${out}`);
+}
+
+interface PackingResult { workload: unknown; cases: unknown[]; ratios: { packedVsPaddedTime: number; packedVsPaddedPeakRss: number; packedVsPaddedTensorTokens: number } }
+
+/** The PPO update over padded rows against packed sequences on its long-tailed workload (bench/ppo-packing.ts), in this run. */
+async function runPackingBench(out: string): Promise<PackingResult> {
+  const backend = args.backend ? ['--backend', args.backend] : [];
+  const r = spawnSync(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'ppo-packing.ts'), '--out', out, ...backend], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`bench/rollout: the packing bench failed (exit ${r.status ?? r.signal}; --no-packing skips it):\n${r.stderr}`);
+  return JSON.parse(await readFile(out, 'utf8')) as PackingResult;
 }
 
 interface PeerResult { case: string; torch: string; threads: number; rows: number; seconds: number; responseTokens: number; tokensPerSec: number; decodeSteps: number; peakRssMB: number }

@@ -51,6 +51,9 @@ test('parameters and the run-long terms: weights of policy, critic and reference
   const grpo = tinyPlan('onnxruntime', { ...TINY_TRAINER, advantageEstimator: 'grpo' });
   assert.equal(grpo.allTerms.some((t) => t.name === 'critic weights' || t.phase === 'critic update'), false, 'no critic under GRPO');
   assert.equal(term(grpo, 'run', 'Adam moments'), 2 * 196 * 4);
+  assert.equal(plan.allTerms.some((t) => t.name === 'behaviour policy'), false, 'no behaviour policy on-policy');
+  const stale = tinyPlan('onnxruntime', { ...TINY_TRAINER, asyncRollouts: { maxStaleness: 2 } });
+  assert.equal(term(stale, 'run', 'behaviour policy'), 4 * 196 * 4, 'a model and 3 host copies at maxStaleness 2');
 });
 
 test('KV cache: capacities follow the cache growth (prefill rounded to 16, then doubling), old + new while growing', () => {

@@ -159,6 +159,10 @@ export function memoryPlan(input: MemoryPlanInput): MemoryPlan {
   add('run', 'policy weights', `${fmtCount(params)} params x 4 B`, params);
   if (gae) add('run', 'critic weights', 'policy params + value head (hidden) x 4 B', criticParams);
   if (reference) add('run', 'reference weights', 'policy params x 4 B (kl.coef > 0 or kl.log)', params);
+  // asyncRollouts (sdk/ppo/behaviour-policy.ts): a model holding an older version, and host copies of the k + 1
+  // versions later iterations sample from
+  const k = tc.asyncRollouts.maxStaleness;
+  if (k > 0) add('run', 'behaviour policy', `asyncRollouts maxStaleness ${k}: (k + 2) x policy params x 4 B (a model at an older version, k + 1 host copies)`, (k + 2) * params);
   add('run', 'Adam moments', `m and v per weight of policy${gae ? ' and critic' : ''}: 2 x params x 4 B`, 2 * (params + (gae ? criticParams : 0)));
 
   // --- generate

@@ -34,6 +34,7 @@ const { values: args } = parseArgs({
     config: { type: 'string', default: 'data/mini/train-config.json' },
     'no-pin': { type: 'boolean', default: false },
     backend: { type: 'string' },
+    out: { type: 'string' }, // default bench/results/async-overlap[-curve]-<date>.json
   },
 });
 const count = (name: string, v: string | undefined, min: number) => {
@@ -121,7 +122,7 @@ const result = {
   cases,
   ratios: on ? Object.fromEntries(cases.filter((c) => c !== on).map((c) => [`maxStaleness ${c.maxStaleness} / 0`, Number((c.medianIterationSeconds / on.medianIterationSeconds).toFixed(3))])) : {},
 };
-const out = join(import.meta.dirname, 'results', `async-overlap${curve ? '-curve' : ''}-${result.date.slice(0, 10)}.json`);
+const out = args.out ?? join(import.meta.dirname, 'results', `async-overlap${curve ? '-curve' : ''}-${result.date.slice(0, 10)}.json`);
 await writeFileAtomic(out, `${JSON.stringify(result, null, 2)}\n`);
 for (const c of cases) process.stdout.write(`maxStaleness ${c.maxStaleness}: ${c.medianIterationSeconds} s per iteration (median of ${iterations - 1})\n`);
 process.stdout.write(`${JSON.stringify(result.ratios)}\nwrote ${out}\n`);

@@ -228,10 +228,7 @@ export class Trainer {
 
   /** Samples `samplesPerPrompt` responses for the given prompts (default: the next ones from the dataset). */
   async generate(prompts?: PromptInput[], opts: { signal?: AbortSignal; onProgress?: (p: GenerateProgress) => void } = {}): Promise<RolloutBatch> {
-    const g = this.config.generation;
-    return this.engine.generate(prompts ?? this.nextPrompts(), {
-      ...g, n: this.config.samplesPerPrompt, seed: deriveSeed(this.config.seed, 3, this.iteration),
-    }, opts);
+    return this.engine.generate(prompts ?? this.nextPrompts(), this.rolloutParams(this.iteration + 1), opts);
   }
 
   /**
